@@ -1,0 +1,95 @@
+"""Generate trainlint/facts/torch.json from the installed torch.
+
+trainlint never imports torch at run time; what it knows about PyTorch's classes
+(which optimizers and schedulers exist, their argument order and defaults, which
+nn layers exist) comes from this file. Run it after changing the pinned torch:
+
+    python tools/gen_torch_facts.py            # rewrite the data file
+    python tools/gen_torch_facts.py --check    # exit 1 if the file is stale
+
+tests/test_torch_facts.py runs the check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "trainlint" / "facts" / "torch.json"
+
+
+def _plain(value: object) -> object:
+    """A JSON-able default, or a marker for defaults trainlint cannot use."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, tuple) and all(isinstance(v, (int, float, type(None))) for v in value):
+        return list(value)
+    return "<object>"
+
+
+def _signature(cls: type) -> dict:
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    keyword_only = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+    defaults = {p.name: _plain(p.default) for p in params if p.default is not p.empty}
+    return {"positional": positional, "keyword_only": keyword_only, "defaults": defaults}
+
+
+def _classes(namespace: object, base: type | tuple[type, ...], public: str) -> dict:
+    out = {}
+    for name in sorted(dir(namespace)):
+        cls = getattr(namespace, name)
+        if name.startswith("_") or not inspect.isclass(cls) or not issubclass(cls, base):
+            continue
+        if cls in (base if isinstance(base, tuple) else (base,)):
+            continue
+        entry = {"qualname": f"{public}.{name}", "aliases": sorted({f"{cls.__module__}.{cls.__qualname__}"} - {f"{public}.{name}"})}
+        entry.update(_signature(cls))
+        out[name] = entry
+    return out
+
+
+def generate() -> dict:
+    import torch
+    import torch.nn as nn
+    import torch.optim as optim
+    import torch.optim.lr_scheduler as sched
+
+    schedulers = _classes(sched, (sched.LRScheduler, sched.ReduceLROnPlateau), "torch.optim.lr_scheduler")
+    schedulers.pop("LRScheduler", None)  # the abstract base
+    return {
+        "torch_version": torch.__version__.split("+")[0],
+        "optimizers": _classes(optim, optim.Optimizer, "torch.optim"),
+        "schedulers": schedulers,
+        "layers": _classes(nn, nn.Module, "torch.nn"),
+    }
+
+
+def render(facts: dict) -> str:
+    return json.dumps(facts, indent=1, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    args = parser.parse_args()
+    text = render(generate())
+    if args.check:
+        if OUT.read_text(encoding="utf-8") != text:
+            print(f"{OUT} is stale: run python tools/gen_torch_facts.py", file=sys.stderr)
+            return 1
+        print(f"{OUT} matches the installed torch")
+        return 0
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Results cached by file content, settings and trainlint version, in `.trainlint_cache/`.
+
+A run answered entirely from here never imports libcst.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from trainlint import __version__
+
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by trainlint.\n# For information about cache directory tags see https://bford.info/cachedir/\n"
+
+
+class Cache:
+    def __init__(self, directory: Optional[Path]) -> None:
+        self.root = directory
+        self.directory = directory / __version__ if directory else None
+
+    @staticmethod
+    def key(path: Path, data: bytes, settings_fingerprint: str) -> str:
+        digest = hashlib.sha256()
+        for part in (__version__.encode(), settings_fingerprint.encode(), os.fsencode(path), data):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        return digest.hexdigest()
+
+    def get(self, key: str) -> Optional[dict]:
+        if self.directory is None:
+            return None
+        try:
+            with open(self.directory / f"{key}.json", encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return None
+
+    def put_many(self, entries: dict[str, dict]) -> None:
+        if self.directory is None or not entries:
+            return
+        try:
+            self._prepare()
+            for key, payload in entries.items():
+                write_atomic(self.directory / f"{key}.json", json.dumps(payload).encode("utf-8"))
+        except OSError:
+            pass  # a cache that cannot be written only costs speed
+
+    def _prepare(self) -> None:
+        assert self.root is not None and self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for name, content in (("CACHEDIR.TAG", _TAG), (".gitignore", "# Automatically created by trainlint.\n*\n")):
+            path = self.root / name
+            if not path.exists():
+                path.write_text(content, encoding="utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same directory, then rename over the target."""
+    path = Path(os.path.realpath(path))  # a symbolic link keeps pointing at the updated file
+    mode = None
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,340 @@
+"""`[tool.trainlint]` configuration: discovery, validation and per-file settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10
+    import tomli as tomllib
+
+from trainlint.diagnostics import Severity
+from trainlint.registry import SelectorError, expand_selector, find_rule, resolve_selection
+from trainlint.settings import LintSettings
+
+# In one directory, the first of these that configures trainlint wins (as ruff's .ruff.toml > ruff.toml > pyproject.toml).
+CONFIG_NAMES = (".trainlint.toml", "trainlint.toml", "pyproject.toml")
+
+DEFAULT_EXCLUDE = [
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
+    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
+    ".trainlint_cache", ".venv", ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out",
+    "build", "dist", "node_modules", "site-packages", "venv",
+]
+
+
+class ConfigError(Exception):
+    """A configuration problem: the message names the file and the key."""
+
+
+@dataclass
+class Config:
+    path: Optional[Path]  # None: no configuration file, defaults only
+    root: Path  # paths in the configuration are relative to this
+    select: Optional[list[str]] = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: Optional[list[str]] = None
+    extend_exclude: list[str] = field(default_factory=list)
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    severity: dict[str, Severity] = field(default_factory=dict)
+    rules: dict[str, Any] = field(default_factory=dict)  # code -> options instance
+
+    @property
+    def excludes(self) -> list[str]:
+        return (DEFAULT_EXCLUDE if self.exclude is None else self.exclude) + self.extend_exclude
+
+
+@dataclass
+class Overrides:
+    """What the command line (or an editor) says, on top of the configuration file."""
+
+    select: Optional[list[str]] = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: Optional[list[str]] = None
+    extend_exclude: list[str] = field(default_factory=list)
+    force_exclude: Optional[bool] = None
+    respect_gitignore: Optional[bool] = None
+    severity: dict[str, Severity] = field(default_factory=dict)
+
+
+# -- reading and validating --------------------------------------------------------------
+
+_KEYS = {
+    "select": "list of rule selectors",
+    "extend-select": "list of rule selectors",
+    "ignore": "list of rule selectors",
+    "per-file-ignores": "table of glob -> list of rule selectors",
+    "extend-per-file-ignores": "table of glob -> list of rule selectors",
+    "exclude": "list of globs",
+    "extend-exclude": "list of globs",
+    "respect-gitignore": "boolean",
+    "force-exclude": "boolean",
+    "severity": "table of rule selector -> 'error' | 'warning' | 'info'",
+    "rules": "table of rule code or name -> table of options",
+}
+
+
+def _table(path: Path) -> Optional[dict]:
+    """The trainlint table of a file, or None when the file does not configure trainlint."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict) or "trainlint" not in tool:
+            return None
+        table = tool["trainlint"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.trainlint] must be a table")
+        return table
+    return data
+
+
+def _prefix(path: Path) -> str:
+    return "tool.trainlint." if path.name == "pyproject.toml" else ""
+
+
+def _check_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    return value
+
+
+def _check_selectors(value: Any, where: str) -> list[str]:
+    selectors = _check_list(value, where)
+    for selector in selectors:
+        try:
+            expand_selector(selector)
+        except SelectorError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return selectors
+
+
+def _check_severity(value: Any, where: str) -> dict[str, Severity]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table of rule selector -> severity")
+    out: dict[str, Severity] = {}
+    for key, level in value.items():
+        try:
+            codes, _ = expand_selector(key)
+        except SelectorError as exc:
+            raise ConfigError(f"{where}.{key}: {exc}") from None
+        try:
+            severity = Severity(level)
+        except ValueError:
+            raise ConfigError(f"{where}.{key}: severity must be 'error', 'warning' or 'info', got {level!r}") from None
+        out.update((code, severity) for code in codes)
+    return out
+
+
+def _check_per_file(value: Any, where: str) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table of glob -> list of rule selectors")
+    return {glob: _check_selectors(codes, f"{where}.{glob!r}") for glob, codes in value.items()}
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation in (bool, str):
+        return isinstance(value, annotation)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(annotation)
+        return isinstance(value, dict) and all(_type_ok(k, key) and _type_ok(v, item) for k, v in value.items())
+    return False
+
+
+def parse_rule_options(rule, value: Any, where: str) -> Any:
+    """An options instance for `rule` from a configuration table (dict options merge over the defaults)."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table of options")
+    hints = typing.get_type_hints(rule.Options)
+    defaults = rule.Options()
+    fields = {f.name.replace("_", "-"): f.name for f in dataclasses.fields(rule.Options)}
+    changes = {}
+    for key, item in value.items():
+        name = fields.get(key) or (key if key in hints else None)
+        if name is None:
+            known = ", ".join(sorted(fields)) or "none"
+            raise ConfigError(f"{where}: unknown option {key!r} for {rule.code} (options: {known})")
+        if not _type_ok(item, hints[name]):
+            raise ConfigError(f"{where}.{key}: expected {_type_name(hints[name])}, got {item!r}")
+        default = getattr(defaults, name)
+        changes[name] = {**default, **item} if isinstance(default, dict) else item
+    try:
+        return dataclasses.replace(defaults, **changes)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) is dict:
+        key, item = typing.get_args(annotation)
+        return f"a table of {_type_name(key)} -> {_type_name(item)}"
+    if typing.get_origin(annotation) is list:
+        return f"a list of {_type_name(typing.get_args(annotation)[0])}"
+    return {float: "a number", int: "an integer", bool: "true or false", str: "a string"}.get(annotation, str(annotation))
+
+
+def _check_rules(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table of rule -> options")
+    out = {}
+    for key, options in value.items():
+        rule = find_rule(key)
+        if rule is None:
+            raise ConfigError(f"{where}.{key}: no rule has this code or name")
+        out[rule.code] = parse_rule_options(rule, options, f"{where}.{key}")
+    return out
+
+
+def load(path: Path) -> Optional[Config]:
+    """Read and validate one configuration file; None when it does not configure trainlint."""
+    path = path.resolve()
+    table = _table(path)
+    if table is None:
+        return None
+    return from_table(table, path, path.parent)
+
+
+def from_table(table: dict, path: Optional[Path], root: Path) -> Config:
+    prefix = f"{path}: " if path else ""
+    key_prefix = _prefix(path) if path else ""
+    config = Config(path=path, root=root)
+    for key, value in table.items():
+        where = f"{prefix}{key_prefix}{key}"
+        if key not in _KEYS:
+            close = difflib.get_close_matches(key, _KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{prefix}unknown key {key_prefix}{key}{hint}; known keys: {', '.join(_KEYS)}")
+        if key == "select":
+            config.select = _check_selectors(value, where)
+        elif key == "extend-select":
+            config.extend_select = _check_selectors(value, where)
+        elif key == "ignore":
+            config.ignore = _check_selectors(value, where)
+        elif key in ("per-file-ignores", "extend-per-file-ignores"):
+            config.per_file_ignores.update(_check_per_file(value, where))
+        elif key == "exclude":
+            config.exclude = _check_list(value, where)
+        elif key == "extend-exclude":
+            config.extend_exclude = _check_list(value, where)
+        elif key in ("respect-gitignore", "force-exclude"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            setattr(config, key.replace("-", "_"), value)
+        elif key == "severity":
+            config.severity = _check_severity(value, where)
+        elif key == "rules":
+            config.rules = _check_rules(value, where)
+    return config
+
+
+def find(directory: Path) -> Optional[Path]:
+    """The nearest configuration file at or above `directory`."""
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file() and _table(candidate) is not None:
+                return candidate
+    return None
+
+
+def parse_per_file_ignores(entries: list[str]) -> dict[str, list[str]]:
+    """ruff's command-line syntax: `GLOB:CODE,CODE`."""
+    out: dict[str, list[str]] = {}
+    for entry in entries:
+        glob, sep, codes = entry.rpartition(":")
+        if not sep or not glob:
+            raise ConfigError(f"--per-file-ignores {entry!r}: expected GLOB:CODE[,CODE...]")
+        out.setdefault(glob, []).extend(_check_selectors([c.strip() for c in codes.split(",") if c.strip()], f"--per-file-ignores {entry!r}"))
+    return out
+
+
+def glob_matches(pattern: str, path: Path, root: Path) -> bool:
+    """A pattern matches a path's basename, its path relative to `root`, or its absolute path."""
+    pattern = pattern.rstrip("/")
+    try:
+        relative = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        relative = None
+    candidates = [path.name, path.resolve().as_posix()]
+    if relative is not None:
+        candidates.append(relative)
+        parts = relative.split("/")
+        candidates.extend("/".join(parts[: i + 1]) for i in range(len(parts) - 1))  # `tests` matches tests/x.py
+    return any(fnmatch.fnmatchcase(c, pattern) for c in candidates)
+
+
+# -- per-file settings ------------------------------------------------------------------------
+
+
+class Resolver:
+    """Settings for each file: its nearest configuration file (or `--config`), plus overrides."""
+
+    def __init__(self, overrides: Optional[Overrides] = None, config_path: Optional[Path] = None, cwd: Optional[Path] = None) -> None:
+        self.overrides = overrides or Overrides()
+        self.cwd = (cwd or Path.cwd()).resolve()
+        self.fixed = self._load_explicit(config_path) if config_path else None
+        self._by_dir: dict[Path, Config] = {}
+        self._settings: dict[tuple, LintSettings] = {}
+
+    def _load_explicit(self, path: Path) -> Config:
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such configuration file")
+        table = _table(path.resolve())
+        return from_table(table or {}, path.resolve(), path.resolve().parent)
+
+    def config_for(self, path: Path) -> Config:
+        if self.fixed is not None:
+            return self.fixed
+        directory = (path if path.is_dir() else path.parent).resolve()
+        config = self._by_dir.get(directory)
+        if config is None:
+            found = find(directory)
+            config = load(found) if found else Config(path=None, root=self.cwd)
+            self._by_dir[directory] = config
+        return config
+
+    def settings_for(self, path: Path) -> LintSettings:
+        config = self.config_for(path)
+        o = self.overrides
+        ignored = [
+            selector
+            for table in (config.per_file_ignores, o.per_file_ignores)
+            for glob, selectors in table.items()
+            if glob_matches(glob, path, config.root if table is config.per_file_ignores else self.cwd)
+            for selector in selectors
+        ]
+        key = (id(config), tuple(ignored))
+        cached = self._settings.get(key)
+        if cached is None:
+            select = o.select if o.select is not None else (config.select if config.select is not None else ["ALL"])
+            enabled = resolve_selection(select, config.extend_select + o.extend_select, config.ignore + o.ignore)
+            # Per-file ignores remove codes whatever selected them.
+            enabled -= {code for selector in ignored for code in expand_selector(selector)[0]}
+            cached = LintSettings(enabled, {**config.severity, **o.severity}, dict(config.rules))
+            self._settings[key] = cached
+        return cached

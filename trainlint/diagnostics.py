@@ -1,0 +1,109 @@
+"""What a lint run produces: diagnostics, their fixes and edits.
+
+Plain data with no libcst in sight: the cache, the output formats and the
+language server all handle these without importing the parser.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Applicability(str, enum.Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A range in a file: 1-based lines, 0-based code-point columns, end exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    span: Span
+    content: str
+
+    def to_json(self) -> dict:
+        return {
+            "line": self.span.line,
+            "column": self.span.column + 1,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column + 1,
+            "content": self.content,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Edit:
+        return cls(Span(data["line"], data["column"] - 1, data["end_line"], data["end_column"] - 1), data["content"])
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "applicability": self.applicability.value,
+            "message": self.message,
+            "edits": [e.to_json() for e in self.edits],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Fix:
+        return cls(Applicability(data["applicability"]), data["message"], tuple(Edit.from_json(e) for e in data["edits"]))
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    name: str
+    message: str
+    severity: Severity
+    span: Span
+    fix: Fix | None = None
+    # Lines of the statement holding the diagnostic: a `# noqa` on either counts too.
+    statement_lines: tuple[int, int] | None = field(default=None, compare=False)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.span, self.code, self.message)
+
+    def to_json(self) -> dict:
+        """The JSON output's object, minus `path` (added by the caller)."""
+        return {
+            "line": self.span.line,
+            "column": self.span.column + 1,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column + 1,
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "severity": self.severity.value,
+            "fix": self.fix.to_json() if self.fix else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Diagnostic:
+        return cls(
+            code=data["code"],
+            name=data["name"],
+            message=data["message"],
+            severity=Severity(data["severity"]),
+            span=Span(data["line"], data["column"] - 1, data["end_line"], data["end_column"] - 1),
+            fix=Fix.from_json(data["fix"]) if data["fix"] else None,
+        )

@@ -1,0 +1,202 @@
+"""One source text in, diagnostics out. The CLI, the fixer and the language server all call this."""
+
+from __future__ import annotations
+
+import ast
+import traceback
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from trainlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
+from trainlint.registry import REGISTRY, Finding, Rule, all_rules
+from trainlint.settings import LintSettings
+from trainlint.source import DecodeError, LineIndex, decode
+from trainlint import suppress
+
+ISSUES_URL = "https://github.com/trainlint/trainlint/issues"
+
+
+@dataclass
+class LintResult:
+    diagnostics: list[Diagnostic]
+    parsed: bool = True  # False when the text does not parse: fixes must not touch it
+    internal_errors: int = 0
+    module: Optional[cst.Module] = field(default=None, repr=False)
+
+
+def _diagnostic(code: str, message: str, span: Span, settings: LintSettings, fix: Optional[Fix] = None, severity: Optional[Severity] = None) -> Diagnostic:
+    rule = REGISTRY[code]
+    return Diagnostic(code, rule.name, message, settings.severity(code, severity or rule.severity), span, fix)
+
+
+def _line_span(index: LineIndex, line: int, column: int) -> Span:
+    """From a position to the end of its line (at least one character when there is one)."""
+    line = max(1, min(line, index.line_count))
+    length = len(index.line_text(line))
+    column = max(0, min(column, length))
+    return Span(line, column, line, max(length, column))
+
+
+def parse(text: str) -> cst.Module:
+    return cst.parse_module(text)
+
+
+def syntax_error(text: str, exc: Exception, settings: LintSettings) -> Diagnostic:
+    index = LineIndex(text)
+    if isinstance(exc, cst.ParserSyntaxError):
+        line, column, detail = exc.raw_line, exc.raw_column, exc.message
+    elif isinstance(exc, RecursionError):
+        line, column, detail = 1, 0, "the code is nested too deeply to parse"
+    else:
+        line, column, detail = 1, 0, str(exc)
+    message = f"Syntax error: {detail.strip().rstrip('.')}; trainlint checks nothing else in this file until it parses"
+    return _diagnostic("TL001", message, _line_span(index, line, column), settings)
+
+
+def lint_bytes(data: bytes, path: str, settings: LintSettings) -> LintResult:
+    try:
+        text = decode(data).text
+    except DecodeError as exc:
+        diagnostic = _diagnostic("TL001", str(exc), Span(exc.line, exc.column, exc.line, exc.column + 1), settings)
+        return LintResult(_enabled([diagnostic], settings), parsed=False)
+    return lint_source(text, path, settings)
+
+
+def _could_fire(text: str) -> bool:
+    """Every rule needs torch in the file; other files are only checked for syntax."""
+    return "torch" in text
+
+
+def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
+    if not _could_fire(text):
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            pass  # let libcst say what is wrong, below
+        else:
+            return LintResult(_finish(text, [], settings, ran=set()))
+    try:
+        module = parse(text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError) as exc:
+        return LintResult(_enabled([syntax_error(text, exc, settings)], settings), parsed=False)
+
+    diagnostics: list[Diagnostic] = []
+    internal = 0
+    ran: set[str] = set()
+    try:
+        from trainlint.model import ScriptModel
+
+        model = ScriptModel(module, path)
+    except Exception as exc:  # a bug in the model: report it, never crash the run
+        diagnostics.append(_internal(text, "the script model", path, exc, settings))
+        return LintResult(_enabled(diagnostics, settings), internal_errors=1, module=module)
+
+    findings: list[tuple[type[Rule], Finding]] = []
+    for rule in all_rules():
+        if rule.engine or rule.code not in settings.enabled:
+            continue
+        try:
+            findings.extend((rule, f) for f in rule().check(model, settings.options(rule)))
+            ran.add(rule.code)
+        except Exception as exc:
+            internal += 1
+            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
+
+    model.positions.want(n for _, f in findings for n in (f.node, *f.refs))
+    for rule, finding in findings:
+        try:
+            fix = finding.fix() if finding.fix is not None else None
+            message = finding.message()
+            span = model.span(finding.node)
+        except Exception as exc:
+            internal += 1
+            ran.discard(rule.code)
+            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
+            continue
+        diagnostics.append(_diagnostic(rule.code, message, span, settings, fix, finding.severity))
+    return LintResult(_finish(text, diagnostics, settings, ran), internal_errors=internal, module=module)
+
+
+def _internal(text: str, what: str, path: str, exc: BaseException, settings: LintSettings) -> Diagnostic:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
+    message = (
+        f"Internal error: {what} crashed on {path} ({type(exc).__name__}: {exc}{at}); "
+        f"the other rules still ran. Please report it at {ISSUES_URL} with this file"
+    )
+    return _diagnostic("TL002", message, Span(1, 0, 1, 0), settings)
+
+
+def _enabled(diagnostics: list[Diagnostic], settings: LintSettings) -> list[Diagnostic]:
+    return [d for d in diagnostics if d.code in settings.enabled or d.code == "TL002"]
+
+
+def _finish(text: str, diagnostics: list[Diagnostic], settings: LintSettings, ran: set[str]) -> list[Diagnostic]:
+    """Apply suppressions, then report the `# noqa` codes that suppressed nothing."""
+    found = suppress.parse(text)
+    kept = []
+    for diagnostic in _enabled(diagnostics, settings):
+        if diagnostic.code == "TL002":
+            kept.append(diagnostic)  # never hide a crash
+            continue
+        if found.file_suppresses(diagnostic.code):
+            continue
+        noqa = found.match(diagnostic.code, diagnostic.span.line, diagnostic.span.end_line)
+        if noqa is None:
+            kept.append(diagnostic)
+        else:
+            noqa.used.add(diagnostic.code)
+    if "TL003" in settings.enabled and not found.file_suppresses("TL003"):
+        kept.extend(_unused(text, found, settings, ran))
+    kept.sort(key=lambda d: d.sort_key)
+    return kept
+
+
+def _unused(text: str, found: suppress.Suppressions, settings: LintSettings, ran: set[str]) -> list[Diagnostic]:
+    index = LineIndex(text)
+    out = []
+    for noqa in (n for group in found.by_line.values() for n in group):
+        if noqa.codes is None or any(code == "TL003" for code, _, _ in noqa.codes):
+            continue
+        unused = []
+        for code, start, end in noqa.codes:
+            if not code.startswith("TL") or code in noqa.used:
+                continue
+            if code in REGISTRY and code not in ran:
+                continue  # the rule did not run here, so we cannot know
+            unused.append((code, start, end))
+        if not unused:
+            continue
+        names = ", ".join(code for code, _, _ in unused)
+        unknown = [code for code, _, _ in unused if code not in REGISTRY]
+        why = f" ({', '.join(unknown)}: no such rule)" if unknown else ""
+        message = f"Unused suppression: `# noqa` for {names} suppresses nothing on this line{why}; remove it"
+        span = Span(noqa.line, noqa.column, noqa.line, noqa.end_column)
+        edits = _removal(index, noqa, {c for c, _, _ in unused})
+        fix = Fix(Applicability.SAFE, f"Remove unused suppression of {names}", edits)
+        out.append(_diagnostic("TL003", message, span, settings, fix))
+    return out
+
+
+def _removal(index: LineIndex, noqa: suppress.Noqa, unused: set[str]) -> tuple[Edit, ...]:
+    """Edits that drop the unused codes, or the whole `# noqa: ...` when none stays."""
+    assert noqa.codes is not None
+    keep = [code for code, _, _ in noqa.codes if code not in unused]
+    line_text = index.line_text(noqa.line)
+    if keep:
+        first, last = noqa.codes[0][1], noqa.codes[-1][2]
+        return (Edit(Span(noqa.line, first, noqa.line, last), ", ".join(keep)),)
+    start, end = noqa.column, noqa.end_column
+    rest = line_text[end:]
+    content = ""
+    if not rest.strip():
+        end = len(line_text)
+        while start > 0 and line_text[start - 1] in " \t":
+            start -= 1  # the spaces before the comment go too
+    elif rest.lstrip().startswith("#"):
+        end += len(rest) - len(rest.lstrip())  # `# noqa: X  # why`: keep the second comment
+    else:
+        content = "#"  # `# noqa: X why`: the rest stays a comment
+    return (Edit(Span(noqa.line, start, noqa.line, end), content),)

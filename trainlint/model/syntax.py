@@ -1,0 +1,517 @@
+"""One pass over a libcst module that records what every query needs.
+
+libcst's own visitor rebuilds each node while it walks and costs about as much
+as the parse; this walk reads the dataclass fields directly and skips
+whitespace, so it costs a few percent of the parse. It records scopes and
+their bindings, attribute and item stores, every call with its context,
+functions, classes, loops and returns. Everything else in the script model is
+derived from these tables on demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Union
+
+import libcst as cst
+
+# Fields that hold only whitespace, punctuation or comments: never walked.
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar", "rpar", "comma", "semicolon", "leading_lines", "header", "footer", "newline",
+        "trailing_whitespace", "lines_after_decorators", "equal", "colon", "star", "dot",
+        "default_indicator", "lbracket", "rbracket", "lbrace", "rbrace", "asynchronous",
+        "operator", "whitespace", "first_line", "empty_lines", "indent",
+    }
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The syntactic children of a node, in source order."""
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(node)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+        _FIELDS[type(node)] = names
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif type(value) in (list, tuple):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below (and including) `node`, parents before children."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        children = list(child_nodes(current))
+        children.reverse()
+        stack.extend(children)
+
+
+def dotted_name(node: cst.CSTNode) -> Optional[str]:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+# ---------------------------------------------------------------------------
+# Tables
+
+
+@dataclass(eq=False, repr=False)
+class Binding:
+    """One place a name is bound in a scope."""
+
+    name: str
+    kind: str  # assign | import | param | def | class | for | with | augassign | other | del
+    scope: "Scope"
+    node: cst.CSTNode  # the binding node (the Name target, the alias, the Param, the def)
+    value: Optional[cst.BaseExpression] = None  # the assigned expression, when there is one
+    unpack_index: Optional[int] = None  # `a, b = call()`: which element of value
+    qualname: Optional[str] = None  # imports: the fully qualified name bound
+    statement: Optional[cst.CSTNode] = None
+
+
+@dataclass(eq=False, repr=False)
+class Scope:
+    kind: str  # module | function | class | lambda | comprehension
+    node: cst.CSTNode
+    parent: Optional["Scope"]
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    globals: set[str] = field(default_factory=set)
+    nonlocals: set[str] = field(default_factory=set)
+    star_imports: list[str] = field(default_factory=list)
+
+    def bind(self, binding: Binding) -> None:
+        self.bindings.setdefault(binding.name, []).append(binding)
+
+    def lookup(self, name: str) -> tuple[Optional["Scope"], list[Binding]]:
+        """Python's name resolution: local, enclosing functions, module (classes skipped)."""
+        scope: Optional[Scope] = self
+        first = True
+        while scope is not None:
+            if first or scope.kind != "class":
+                found = scope.bindings.get(name)
+                if found:
+                    return scope, found
+            first = False
+            scope = scope.parent
+        return None, []
+
+    @property
+    def module_scope(self) -> "Scope":
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+
+@dataclass(eq=False, repr=False)
+class Loop:
+    node: Union[cst.For, cst.While]
+    parent: Optional["Loop"]
+    function: Optional["Function"]
+
+    @property
+    def depth(self) -> int:
+        return 1 + (self.parent.depth if self.parent else 0)
+
+
+@dataclass(eq=False, repr=False)
+class Function:
+    node: Union[cst.FunctionDef, cst.Lambda]
+    name: str
+    scope: Scope  # the function's own scope
+    outer: Scope  # where the def stands
+    cls: Optional["Class"]  # the class whose body holds the def, for methods
+    returns: list[cst.Return] = field(default_factory=list)
+
+    @property
+    def params(self) -> cst.Parameters:
+        return self.node.params
+
+    @property
+    def is_method(self) -> bool:
+        return self.cls is not None
+
+
+@dataclass(eq=False, repr=False)
+class Class:
+    node: cst.ClassDef
+    name: str
+    scope: Scope  # the class body's scope
+    outer: Scope
+    methods: dict[str, Function] = field(default_factory=dict)
+
+
+@dataclass(eq=False, repr=False)
+class CallSite:
+    node: cst.Call
+    scope: Scope
+    function: Optional[Function]
+    loops: tuple[Loop, ...]  # innermost last
+    statement: cst.CSTNode
+
+
+@dataclass(eq=False, repr=False)
+class Store:
+    """`base.attr = value` or `base[key] = value` (value None for augmented stores)."""
+
+    base: cst.BaseExpression
+    key: Union[str, cst.BaseExpression]  # attribute name, or the subscript expression
+    value: Optional[cst.BaseExpression]
+    scope: Scope
+    function: Optional[Function]
+    node: cst.CSTNode
+
+
+@dataclass
+class SyntaxTables:
+    module: cst.Module
+    module_scope: Scope
+    calls: list[CallSite] = field(default_factory=list)
+    functions: dict[cst.CSTNode, Function] = field(default_factory=dict)
+    classes: dict[cst.ClassDef, Class] = field(default_factory=dict)
+    loops: list[Loop] = field(default_factory=list)
+    attribute_stores: dict[str, list[Store]] = field(default_factory=dict)
+    item_stores: list[Store] = field(default_factory=list)
+    scopes_by_node: dict[cst.CSTNode, Scope] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# The builder
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+
+
+def _import_qualname(node: Union[cst.Attribute, cst.Name]) -> str:
+    return dotted_name(node) or ""
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    scope: Scope
+    function: Optional[Function]
+    cls: Optional[Class]  # set only directly inside a class body
+    loops: tuple[Loop, ...]
+    statement: Optional[cst.CSTNode]
+
+
+class _Builder:
+    def __init__(self, module: cst.Module) -> None:
+        scope = Scope("module", module, None)
+        self.t = SyntaxTables(module=module, module_scope=scope)
+        self.t.scopes_by_node[module] = scope
+
+    def build(self) -> SyntaxTables:
+        ctx = _Ctx(self.t.module_scope, None, None, (), None)
+        self._block(self.t.module.body, ctx)
+        return self.t
+
+    # -- statements ---------------------------------------------------------
+
+    def _block(self, body, ctx: _Ctx) -> None:
+        for stmt in body:
+            self._statement(stmt, ctx)
+
+    def _suite(self, suite: cst.BaseSuite, ctx: _Ctx) -> None:
+        self._block(suite.body, ctx)
+
+    def _statement(self, stmt: cst.CSTNode, ctx: _Ctx) -> None:
+        handler = getattr(self, "_s_" + type(stmt).__name__, None)
+        if handler is not None:
+            handler(stmt, ctx)
+        else:
+            self._exprs(stmt, dataclasses.replace(ctx, statement=stmt))
+
+    def _s_SimpleStatementLine(self, node: cst.SimpleStatementLine, ctx: _Ctx) -> None:
+        self._block(node.body, ctx)
+
+    _s_SimpleStatementSuite = _s_SimpleStatementLine
+    _s_IndentedBlock = _s_SimpleStatementLine
+
+    def _s_Assign(self, node: cst.Assign, ctx: _Ctx) -> None:
+        ctx = dataclasses.replace(ctx, statement=node)
+        self._expr(node.value, ctx)
+        for target in node.targets:
+            self._target(target.target, "assign", node.value, ctx)
+
+    def _s_AnnAssign(self, node: cst.AnnAssign, ctx: _Ctx) -> None:
+        ctx = dataclasses.replace(ctx, statement=node)
+        self._expr(node.annotation.annotation, ctx)
+        if node.value is not None:
+            self._expr(node.value, ctx)
+        # A bare annotation binds nothing, but a class body's `lr: float` is a
+        # dataclass field without a default: record it with no value.
+        if node.value is not None or ctx.scope.kind == "class":
+            self._target(node.target, "assign", node.value, ctx)
+
+    def _s_AugAssign(self, node: cst.AugAssign, ctx: _Ctx) -> None:
+        ctx = dataclasses.replace(ctx, statement=node)
+        self._expr(node.value, ctx)
+        self._target(node.target, "augassign", None, ctx)
+
+    def _s_Import(self, node: cst.Import, ctx: _Ctx) -> None:
+        for alias in node.names:
+            full = _import_qualname(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._bind(alias.asname.name.value, "import", alias, ctx, qualname=full, statement=node)
+            else:
+                top = full.split(".")[0]
+                self._bind(top, "import", alias, ctx, qualname=top, statement=node)
+
+    def _s_ImportFrom(self, node: cst.ImportFrom, ctx: _Ctx) -> None:
+        module = _import_qualname(node.module) if node.module is not None else ""
+        if node.relative:
+            module = "." * len(node.relative) + module
+        if isinstance(node.names, cst.ImportStar):
+            ctx.scope.star_imports.append(module)
+            return
+        for alias in node.names:
+            name = _import_qualname(alias.name)
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self._bind(local, "import", alias, ctx, qualname=f"{module}.{name}", statement=node)
+
+    def _s_Global(self, node: cst.Global, ctx: _Ctx) -> None:
+        ctx.scope.globals.update(n.name.value for n in node.names)
+
+    def _s_Nonlocal(self, node: cst.Nonlocal, ctx: _Ctx) -> None:
+        ctx.scope.nonlocals.update(n.name.value for n in node.names)
+
+    def _s_Return(self, node: cst.Return, ctx: _Ctx) -> None:
+        if ctx.function is not None:
+            ctx.function.returns.append(node)
+        if node.value is not None:
+            self._expr(node.value, dataclasses.replace(ctx, statement=node))
+
+    def _s_Del(self, node: cst.Del, ctx: _Ctx) -> None:
+        self._target(node.target, "del", None, dataclasses.replace(ctx, statement=node))
+
+    def _s_FunctionDef(self, node: cst.FunctionDef, ctx: _Ctx) -> None:
+        ctx = dataclasses.replace(ctx, statement=node)
+        for decorator in node.decorators:
+            self._expr(decorator.decorator, ctx)
+        self._bind(node.name.value, "def", node, ctx, statement=node)
+        function = self._function(node, node.name.value, ctx)
+        self._suite(node.body, _Ctx(function.scope, function, None, (), None))
+
+    def _function(self, node: Union[cst.FunctionDef, cst.Lambda], name: str, ctx: _Ctx) -> Function:
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.default is not None:
+                self._expr(param.default, ctx)
+            if param.annotation is not None:
+                self._expr(param.annotation.annotation, ctx)
+        scope = Scope("function" if isinstance(node, cst.FunctionDef) else "lambda", node, ctx.scope)
+        self.t.scopes_by_node[node] = scope
+        function = Function(node, name, scope, ctx.scope, ctx.cls)
+        self.t.functions[node] = function
+        if ctx.cls is not None and isinstance(node, cst.FunctionDef):
+            ctx.cls.methods.setdefault(name, function)
+        inner = _Ctx(scope, function, None, (), node)
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self._bind(param.name.value, "param", param, inner, statement=node)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self._bind(star.name.value, "other", star, inner, statement=node)
+        return function
+
+    def _s_ClassDef(self, node: cst.ClassDef, ctx: _Ctx) -> None:
+        ctx = dataclasses.replace(ctx, statement=node)
+        for decorator in node.decorators:
+            self._expr(decorator.decorator, ctx)
+        for arg in (*node.bases, *node.keywords):
+            self._expr(arg.value, ctx)
+        self._bind(node.name.value, "class", node, ctx, statement=node)
+        scope = Scope("class", node, ctx.scope)
+        self.t.scopes_by_node[node] = scope
+        info = Class(node, node.name.value, scope, ctx.scope)
+        self.t.classes[node] = info
+        self._suite(node.body, _Ctx(scope, ctx.function, info, ctx.loops, None))
+
+    def _s_For(self, node: cst.For, ctx: _Ctx) -> None:
+        header = dataclasses.replace(ctx, statement=node)
+        self._expr(node.iter, header)
+        self._target(node.target, "for", None, header)
+        loop = Loop(node, ctx.loops[-1] if ctx.loops else None, ctx.function)
+        self.t.loops.append(loop)
+        self._suite(node.body, dataclasses.replace(ctx, loops=ctx.loops + (loop,)))
+        if node.orelse is not None:
+            self._suite(node.orelse.body, ctx)
+
+    def _s_While(self, node: cst.While, ctx: _Ctx) -> None:
+        self._expr(node.test, dataclasses.replace(ctx, statement=node))
+        loop = Loop(node, ctx.loops[-1] if ctx.loops else None, ctx.function)
+        self.t.loops.append(loop)
+        self._suite(node.body, dataclasses.replace(ctx, loops=ctx.loops + (loop,)))
+        if node.orelse is not None:
+            self._suite(node.orelse.body, ctx)
+
+    def _s_If(self, node: cst.If, ctx: _Ctx) -> None:
+        self._expr(node.test, dataclasses.replace(ctx, statement=node))
+        self._suite(node.body, ctx)
+        orelse = node.orelse
+        if isinstance(orelse, cst.If):
+            self._s_If(orelse, ctx)
+        elif orelse is not None:
+            self._suite(orelse.body, ctx)
+
+    def _s_Try(self, node: Union[cst.Try, cst.TryStar], ctx: _Ctx) -> None:
+        self._suite(node.body, ctx)
+        for handler in node.handlers:
+            if handler.type is not None:
+                self._expr(handler.type, dataclasses.replace(ctx, statement=handler))
+            if handler.name is not None:
+                self._target(handler.name.name, "other", None, dataclasses.replace(ctx, statement=handler))
+            self._suite(handler.body, ctx)
+        if node.orelse is not None:
+            self._suite(node.orelse.body, ctx)
+        if node.finalbody is not None:
+            self._suite(node.finalbody.body, ctx)
+
+    _s_TryStar = _s_Try
+
+    def _s_With(self, node: cst.With, ctx: _Ctx) -> None:
+        header = dataclasses.replace(ctx, statement=node)
+        for item in node.items:
+            self._expr(item.item, header)
+            if item.asname is not None:
+                self._target(item.asname.name, "with", None, header)
+        self._suite(node.body, ctx)
+
+    def _s_Match(self, node: cst.Match, ctx: _Ctx) -> None:
+        self._expr(node.subject, dataclasses.replace(ctx, statement=node))
+        for case in node.cases:
+            case_ctx = dataclasses.replace(ctx, statement=case)
+            for sub in walk(case.pattern):
+                if isinstance(sub, (cst.MatchAs, cst.MatchStar)) and isinstance(sub.name, cst.Name):
+                    self._bind(sub.name.value, "other", sub, case_ctx, statement=case)
+                elif isinstance(sub, cst.MatchMapping) and isinstance(sub.rest, cst.Name):
+                    self._bind(sub.rest.value, "other", sub, case_ctx, statement=case)
+                elif isinstance(sub, cst.MatchValue):
+                    self._expr(sub.value, case_ctx)
+            if case.guard is not None:
+                self._expr(case.guard, case_ctx)
+            self._suite(case.body, ctx)
+
+    # -- targets and bindings -------------------------------------------------
+
+    def _bind(self, name: str, kind: str, node: cst.CSTNode, ctx: _Ctx, **extra) -> None:
+        scope = ctx.scope
+        if name in scope.globals:
+            scope = scope.module_scope
+        elif name in scope.nonlocals:
+            outer = scope.parent
+            while outer is not None and (outer.kind == "class" or name not in outer.bindings):
+                outer = outer.parent
+            scope = outer or scope.module_scope
+        scope.bind(Binding(name, kind, scope, node, **extra))
+
+    def _target(self, target: cst.BaseExpression, kind: str, value, ctx: _Ctx, index=None) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, kind, target, ctx, value=value, unpack_index=index, statement=ctx.statement)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = [e.value for e in target.elements]
+            starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
+            same_shape = (
+                isinstance(value, (cst.Tuple, cst.List))
+                and not starred
+                and len(value.elements) == len(elements)
+                and not any(isinstance(e, cst.StarredElement) for e in value.elements)
+            )
+            for i, (element, raw) in enumerate(zip(elements, target.elements)):
+                if isinstance(raw, cst.StarredElement):
+                    self._target(element, "other", None, ctx)
+                elif same_shape:
+                    self._target(element, kind, value.elements[i].value, ctx)
+                elif value is not None and not starred and index is None:
+                    self._target(element, kind, value, ctx, index=i)
+                else:
+                    self._target(element, "other", None, ctx)
+        elif isinstance(target, cst.Attribute):
+            self._expr(target.value, ctx)
+            store = Store(target.value, target.attr.value, value if index is None else None, ctx.scope, ctx.function, target)
+            self.t.attribute_stores.setdefault(target.attr.value, []).append(store)
+        elif isinstance(target, cst.Subscript):
+            self._expr(target.value, ctx)
+            for element in target.slice:
+                self._expr(element.slice, ctx)
+            key = target.slice[0].slice.value if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) else target
+            self.t.item_stores.append(Store(target.value, key, value if index is None else None, ctx.scope, ctx.function, target))
+        elif isinstance(target, cst.StarredElement):
+            self._target(target.value, "other", None, ctx)
+        else:  # parenthesised or otherwise unusual targets
+            self._expr(target, ctx)
+
+    # -- expressions ------------------------------------------------------------
+
+    def _exprs(self, node: cst.CSTNode, ctx: _Ctx) -> None:
+        for child in child_nodes(node):
+            self._expr(child, ctx)
+
+    def _expr(self, node: cst.CSTNode, ctx: _Ctx) -> None:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Call):
+                self.t.calls.append(CallSite(current, ctx.scope, ctx.function, ctx.loops, ctx.statement))
+            elif isinstance(current, cst.Lambda):
+                function = self._function(current, "<lambda>", ctx)
+                self._expr(current.body, _Ctx(function.scope, function, None, (), ctx.statement))
+                continue
+            elif isinstance(current, _COMPREHENSIONS):
+                self._comprehension(current, ctx)
+                continue
+            elif isinstance(current, cst.NamedExpr):
+                scope = ctx.scope
+                while scope.kind == "comprehension" and scope.parent is not None:
+                    scope = scope.parent
+                self._expr(current.value, ctx)
+                if isinstance(current.target, cst.Name):
+                    self._bind(current.target.value, "assign", current.target, dataclasses.replace(ctx, scope=scope), value=current.value, statement=ctx.statement)
+                continue
+            children = list(child_nodes(current))
+            children.reverse()
+            stack.extend(children)
+
+    def _comprehension(self, node, ctx: _Ctx) -> None:
+        scope = Scope("comprehension", node, ctx.scope)
+        self.t.scopes_by_node[node] = scope
+        inner = dataclasses.replace(ctx, scope=scope)
+        clause = node.for_in
+        first = True
+        while clause is not None:
+            self._expr(clause.iter, ctx if first else inner)
+            first = False
+            self._target(clause.target, "for", None, inner)
+            for condition in clause.ifs:
+                self._expr(condition.test, inner)
+            clause = clause.inner_for_in
+        if isinstance(node, cst.DictComp):
+            self._expr(node.key, inner)
+            self._expr(node.value, inner)
+        else:
+            self._expr(node.elt, inner)
+
+
+def build_tables(module: cst.Module) -> SyntaxTables:
+    return _Builder(module).build()

@@ -1,0 +1,272 @@
+"""PyTorch objects the script builds: optimizers, schedulers, layers and nn.Module classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Optional
+
+import libcst as cst
+
+from trainlint.facts import ClassFacts
+from trainlint.model.syntax import CallSite, Class, Function
+from trainlint.model.values import Argument, BoundArguments, Candidates, Instance, Known, Mapping, Sequence, TorchObject
+
+if TYPE_CHECKING:
+    from trainlint.model.script import ScriptModel
+
+# Bases that make a class an nn.Module besides torch.nn's own classes.
+_MODULE_BASES = {
+    "torch.nn.Module",
+    "pytorch_lightning.LightningModule",
+    "lightning.LightningModule",
+    "lightning.pytorch.LightningModule",
+}
+
+
+@dataclass(eq=False, repr=False)
+class TorchCall:
+    """A call that constructs a torch class (`optim.SGD(...)`, `nn.Linear(...)`)."""
+
+    model: "ScriptModel"
+    site: CallSite
+    facts: ClassFacts
+
+    @property
+    def node(self) -> cst.Call:
+        return self.site.node
+
+    @property
+    def name(self) -> str:
+        return self.facts.name
+
+    @cached_property
+    def arguments(self) -> BoundArguments:
+        return self.model.bind_arguments(self.site, self.facts.positional, self.facts.keyword_only, self.model.frame_of(self.site))
+
+    def argument(self, name: str) -> Optional[Argument]:
+        return self.arguments.arguments.get(name)
+
+    def values(self, name: str) -> Candidates:
+        """The candidate values of one argument, empty when not passed or not known."""
+        argument = self.argument(name)
+        return self.model.evaluator.eval_argument(argument) if argument is not None else []
+
+    @property
+    def default(self):
+        return self.facts.defaults
+
+
+@dataclass(eq=False, repr=False)
+class ParamGroup:
+    """One `{'params': ..., 'lr': ...}` entry of an optimizer's parameter list."""
+
+    mapping: Mapping
+    node: cst.CSTNode
+
+    def argument(self, key: str) -> Optional[Argument]:
+        expr = self.mapping.entries.get(key)
+        return Argument(expr, self.mapping.scope, self.mapping.frame, expr) if expr is not None else None
+
+
+class Optimizer(TorchCall):
+    @cached_property
+    def param_groups(self) -> list[ParamGroup]:
+        """The dict entries when the optimizer is given a list of parameter groups."""
+        argument = self.argument("params")
+        if argument is None:
+            return []
+        groups = []
+        for known in self.model.evaluator.eval_argument(argument):
+            if isinstance(known.value, Sequence):
+                for element in known.value.node.elements:
+                    for item in self.model.evaluator.eval(element.value, known.value.scope, known.value.frame):
+                        if isinstance(item.value, Mapping) and not item.value.attribute_access:
+                            groups.append(ParamGroup(item.value, element.value))
+        return groups
+
+    @cached_property
+    def trained(self) -> list[Known]:
+        """What it trains: the instances whose `.parameters()` it receives."""
+        argument = self.argument("params")
+        if argument is None:
+            return []
+        exprs = [(argument.expr, argument.scope, argument.frame)]
+        for group in self.param_groups:
+            params = group.argument("params")
+            if params is not None:
+                exprs.append((params.expr, params.scope, params.frame))
+        out = []
+        for expr, scope, frame in exprs:
+            base = _parameters_owner(expr)
+            if base is not None:
+                out.extend(k for k in self.model.evaluator.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject)))
+        unique = {id(getattr(k.value, "cls", None) or k.value.node): k for k in out}
+        return list(unique.values())
+
+
+class Scheduler(TorchCall):
+    @cached_property
+    def optimizers(self) -> list["Optimizer"]:
+        argument = self.argument("optimizer")
+        if argument is None:
+            return []
+        by_node = {o.node: o for o in self.model.torch.optimizers}
+        return [by_node[k.value.node] for k in self.model.evaluator.eval_argument(argument) if isinstance(k.value, TorchObject) and k.value.node in by_node]
+
+
+def _parameters_owner(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`model` in `model.parameters()`, `filter(f, model.parameters())`, `list(model.parameters())`."""
+    for _ in range(4):
+        if not isinstance(expr, cst.Call):
+            return None
+        func = expr.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("parameters", "named_parameters"):
+            return func.value
+        if isinstance(func, cst.Name) and func.value in ("filter", "list", "tuple") and expr.args:
+            expr = expr.args[-1].value
+            continue
+        return None
+    return None
+
+
+@dataclass(eq=False, repr=False)
+class Layer:
+    """An `nn` layer a module class assigns in `__init__` (`self.fc1 = nn.Linear(784, 128)`)."""
+
+    attribute: str
+    call: TorchCall
+    children: list["Layer"]  # the contents of nn.Sequential / nn.ModuleList
+
+
+@dataclass(eq=False, repr=False)
+class ModuleClass:
+    """A class of this file that subclasses nn.Module."""
+
+    model: "ScriptModel"
+    cls: Class
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+    @cached_property
+    def layers(self) -> list[Layer]:
+        init = self.model.all_methods(self.cls).get("__init__")
+        if init is None:
+            return []
+        torch_calls = self.model.torch.calls_by_node
+        out = []
+        self_name = self.model.first_param_name(init)
+        stores = [s for group in self.model.tables.attribute_stores.values() for s in group if s.function is init]
+        for store in stores:
+            if store.value is None or not isinstance(store.base, cst.Name) or store.base.value != self_name:
+                continue
+            call = torch_calls.get(store.value) if isinstance(store.value, cst.Call) else None
+            if call is not None and call.facts.kind == "layer":
+                out.append(Layer(str(store.key), call, self.model.torch.sequential_children(call)))
+        return out
+
+    @cached_property
+    def forward(self) -> Optional[Function]:
+        return self.model.all_methods(self.cls).get("forward")
+
+    @cached_property
+    def forward_calls(self) -> list[CallSite]:
+        """The calls in `forward`, in the order Python evaluates them (arguments first)."""
+        if self.forward is None:
+            return []
+        sites = [s for s in self.model.tables.calls if s.function is self.forward]
+        order = {id(node): i for i, node in enumerate(_postorder(self.forward.node.body))}
+        return sorted(sites, key=lambda s: order.get(id(s.node), 0))
+
+
+def _postorder(node: cst.CSTNode) -> list[cst.CSTNode]:
+    from trainlint.model.syntax import child_nodes
+
+    out: list[cst.CSTNode] = []
+    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        if done:
+            out.append(current)
+            continue
+        stack.append((current, True))
+        children = list(child_nodes(current))
+        for child in reversed(children):
+            stack.append((child, False))
+    return out
+
+
+class TorchModel:
+    def __init__(self, model: "ScriptModel") -> None:
+        self.model = model
+
+    @cached_property
+    def _candidate_names(self) -> set[str]:
+        names = {f.name for f in self.model.facts.by_qualname.values()}
+        # Aliases (`Opt = optim.SGD`, `from torch.optim import SGD as S`) bound anywhere.
+        for scope in self.model.tables.scopes_by_node.values():
+            for name, bindings in scope.bindings.items():
+                if any(b.kind == "import" or (b.kind == "assign" and isinstance(b.value, (cst.Name, cst.Attribute))) for b in bindings):
+                    names.add(name)
+        return names
+
+    @cached_property
+    def calls(self) -> list[TorchCall]:
+        out: list[TorchCall] = []
+        ev = self.model.evaluator
+        kinds = {"optimizer": Optimizer, "scheduler": Scheduler, "layer": TorchCall}
+        for site in self.model.tables.calls:
+            func = site.node.func
+            key = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+            if key not in self._candidate_names:
+                continue
+            qualname = ev.qualname(func, site.scope, self.model.frame_of(site))
+            facts = self.model.facts.lookup(qualname)
+            if facts is not None:
+                out.append(kinds[facts.kind](self.model, site, facts))
+        return out
+
+    @cached_property
+    def calls_by_node(self) -> dict[cst.Call, TorchCall]:
+        return {c.node: c for c in self.calls}
+
+    @cached_property
+    def optimizers(self) -> list[Optimizer]:
+        return [c for c in self.calls if isinstance(c, Optimizer)]
+
+    @cached_property
+    def schedulers(self) -> list[Scheduler]:
+        return [c for c in self.calls if isinstance(c, Scheduler)]
+
+    def sequential_children(self, call: TorchCall) -> list[Layer]:
+        if call.name not in ("Sequential", "ModuleList"):
+            return []
+        out = []
+        for i, arg in enumerate(call.node.args):
+            if arg.keyword is not None or arg.star:
+                continue
+            child = self.calls_by_node.get(arg.value) if isinstance(arg.value, cst.Call) else None
+            if child is not None and child.facts.kind == "layer":
+                out.append(Layer(str(i), child, self.sequential_children(child)))
+        return out
+
+    @cached_property
+    def module_classes(self) -> list[ModuleClass]:
+        out = []
+        for cls in self.model.tables.classes.values():
+            if self._is_module(cls, set()):
+                out.append(ModuleClass(self.model, cls))
+        return out
+
+    def _is_module(self, cls: Class, seen: set) -> bool:
+        if cls in seen:
+            return False
+        seen.add(cls)
+        for name in self.model.base_qualnames(cls):
+            facts = self.model.facts.lookup(name)
+            if name in _MODULE_BASES or (facts is not None and facts.kind == "layer"):
+                return True
+        return any(self._is_module(base, seen) for base in self.model.base_classes(cls))
+

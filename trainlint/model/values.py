@@ -1,0 +1,787 @@
+"""Values with provenance: what an expression evaluates to, and where that came from.
+
+`Evaluator.eval(expr, scope, frame)` returns the candidate values an expression
+can take, each a `Known` carrying a *trail* of origins (the literal it was
+written as, the constant, argparse option, config entry or call site it
+travelled through). An empty result means unknown: rules stay silent then.
+
+Values are plain Python literals or the symbolic objects below (a parser, an
+argparse namespace, a dict literal, an instance of a class of this file, an
+instance of a torch class). Nothing is imported or executed from the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
+
+import libcst as cst
+
+from trainlint.facts import ClassFacts
+from trainlint.model.syntax import CallSite, Class, Function, Scope
+
+if TYPE_CHECKING:
+    from trainlint.model.script import ScriptModel
+
+MAX_CANDIDATES = 16
+MAX_DEPTH = 60
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Origin:
+    """A place a value was written or passed through: `label, line N` in messages."""
+
+    label: str
+    node: cst.CSTNode
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Known:
+    value: Any
+    trail: tuple[Origin, ...] = ()
+    # The literal the value was written as, when it was written as one: what a fix edits.
+    source: Optional[cst.BaseExpression] = None
+
+    def hop(self, origin: Origin) -> "Known":
+        return Known(self.value, self.trail + (origin,), self.source)
+
+
+Candidates = list[Known]
+
+
+# -- frames -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Frame:
+    """Where an expression is evaluated: a function invoked from one call site, or from any."""
+
+    function: Optional[Function] = None
+    call: Optional[CallSite] = None  # None: any caller (every call site and defaults)
+    caller: Optional["Frame"] = None  # the frame the call's arguments are evaluated in
+    self_value: Optional[Known] = field(default=None, compare=False)  # the bound instance for methods
+
+
+MODULE_FRAME = Frame()
+
+
+# -- symbolic objects ---------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Imported:
+    """A module or object imported by name: only its qualified name is known."""
+
+    qualname: str
+
+
+@dataclass(frozen=True, repr=False)
+class Builtin:
+    name: str
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Sequence:
+    """A tuple or list literal, its elements evaluated on demand."""
+
+    node: Union[cst.Tuple, cst.List]
+    scope: Scope
+    frame: Frame
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Mapping:
+    """A dict literal, `dict(...)`, `SimpleNamespace(...)` or similar config object."""
+
+    node: cst.CSTNode
+    entries: dict  # key -> expression
+    scope: Scope
+    frame: Frame
+    attribute_access: bool  # SimpleNamespace/EasyDict: cfg.lr; dict: cfg['lr']
+
+
+@dataclass(frozen=True, repr=False)
+class ArgParser:
+    """An argparse.ArgumentParser, identified by the call that built it."""
+
+    node: cst.Call
+
+
+@dataclass(frozen=True, repr=False)
+class ArgSubparsers:
+    parser: ArgParser
+
+
+@dataclass(frozen=True, repr=False)
+class ArgNamespace:
+    """What `parser.parse_args()` returns."""
+
+    parser: ArgParser
+
+
+@dataclass(frozen=True, repr=False)
+class ClassRef:
+    cls: Class
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Instance:
+    """An instance of a class of this file, built at `call` (None: any instance)."""
+
+    cls: Class
+    call: Optional[CallSite] = None
+    frame: Frame = MODULE_FRAME
+
+
+@dataclass(frozen=True, repr=False)
+class FunctionRef:
+    function: Function
+    self_value: Optional[Known] = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Super:
+    cls: Class
+    self_value: Optional[Known]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TorchObject:
+    """An instance of a torch class (an optimizer, a scheduler, a layer)."""
+
+    facts: ClassFacts
+    node: cst.Call
+    scope: Scope
+    frame: Frame
+
+
+@dataclass(frozen=True, repr=False)
+class Unknown:
+    """A value that exists but is not known (an element of `parse_known_args()`)."""
+
+
+# -- argument binding -----------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Argument:
+    """The expression a parameter receives at a call, and where it is evaluated."""
+
+    expr: cst.BaseExpression
+    scope: Scope
+    frame: Frame
+    node: cst.CSTNode  # the Arg (or dict entry) to point at
+
+
+@dataclass
+class BoundArguments:
+    arguments: dict[str, Argument]
+    complete: bool  # False when *args/**kwargs could fill parameters we cannot see
+
+
+def _literal(node: cst.BaseExpression) -> tuple[bool, Any]:
+    try:
+        if isinstance(node, cst.Integer):
+            return True, int(node.value.replace("_", ""), 0)
+        if isinstance(node, cst.Float):
+            return True, float(node.value.replace("_", ""))
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            value = ast.literal_eval(_string_code(node))
+            return True, value
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        pass
+    return False, None
+
+
+def _string_code(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.SimpleString):
+        return node.value
+    if isinstance(node, cst.ConcatenatedString):
+        return _string_code(node.left) + " " + _string_code(node.right)
+    raise ValueError("not a plain string")
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_numeric_literal(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float)) and not node.lpar
+
+
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    cst.Add: lambda a, b: a + b,
+    cst.Subtract: lambda a, b: a - b,
+    cst.Multiply: lambda a, b: a * b,
+    cst.Divide: lambda a, b: a / b,
+    cst.FloorDivide: lambda a, b: a // b,
+    cst.Modulo: lambda a, b: a % b,
+    cst.Power: lambda a, b: a**b,
+}
+_CONFIG_FACTORIES = {
+    "types.SimpleNamespace": True,
+    "argparse.Namespace": True,
+    "easydict.EasyDict": True,
+    "addict.Dict": True,
+    "ml_collections.ConfigDict": True,
+    "dict": False,
+    "collections.OrderedDict": False,
+}
+
+
+def _arith(op: type, a: Any, b: Any) -> tuple[bool, Any]:
+    if isinstance(a, str) or isinstance(b, str):
+        if op is cst.Add and isinstance(a, str) and isinstance(b, str) and len(a) + len(b) < 10_000:
+            return True, a + b
+        return False, None
+    if not (is_number(a) and is_number(b)):
+        return False, None
+    if op is cst.Power and (abs(b) > 64 or abs(a) > 1e6):
+        return False, None
+    try:
+        result = _BINARY[op](a, b)
+    except (ArithmeticError, ValueError):
+        return False, None
+    if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)):
+        return False, None
+    if isinstance(result, int) and abs(result) > 10**30:
+        return False, None
+    return True, result
+
+
+class Evaluator:
+    """Evaluates expressions of one module against its syntax tables."""
+
+    def __init__(self, model: "ScriptModel") -> None:
+        self.model = model
+        self.tables = model.tables
+        self._memo: dict[tuple, Candidates] = {}
+        self._active: set[tuple] = set()
+        self._depth = 0
+
+    # -- entry points ---------------------------------------------------------
+
+    def eval(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Candidates:
+        key = (node, scope, frame)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self._active or self._depth > MAX_DEPTH:
+            return []
+        self._active.add(key)
+        self._depth += 1
+        try:
+            result = self._eval(node, scope, frame)
+        except RecursionError:
+            result = []
+        finally:
+            self._depth -= 1
+            self._active.discard(key)
+        result = _dedupe(result)[:MAX_CANDIDATES]
+        self._memo[key] = result
+        return result
+
+    def eval_argument(self, argument: Argument) -> Candidates:
+        return self.eval(argument.expr, argument.scope, argument.frame)
+
+    def single(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Optional[Known]:
+        """The value when every candidate agrees on it."""
+        found = self.eval(node, scope, frame)
+        values = {_hashable(k.value) for k in found}
+        return found[0] if len(values) == 1 else None
+
+    def qualname(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Optional[str]:
+        """The qualified name an expression refers to (`torch.optim.SGD`), if it is imported."""
+        names = {k.value.qualname for k in self.eval(node, scope, frame) if isinstance(k.value, Imported)}
+        return names.pop() if len(names) == 1 else None
+
+    def elements(self, sequence: Sequence) -> list[Candidates]:
+        return [self.eval(e.value, sequence.scope, sequence.frame) for e in sequence.node.elements if not isinstance(e, cst.StarredElement)]
+
+    def member(self, known: Known, name: Union[str, int, float], label: str, node: cst.CSTNode, item: bool = False) -> Candidates:
+        """`obj.name` (or `obj[name]` when item): the values of one member of a known object."""
+        obj = known.value
+        if isinstance(obj, Imported) and not item and isinstance(name, str):
+            return [Known(Imported(f"{obj.qualname}.{name}"), known.trail)]
+        if isinstance(obj, Mapping) and (item or obj.attribute_access):
+            return self._mapping_member(obj, name, label)
+        if isinstance(obj, ArgNamespace) and isinstance(name, str) and not item:
+            return self.model.argparse.option_default(obj, name)
+        if not isinstance(name, str) or item:
+            if isinstance(obj, Sequence) and isinstance(name, int) and not isinstance(name, bool):
+                elements = obj.node.elements
+                if not any(isinstance(e, cst.StarredElement) for e in elements) and -len(elements) <= name < len(elements):
+                    return self.eval(elements[name].value, obj.scope, obj.frame)
+            return []
+        if isinstance(obj, Instance):
+            return self._instance_member(obj, known, name, label)
+        if isinstance(obj, ClassRef):
+            return self._class_member(obj.cls, name, label, None)
+        if isinstance(obj, Super):
+            for base in self.model.base_classes(obj.cls):
+                found = self._class_member(base, name, label, obj.self_value)
+                if found:
+                    return found
+        return []
+
+    # -- dispatch ---------------------------------------------------------------
+
+    def _eval(self, node: cst.BaseExpression, scope: Scope, frame: Frame) -> Candidates:
+        ok, value = _literal(node)
+        if ok:
+            return [Known(value, (), node)]
+        handler = getattr(self, "_e_" + type(node).__name__, None)
+        return handler(node, scope, frame) if handler else []
+
+    def _e_Name(self, node: cst.Name, scope: Scope, frame: Frame) -> Candidates:
+        name = node.value
+        if name in ("True", "False", "None"):
+            return [Known({"True": True, "False": False, "None": None}[name])]
+        owner, bindings = scope.lookup(name)
+        if not bindings:
+            return self._unbound(name, scope)
+        if len(bindings) != 1:
+            return []
+        binding = bindings[0]
+        kind = binding.kind
+        if kind == "import":
+            return [Known(Imported(binding.qualname))]
+        if kind == "def":
+            function = self.tables.functions.get(binding.node)
+            return [Known(FunctionRef(function))] if function else []
+        if kind == "class":
+            cls = self.tables.classes.get(binding.node)
+            return [Known(ClassRef(cls))] if cls else []
+        if kind == "param":
+            return self._param(binding.node, owner, frame)
+        if kind == "assign" and binding.value is not None:
+            inner = self._frame_for(owner, frame)
+            found = self.eval(binding.value, owner, inner)
+            if binding.unpack_index is not None:
+                found = [e for k in found for e in self._unpack(k, binding.unpack_index)]
+            label = f"{owner.node.name.value}.{name}" if owner.kind == "class" else name
+            return [self._hop_if_written(k, binding.value, label, binding.node) for k in found]
+        return []
+
+    def _unbound(self, name: str, scope: Scope) -> Candidates:
+        module_scope = scope.module_scope
+        for module in module_scope.star_imports:
+            qualname = f"{module}.{name}"
+            if self.model.facts.lookup(qualname):
+                return [Known(Imported(qualname))]
+        import builtins
+
+        if hasattr(builtins, name):
+            return [Known(Builtin(name))]
+        return []
+
+    def _hop_if_written(self, known: Known, value: cst.BaseExpression, label: str, node: cst.CSTNode) -> Known:
+        """Name the place a value was written (a constant) but not plain renamings (`lr = args.lr`)."""
+        if isinstance(value, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)) and known.trail:
+            return known
+        if not (is_number(known.value) or isinstance(known.value, (str, bool, tuple))):
+            return known
+        return known.hop(Origin(label, node))
+
+    def _unpack(self, known: Known, index: int) -> Candidates:
+        value = known.value
+        if isinstance(value, tuple) and 0 <= index < len(value):
+            element = value[index]
+            return [] if isinstance(element, Unknown) else [Known(element, known.trail)]
+        if isinstance(value, Sequence):
+            return self.member(known, index, "", value.node, item=True)
+        return []
+
+    def _frame_for(self, scope: Scope, frame: Frame) -> Frame:
+        """The frame for evaluating code of `scope`, keeping call bindings when they are its own."""
+        f: Optional[Frame] = frame
+        while f is not None:
+            if f.function is not None and f.function.scope is scope:
+                return f
+            f = f.caller
+        if scope.kind in ("function", "lambda"):
+            function = self.tables.functions.get(scope.node)
+            return Frame(function) if function else MODULE_FRAME
+        return MODULE_FRAME
+
+    # -- parameters -------------------------------------------------------------
+
+    def _param(self, param: cst.Param, scope: Scope, frame: Frame) -> Candidates:
+        function = self.tables.functions.get(scope.node)
+        if function is None:
+            return []
+        frame = self._frame_for(scope, frame)
+        name = param.name.value
+        if function.is_method and self.model.first_param(function) is param:
+            return self._self_value(function, frame)
+        if frame.call is not None:
+            bound = self.model.bind_call(function, frame.call, frame.caller or MODULE_FRAME)
+            argument = bound.arguments.get(name)
+            if argument is not None:
+                return self._passed(argument, function)
+            if not bound.complete:
+                return []
+            return self._default(param, function)
+        # Any caller: every call site of this function, and the default when a call omits it.
+        sites = self.model.calls_of(function)
+        out: Candidates = []
+        default_used = not sites
+        for site, caller in sites:
+            bound = self.model.bind_call(function, site, caller)
+            argument = bound.arguments.get(name)
+            if argument is not None:
+                out.extend(self._passed(argument, function))
+            elif bound.complete:
+                default_used = True
+        if default_used:
+            out.extend(self._default(param, function))
+        return out
+
+    def _self_value(self, function: Function, frame: Frame) -> Candidates:
+        if frame.self_value is not None:
+            return [frame.self_value]
+        if function.node.decorators:
+            names = {self.qualname(d.decorator, function.outer) or getattr(d.decorator, "value", None) for d in function.node.decorators}
+            if names & {"staticmethod", "classmethod"}:
+                return [Known(ClassRef(function.cls))] if "classmethod" in names else []
+        return [Known(Instance(function.cls))]
+
+    def _passed(self, argument: Argument, function: Function) -> Candidates:
+        name = function.cls.name if function.name == "__init__" and function.cls is not None else function.name
+        origin = Origin(f"passed to {name}()", argument.node)
+        return [k.hop(origin) for k in self.eval_argument(argument)]
+
+    def _default(self, param: cst.Param, function: Function) -> Candidates:
+        if param.default is None:
+            return []
+        found = self.eval(param.default, function.outer, self._frame_for(function.outer, MODULE_FRAME))
+        origin = Origin(f"default of parameter {param.name.value}", param.default)
+        return [k.hop(origin) for k in found]
+
+    # -- compound expressions ----------------------------------------------------------
+
+    def _e_UnaryOperation(self, node: cst.UnaryOperation, scope: Scope, frame: Frame) -> Candidates:
+        out = []
+        for k in self.eval(node.expression, scope, frame):
+            if isinstance(node.operator, cst.Minus) and is_number(k.value):
+                out.append(Known(-k.value, k.trail, node if k.source is node.expression else None))
+            elif isinstance(node.operator, cst.Plus) and is_number(k.value):
+                out.append(k)
+            elif isinstance(node.operator, cst.Not) and isinstance(k.value, (bool, int, float, str, type(None))):
+                out.append(Known(not k.value, k.trail))
+        return out
+
+    def _e_BinaryOperation(self, node: cst.BinaryOperation, scope: Scope, frame: Frame) -> Candidates:
+        op = type(node.operator)
+        if op not in _BINARY:
+            return []
+        out = []
+        for a in self.eval(node.left, scope, frame):
+            for b in self.eval(node.right, scope, frame):
+                ok, value = _arith(op, a.value, b.value)
+                if ok:
+                    out.append(Known(value, _merge_trails(a.trail, b.trail)))
+        return out
+
+    def _e_Tuple(self, node: cst.Tuple, scope: Scope, frame: Frame) -> Candidates:
+        # A tuple of plain values becomes a Python tuple (betas=(0.9, 0.999)); otherwise a lazy sequence.
+        if len(node.elements) <= 8 and not any(isinstance(e, cst.StarredElement) for e in node.elements):
+            values, trail = [], ()
+            for element in node.elements:
+                known = self.single(element.value, scope, frame)
+                if known is None or not isinstance(known.value, (int, float, str, bool, type(None))):
+                    break
+                values.append(known.value)
+                trail = _merge_trails(trail, known.trail)
+            else:
+                return [Known(tuple(values), trail)]
+        return [Known(Sequence(node, scope, frame))]
+
+    def _e_List(self, node: cst.List, scope: Scope, frame: Frame) -> Candidates:
+        return [Known(Sequence(node, scope, frame))]
+
+    def _e_Dict(self, node: cst.Dict, scope: Scope, frame: Frame) -> Candidates:
+        entries = {}
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                return []  # **spread: keys we cannot see
+            ok, key = _literal(element.key)
+            if not ok or isinstance(key, (dict, list)):
+                return []
+            entries[key] = element.value
+        return [Known(Mapping(node, entries, scope, frame, attribute_access=False))]
+
+    def _e_Attribute(self, node: cst.Attribute, scope: Scope, frame: Frame) -> Candidates:
+        label = self.model.code(node)
+        out = []
+        for base in self.eval(node.value, scope, frame):
+            out.extend(self.member(base, node.attr.value, label, node))
+        return out
+
+    def _e_Subscript(self, node: cst.Subscript, scope: Scope, frame: Frame) -> Candidates:
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return []
+        key = self.single(node.slice[0].slice.value, scope, frame)
+        if key is None or not isinstance(key.value, (str, int, float)):
+            return []
+        label = self.model.code(node)
+        out = []
+        for base in self.eval(node.value, scope, frame):
+            out.extend(self.member(base, key.value, label, node, item=True))
+        return out
+
+    def _e_Call(self, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        if isinstance(node.func, cst.Attribute):
+            found = self._method(node.func, node, scope, frame)  # methods of symbolic objects
+            if found:
+                return found
+        out: Candidates = []
+        for callee in self.eval(node.func, scope, frame):
+            out.extend(self._call(callee, node, scope, frame))
+        return out
+
+    def _call(self, callee: Known, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        target = callee.value
+        site = self.model.call_site(node)
+        if isinstance(target, Imported):
+            return self._call_imported(target.qualname, node, scope, frame)
+        if isinstance(target, Builtin):
+            return self._call_builtin(target.name, node, scope, frame)
+        if isinstance(target, (FunctionRef, ClassRef)) and site is not None:
+            if isinstance(target, ClassRef):
+                return [Known(Instance(target.cls, site, frame))]
+            callee_frame = Frame(target.function, site, frame, target.self_value)
+            return self._returns(target.function, callee_frame)
+        return []
+
+    def _returns(self, function: Function, frame: Frame) -> Candidates:
+        if isinstance(function.node, cst.Lambda):
+            return self.eval(function.node.body, function.scope, frame)
+        if not function.returns:
+            return [Known(None)]
+        out = []
+        for ret in function.returns:
+            if ret.value is None:
+                out.append(Known(None))
+            else:
+                out.extend(self.eval(ret.value, function.scope, frame))
+        return out
+
+    def _call_imported(self, qualname: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        facts = self.model.facts.lookup(qualname)
+        if facts is not None:
+            return [Known(TorchObject(facts, node, scope, frame))]
+        if qualname == "argparse.ArgumentParser":
+            return [Known(ArgParser(node))]
+        if qualname in _CONFIG_FACTORIES:
+            return self._mapping_call(node, scope, frame, _CONFIG_FACTORIES[qualname])
+        return []
+
+    def _call_builtin(self, name: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        args = node.args
+        if name == "super":
+            function = self.model.call_site(node).function if self.model.call_site(node) else None
+            if function is not None and function.cls is not None:
+                return [Known(Super(function.cls, next(iter(self._self_value(function, self._frame_for(function.scope, frame))), None)))]
+            return []
+        if name == "dict":
+            return self._mapping_call(node, scope, frame, attribute_access=False)
+        if any(a.keyword is not None or a.star for a in args):
+            return []
+        values = [self.eval(a.value, scope, frame) for a in args]
+        if name in ("float", "int") and len(values) == 1:
+            out = []
+            for k in values[0]:
+                try:
+                    if isinstance(k.value, (int, float, str)) and not isinstance(k.value, bool):
+                        out.append(Known(float(k.value) if name == "float" else int(k.value), k.trail))
+                except (ValueError, OverflowError):
+                    pass
+            return out
+        if name in ("min", "max", "abs") and values and all(len(v) == 1 and is_number(v[0].value) for v in values):
+            numbers = [v[0].value for v in values]
+            trail: tuple[Origin, ...] = ()
+            for v in values:
+                trail = _merge_trails(trail, v[0].trail)
+            if name == "abs" and len(numbers) == 1:
+                return [Known(abs(numbers[0]), trail)]
+            if name != "abs" and len(numbers) > 1:
+                return [Known(min(numbers) if name == "min" else max(numbers), trail)]
+        return []
+
+    def _mapping_call(self, node: cst.Call, scope: Scope, frame: Frame, attribute_access: bool) -> Candidates:
+        entries: dict = {}
+        for arg in node.args:
+            if arg.star or arg.keyword is None:
+                # dict({...}) / EasyDict({...}): take the literal's entries.
+                if not arg.star and len(node.args) == 1:
+                    inner = self.single(arg.value, scope, frame)
+                    if inner is not None and isinstance(inner.value, Mapping):
+                        entries.update(inner.value.entries)
+                        return [Known(Mapping(node, entries, inner.value.scope, inner.value.frame, attribute_access))]
+                return []
+            entries[arg.keyword.value] = arg.value
+        return [Known(Mapping(node, entries, scope, frame, attribute_access))]
+
+    def _method(self, func: cst.Attribute, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        name = func.attr.value
+        out: Candidates = []
+        for base in self.eval(func.value, scope, frame):
+            obj = base.value
+            if isinstance(obj, ArgParser):
+                if name == "parse_args" and not node.args:
+                    out.append(Known(ArgNamespace(obj)))
+                elif name == "parse_known_args" and not node.args:
+                    out.append(Known((ArgNamespace(obj), Unknown())))
+                elif name in ("add_argument_group", "add_mutually_exclusive_group"):
+                    out.append(Known(obj))
+                elif name == "add_subparsers":
+                    out.append(Known(ArgSubparsers(obj)))
+            elif isinstance(obj, ArgSubparsers) and name == "add_parser":
+                out.append(Known(obj.parser))  # subcommand options land in the same namespace
+            elif isinstance(obj, Mapping) and name == "get" and node.args and not node.args[0].keyword:
+                key = self.single(node.args[0].value, scope, frame)
+                if key is None or not isinstance(key.value, (str, int, float)):
+                    continue
+                if key.value in obj.entries:
+                    out.extend(self._mapping_member(obj, key.value, self.model.code(node)))
+                elif len(node.args) > 1 and not self._mapping_mutated(obj):
+                    out.extend(self.eval(node.args[1].value, scope, frame))
+                elif not self._mapping_mutated(obj):
+                    out.append(Known(None))
+            elif isinstance(obj, Mapping) and name == "copy" and not node.args:
+                out.append(base)
+        return out
+
+    # -- members of objects ------------------------------------------------------------
+
+    def _mapping_member(self, obj: Mapping, key, label: str) -> Candidates:
+        if key not in obj.entries or self._mapping_mutated(obj, key):
+            return []
+        expr = obj.entries[key]
+        found = self.eval(expr, obj.scope, obj.frame)
+        return [self._hop_if_written(k, expr, label, expr) for k in found]
+
+    def _mapping_mutated(self, obj: Mapping, key=None) -> bool:
+        """Whether code elsewhere may change the entries (`cfg['lr'] = ...`, `cfg.update(...)`)."""
+        for store in self.tables.item_stores:
+            if isinstance(store.key, cst.CSTNode) or key is None or store.key == key:
+                if self._refers_to(store.base, store.scope, obj):
+                    return True
+        if obj.attribute_access and isinstance(key, str):
+            for store in self.tables.attribute_stores.get(key, ()):
+                if self._refers_to(store.base, store.scope, obj):
+                    return True
+        for site in self.model.calls_named("update", "setdefault", "pop", "clear", "__setitem__"):
+            if isinstance(site.node.func, cst.Attribute) and self._refers_to(site.node.func.value, site.scope, obj):
+                return True
+        return self._opaque_mutation(obj)
+
+    def _opaque_mutation(self, obj: Any) -> bool:
+        """`setattr(obj, ...)`, `vars(obj).update(...)`, `obj.__dict__.update(...)`."""
+        for site in self.model.calls_named("setattr"):
+            if site.node.args and self._refers_to(site.node.args[0].value, site.scope, obj):
+                return True
+        for site in self.model.calls_named("update"):
+            func = site.node.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            inner = func.value
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "vars" and inner.args:
+                if self._refers_to(inner.args[0].value, site.scope, obj):
+                    return True
+            if isinstance(inner, cst.Attribute) and inner.attr.value == "__dict__":
+                if self._refers_to(inner.value, site.scope, obj):
+                    return True
+        return False
+
+    def _refers_to(self, expr: cst.BaseExpression, scope: Scope, obj: Any) -> bool:
+        frame = self._frame_for(scope, MODULE_FRAME)
+        return any(k.value is obj or k.value == obj for k in self.eval(expr, scope, frame))
+
+    def namespace_mutated(self, namespace: ArgNamespace, attr: str) -> bool:
+        for store in self.tables.attribute_stores.get(attr, ()):
+            if self._refers_to(store.base, store.scope, namespace):
+                return True
+        return self._opaque_mutation(namespace)
+
+    def _instance_member(self, obj: Instance, known: Known, name: str, label: str) -> Candidates:
+        cls = obj.cls
+        stores = self.model.instance_stores(cls, name)
+        if stores:
+            if len(stores) != 1 or stores[0].value is None or self._external_stores(cls, name):
+                return []
+            store = stores[0]
+            method = store.function
+            frame = Frame(method)
+            if method is not None and method.name == "__init__" and obj.call is not None:
+                frame = Frame(method, obj.call, obj.frame, known)
+            elif method is not None:
+                frame = Frame(method, None, None, known)
+            found = self.eval(store.value, store.scope, frame)
+            return [self._hop_if_written(k, store.value, label, store.node) for k in found]
+        if self.model.is_dataclass(cls) and obj.call is not None:
+            field_names = self.model.dataclass_fields(cls)
+            if name in field_names:
+                bound = self.model.bind_fields(cls, obj.call, obj.frame)
+                argument = bound.arguments.get(name)
+                if argument is not None:
+                    origin = Origin(f"passed to {cls.name}()", argument.node)
+                    return [k.hop(origin) for k in self.eval_argument(argument)]
+                if not bound.complete:
+                    return []
+        if self._external_stores(cls, name):
+            return []
+        return self._class_member(cls, name, label, known)
+
+    def _external_stores(self, cls: Class, name: str) -> bool:
+        """`obj.attr = ...` outside the class's own methods, on an instance of it."""
+        for store in self.tables.attribute_stores.get(name, ()):
+            if store.function is not None and store.function.cls is not None and self.model.is_subclass(store.function.cls, cls):
+                if isinstance(store.base, cst.Name) and self.model.first_param_name(store.function) == store.base.value:
+                    continue
+            frame = self._frame_for(store.scope, MODULE_FRAME)
+            if any(isinstance(k.value, Instance) and self.model.is_subclass(k.value.cls, cls) for k in self.eval(store.base, store.scope, frame)):
+                return True
+        return False
+
+    def _class_member(self, cls: Class, name: str, label: str, self_value: Optional[Known]) -> Candidates:
+        for klass in self.model.mro(cls):
+            method = klass.methods.get(name)
+            if method is not None:
+                return [Known(FunctionRef(method, self_value))]
+            bindings = klass.scope.bindings.get(name)
+            if bindings:
+                if len(bindings) != 1 or bindings[0].value is None:
+                    return []
+                binding = bindings[0]
+                found = self.eval(binding.value, klass.scope, MODULE_FRAME)
+                return [self._hop_if_written(k, binding.value, f"{klass.name}.{name}", binding.node) for k in found]
+        return []
+
+
+def _merge_trails(a: tuple[Origin, ...], b: tuple[Origin, ...]) -> tuple[Origin, ...]:
+    return a + tuple(o for o in b if all(o.node is not x.node for x in a))
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return id(value)
+
+
+def _dedupe(found: Iterable[Known]) -> Candidates:
+    seen: set = set()
+    out = []
+    for k in found:
+        key = (_hashable(k.value), type(k.value), tuple(id(o.node) for o in k.trail), id(k.source))
+        if key not in seen:
+            seen.add(key)
+            out.append(k)
+    return out

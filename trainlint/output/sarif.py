@@ -1,0 +1,128 @@
+"""`--output-format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from trainlint import __version__
+from trainlint.diagnostics import Diagnostic, Severity, Span
+from trainlint.output import FileReport
+from trainlint.pages import first_paragraph, get_page, page_url
+from trainlint.registry import all_rules
+from trainlint.source import LineIndex
+
+INFORMATION_URI = "https://github.com/trainlint/trainlint"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_LIMIT = 1000  # GitHub rejects rule descriptions of 1024 characters or more
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _LIMIT else text[: _LIMIT - 1].rstrip() + "…"
+
+
+def _rule_descriptor(rule) -> dict:
+    page = get_page(rule.code)
+    summary = page.summary if page else rule.name
+    rationale = first_paragraph(page.rationale) if page else summary
+    url = page_url(rule.code, rule.name)
+    return {
+        "id": rule.code,
+        "name": "".join(part.capitalize() for part in rule.name.split("-")),
+        "shortDescription": {"text": _clip(summary)},
+        "fullDescription": {"text": _clip(rationale)},
+        "help": {"text": f"{_clip(rationale)} See {url}", "markdown": page.text if page else summary},
+        "helpUri": url,
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "properties": {"tags": ["pytorch", "training"], "fix": rule.fix.value},
+    }
+
+
+def _uri(display: str, root: Path) -> str:
+    path = Path(display)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(root)
+        except ValueError:
+            return path.as_uri()
+    return quote(Path(os.path.normpath(path)).as_posix())
+
+
+def _region(span: Span) -> dict:
+    return {
+        "startLine": span.line,
+        "startColumn": span.column + 1,
+        "endLine": span.end_line,
+        "endColumn": span.end_column + 1,
+    }
+
+
+def _fingerprint(d: Diagnostic, uri: str, line_text: str, seen: dict) -> str:
+    """Stable across runs while the flagged line is unchanged, even if lines above it move."""
+    base = hashlib.sha256(f"{d.code}\0{uri}\0{' '.join(line_text.split())}".encode()).hexdigest()[:32]
+    occurrence = seen.get(base, 0)
+    seen[base] = occurrence + 1
+    return f"{base}:{occurrence}"
+
+
+def render_sarif(reports: list[FileReport], root: Path | None = None) -> str:
+    root = (root or Path.cwd()).resolve()
+    rules = all_rules()
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    results = []
+    for report in reports:
+        uri = _uri(report.display, root)
+        location = {"uri": uri, "uriBaseId": "%SRCROOT%"} if not uri.startswith("file:") else {"uri": uri}
+        lines = LineIndex(report.source) if report.source is not None else None
+        seen: dict = {}
+        for d in report.diagnostics:
+            line_text = lines.line_text(d.span.line) if lines else d.message
+            result = {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": _LEVEL[d.severity],
+                "message": {"text": d.message},
+                "locations": [{"physicalLocation": {"artifactLocation": location, "region": _region(d.span)}}],
+                "partialFingerprints": {"trainlint/v1": _fingerprint(d, uri, line_text, seen)},
+            }
+            if d.fix is not None:
+                result["fixes"] = [
+                    {
+                        "description": {"text": f"{d.fix.message} ({d.fix.applicability.value} fix)"},
+                        "artifactChanges": [
+                            {
+                                "artifactLocation": location,
+                                "replacements": [
+                                    {"deletedRegion": _region(e.span), "insertedContent": {"text": e.content}}
+                                    for e in d.fix.edits
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "trainlint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule_descriptor(rule) for rule in rules],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,119 @@
+"""Rules: what each one is (code, name, severity, fix, options) and how they are selected.
+
+This module and the rule modules import no libcst at import time, so the CLI
+can list rules, validate configuration and answer from the cache without the
+parser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Optional, Sequence
+
+from trainlint.diagnostics import Fix, Severity
+
+if TYPE_CHECKING:
+    from trainlint.model import ScriptModel
+
+
+class FixKind(str, enum.Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    pass
+
+
+@dataclass
+class Finding:
+    """What a rule reports, before positions are known.
+
+    `message` and `fix` are called once the engine has computed the ranges of
+    `node` and of every node in `refs` (the places the message cites), so they
+    can quote line numbers at no extra cost.
+    """
+
+    node: Any
+    message: Callable[[], str]
+    fix: Optional[Callable[[], Optional[Fix]]] = None
+    refs: Sequence[Any] = ()
+    severity: Optional[Severity] = None  # lower than the rule's when the evidence is weaker
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix: ClassVar[FixKind] = FixKind.NONE
+    Options: ClassVar[type] = NoOptions
+    engine: ClassVar[bool] = False  # reported by the engine itself, not by check()
+
+    def check(self, model: "ScriptModel", options: Any) -> Iterable[Finding]:
+        return ()
+
+
+REGISTRY: dict[str, type[Rule]] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    assert cls.code not in REGISTRY, cls.code
+    assert dataclasses.is_dataclass(cls.Options)
+    REGISTRY[cls.code] = cls
+    return cls
+
+
+def all_rules() -> list[type[Rule]]:
+    import trainlint.rules  # noqa: F401  (registers every rule)
+
+    return [REGISTRY[code] for code in sorted(REGISTRY)]
+
+
+def by_name() -> dict[str, type[Rule]]:
+    return {rule.name: rule for rule in all_rules()}
+
+
+def find_rule(key: str) -> Optional[type[Rule]]:
+    """A rule by code (any case) or kebab-case name."""
+    all_rules()
+    return REGISTRY.get(key.upper()) or by_name().get(key.lower())
+
+
+class SelectorError(ValueError):
+    pass
+
+
+def expand_selector(selector: str) -> tuple[list[str], int]:
+    """The codes a selector names, and how specific it is (ruff's precedence)."""
+    rules = all_rules()
+    text = selector.strip()
+    if text.upper() == "ALL":
+        return [r.code for r in rules], 0
+    rule = find_rule(text)
+    if rule is not None:
+        return [rule.code], 10
+    prefix = text.upper()
+    if prefix.startswith("TL") and prefix[2:].isdigit():
+        codes = [r.code for r in rules if r.code.startswith(prefix)]
+        if codes:
+            return codes, len(prefix)
+    if prefix == "TL":
+        return [r.code for r in rules], 2
+    raise SelectorError(f"unknown rule selector {selector!r}: use a code (TL101), a prefix (TL1), a rule name or ALL")
+
+
+def resolve_selection(select: Iterable[str], extend_select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
+    """Enabled codes: the most specific selector decides; at equal specificity, ignore wins."""
+    best: dict[str, tuple[int, bool]] = {}
+    for selectors, enabled in ((select, True), (extend_select, True), (ignore, False)):
+        for selector in selectors:
+            codes, specificity = expand_selector(selector)
+            for code in codes:
+                current = best.get(code)
+                if current is None or specificity > current[0] or (specificity == current[0] and not enabled):
+                    best[code] = (specificity, enabled)
+    return frozenset(code for code, (_, enabled) in best.items() if enabled)

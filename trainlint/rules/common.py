@@ -1,0 +1,36 @@
+"""Small helpers the rule families share: wording values and origins, building edits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from trainlint.diagnostics import Edit, Span
+
+if TYPE_CHECKING:
+    from trainlint.model import ScriptModel
+    from trainlint.model.values import Origin
+
+
+def fmt_number(value: Any, as_float: bool = False) -> str:
+    """`10.0`, `0.0005`, `3e-05`: Python's shortest repr, as a float when the value is a rate."""
+    if as_float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return repr(value)
+
+
+def describe(model: "ScriptModel", trail: Sequence["Origin"]) -> str:
+    """`default of --lr, line 12; passed to Trainer(), line 40`."""
+    return "; ".join(f"{origin.label}, line {model.positions.line(origin.node)}" for origin in trail)
+
+
+def with_origin(model: "ScriptModel", text: str, trail: Sequence["Origin"]) -> str:
+    return f"{text} ({describe(model, trail)})" if trail else text
+
+
+def replace(model: "ScriptModel", node: Any, content: str) -> Edit:
+    return Edit(model.span(node), content)
+
+
+def insert_after(model: "ScriptModel", node: Any, content: str) -> Edit:
+    end = model.span(node)
+    return Edit(Span(end.end_line, end.end_column, end.end_line, end.end_column), content)

@@ -1,0 +1,230 @@
+"""TL1xx: optimizer and learning-rate rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+
+from trainlint.diagnostics import Applicability, Fix, Severity
+from trainlint.registry import Finding, FixKind, Rule, register
+from trainlint.rules.common import describe, fmt_number, insert_after, replace, with_origin
+
+if TYPE_CHECKING:
+    from trainlint.model import ScriptModel
+    from trainlint.model.torch_objects import Optimizer
+    from trainlint.model.values import Argument, Known
+
+# At or above these a learning rate is an order of magnitude past common practice.
+DEFAULT_LR_LIMITS = {
+    "ASGD": 1.0,
+    "Adadelta": 10.0,
+    "Adafactor": 0.1,
+    "Adagrad": 1.0,
+    "Adam": 0.01,
+    "AdamW": 0.01,
+    "Adamax": 0.02,
+    "LBFGS": 10.0,
+    "Muon": 0.5,
+    "NAdam": 0.02,
+    "RAdam": 0.01,
+    "RMSprop": 0.1,
+    "Rprop": 1.0,
+    "SGD": 1.0,
+    "SparseAdam": 0.01,
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _lr_arguments(optimizer: "Optimizer") -> Iterator[tuple["Argument", str]]:
+    """The optimizer's `lr` and every parameter group's `'lr'`."""
+    argument = optimizer.argument("lr")
+    if argument is not None:
+        yield argument, "learning rate"
+    for i, group in enumerate(optimizer.param_groups):
+        argument = group.argument("lr")
+        if argument is not None:
+            yield argument, f"learning rate of parameter group {i}"
+
+
+def _values(model: "ScriptModel", argument: "Argument") -> list["Known"]:
+    return [k for k in model.evaluator.eval_argument(argument) if _is_number(k.value)]
+
+
+@dataclass(frozen=True)
+class LearningRateOptions:
+    #: Per optimizer class: a learning rate at or above the limit is reported.
+    #: Entries given in the configuration replace the defaults for those classes.
+    limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LR_LIMITS))
+
+
+@register
+class LearningRateTooHigh(Rule):
+    code = "TL101"
+    name = "learning-rate-too-high"
+    severity = Severity.WARNING
+    fix = FixKind.UNSAFE
+    Options = LearningRateOptions
+
+    def check(self, model: "ScriptModel", options: LearningRateOptions) -> Iterable[Finding]:
+        for optimizer in model.torch.optimizers:
+            limit = options.limits.get(optimizer.name)
+            if limit is None:
+                continue
+            for argument, what in _lr_arguments(optimizer):
+                for known in _values(model, argument):
+                    if known.value >= limit:
+                        yield self._finding(model, optimizer, argument, what, known, limit)
+
+    def _finding(self, model, optimizer, argument, what, known, limit) -> Finding:
+        typical = limit / 10
+
+        def message() -> str:
+            value = with_origin(model, fmt_number(known.value, as_float=True), known.trail)
+            return (
+                f"{optimizer.name} {what} {value} is at or above {fmt_number(limit)}, an order of magnitude "
+                f"above common practice: updates overshoot and the loss diverges or oscillates instead of "
+                f"going down. Use about {fmt_number(typical)}, or decay from a lower warm-up value"
+            )
+
+        def fix() -> Optional[Fix]:
+            from trainlint.model.values import is_numeric_literal
+
+            if known.source is None or not is_numeric_literal(known.source):
+                return None
+            return Fix(
+                Applicability.UNSAFE,
+                f"Set the learning rate to {fmt_number(typical)}",
+                (replace(model, known.source, fmt_number(typical)),),
+            )
+
+        return Finding(argument.node, message, fix, refs=[o.node for o in known.trail] + [known.source])
+
+
+# (parameter, valid-range text, predicate of a valid value)
+_RANGES = {
+    "momentum": ("[0, 1)", lambda v: 0 <= v < 1),
+    "eps": ("> 0", lambda v: v > 0),
+    "lr": (">= 0", lambda v: v >= 0),
+    "weight_decay": (">= 0", lambda v: v >= 0),
+}
+_CONSEQUENCE = {
+    "momentum": "momentum of 1 or more makes updates grow without bound, and a negative one is rejected by torch",
+    "betas": "the moving averages must decay: a beta of 1 or more never forgets (or explodes), a negative one is rejected by torch",
+    "eps": "the update divides by sqrt(v) + eps, so a zero or negative eps gives inf/NaN as soon as a gradient is zero",
+    "lr": "a negative learning rate climbs the loss instead of descending it (torch rejects it)",
+    "weight_decay": "negative weight decay pushes weights away from zero and they blow up (torch rejects it)",
+}
+
+
+@register
+class HyperparameterOutOfRange(Rule):
+    code = "TL102"
+    name = "optimizer-hyperparameter-out-of-range"
+    severity = Severity.ERROR
+
+    def check(self, model: "ScriptModel", options: Any) -> Iterable[Finding]:
+        for optimizer in model.torch.optimizers:
+            groups = [(optimizer.argument, "")]
+            groups += [(group.argument, f" of parameter group {i}") for i, group in enumerate(optimizer.param_groups)]
+            for get, where in groups:
+                for name in ("lr", "momentum", "eps", "weight_decay", "betas"):
+                    if not optimizer.facts.accepts(name):
+                        continue
+                    argument = get(name)
+                    if argument is not None:
+                        yield from self._check(model, optimizer, name, where, argument)
+
+    def _check(self, model, optimizer, name, where, argument) -> Iterator[Finding]:
+        for known in model.evaluator.eval_argument(argument):
+            if name == "betas":
+                value = known.value
+                if not (isinstance(value, tuple) and len(value) == 2 and all(_is_number(b) for b in value)):
+                    continue
+                for i, beta in enumerate(value):
+                    if not 0 <= beta < 1:
+                        yield self._finding(model, optimizer, f"betas[{i}]{where}", beta, "[0, 1)", "betas", argument, known)
+            elif _is_number(known.value):
+                valid_text, valid = _RANGES[name]
+                if not valid(known.value):
+                    yield self._finding(model, optimizer, f"{name}{where}", known.value, valid_text, name, argument, known)
+
+    def _finding(self, model, optimizer, what, value, valid_text, name, argument, known) -> Finding:
+        def message() -> str:
+            shown = with_origin(model, fmt_number(value), known.trail)
+            return f"{optimizer.name} {what} is {shown}; it must be {valid_text}: {_CONSEQUENCE[name]}"
+
+        return Finding(argument.node, message, refs=[o.node for o in known.trail])
+
+
+@register
+class AdamCoupledWeightDecay(Rule):
+    code = "TL103"
+    name = "adam-coupled-weight-decay"
+    severity = Severity.INFO
+    fix = FixKind.UNSAFE
+
+    def check(self, model: "ScriptModel", options: Any) -> Iterable[Finding]:
+        for optimizer in model.torch.optimizers:
+            if optimizer.name != "Adam":
+                continue
+            decoupled = optimizer.values("decoupled_weight_decay")
+            if optimizer.argument("decoupled_weight_decay") is not None and not (len(decoupled) == 1 and decoupled[0].value is False):
+                continue  # Adam(decoupled_weight_decay=True) is AdamW; unknown: stay silent
+            argument = optimizer.argument("weight_decay")
+            if argument is None:
+                continue
+            positive = [k for k in model.evaluator.eval_argument(argument) if _is_number(k.value) and k.value > 0]
+            if positive:
+                yield self._finding(model, optimizer, positive[0])
+
+    def _finding(self, model: "ScriptModel", optimizer: "Optimizer", known: "Known") -> Finding:
+        def message() -> str:
+            shown = with_origin(model, fmt_number(known.value), known.trail)
+            return (
+                f"Adam with weight_decay={shown} adds an L2 term to the gradient, which Adam's per-weight "
+                f"scaling then shrinks for exactly the weights with large gradients; AdamW decays weights "
+                f"directly, as intended. Use torch.optim.AdamW and re-tune weight_decay (AdamW commonly "
+                f"uses 1e-2 to 1e-1)"
+            )
+
+        plan = _adamw_plan(model, optimizer)
+        refs = [o.node for o in known.trail] + (plan[1] if plan else [])
+
+        def fix() -> Optional[Fix]:
+            if plan is None:
+                return None
+            return Fix(Applicability.UNSAFE, "Replace Adam with AdamW", tuple(plan[0]()))
+
+        return Finding(optimizer.node.func, message, fix, refs=refs)
+
+
+def _adamw_plan(model: "ScriptModel", optimizer: "Optimizer"):
+    """How to turn the callee into AdamW: (edits builder, nodes it needs) or None."""
+    import libcst as cst
+
+    func = optimizer.node.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "Adam":
+        return (lambda: [replace(model, func.attr, "AdamW")]), [func.attr]
+    if not isinstance(func, cst.Name):
+        return None
+    scope, bindings = optimizer.site.scope.lookup(func.value)
+    if len(bindings) != 1 or bindings[0].qualname != "torch.optim.Adam" or not isinstance(bindings[0].statement, cst.ImportFrom):
+        return None
+    module_scope = optimizer.site.scope.module_scope
+    adamw = [
+        name
+        for name, found in module_scope.bindings.items()
+        if len(found) == 1 and found[0].kind == "import" and found[0].qualname in ("torch.optim.AdamW", "torch.optim.adamw.AdamW")
+    ]
+    if adamw:
+        return (lambda: [replace(model, func, adamw[0])]), [func]
+    if "AdamW" in module_scope.bindings or "AdamW" in optimizer.site.scope.bindings:
+        return None  # the name is taken by something else
+    statement = bindings[0].statement
+    if isinstance(statement.names, cst.ImportStar):
+        return None
+    last = statement.names[-1]
+    return (lambda: [insert_after(model, last, ", AdamW"), replace(model, func, "AdamW")]), [last, func]

@@ -1,0 +1,160 @@
+"""A `trainlint check` run: read files, answer from the cache, lint or fix the rest (in parallel)."""
+
+from __future__ import annotations
+
+import difflib
+import multiprocessing
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from trainlint.cache import Cache, write_atomic
+from trainlint.config import Resolver
+from trainlint.diagnostics import Diagnostic, Span
+from trainlint.files import FileItem
+from trainlint.registry import REGISTRY
+from trainlint.settings import LintSettings
+
+PARALLEL_THRESHOLD = 8  # fewer files than this are linted in-process: forking would cost more
+
+
+@dataclass
+class Options:
+    mode: str = "lint"  # lint | fix | diff
+    unsafe: bool = False
+    jobs: int = 1
+    cache: Optional[Cache] = None
+
+
+@dataclass
+class Job:
+    path: Path
+    display: str
+    data: bytes
+    settings: LintSettings
+    key: Optional[str]
+
+
+@dataclass
+class FileResult:
+    display: str
+    diagnostics: list[Diagnostic]
+    source: Optional[str] = None
+    internal_errors: int = 0
+    fixed: int = 0
+    diff: str = ""
+    error: Optional[str] = None  # a fix that could not be applied or written
+    cache: Optional[tuple[str, dict]] = field(default=None, repr=False)
+
+
+def unreadable(display: str, reason: str, settings: LintSettings) -> FileResult:
+    rule = REGISTRY["TL004"]
+    if "TL004" not in settings.enabled:
+        return FileResult(display, [])
+    message = f"Cannot read {display}: {reason}; trainlint skipped it"
+    diagnostic = Diagnostic("TL004", rule.name, message, settings.severity("TL004", rule.severity), Span(1, 0, 1, 0))
+    return FileResult(display, [diagnostic])
+
+
+def _payload(diagnostics: list[Diagnostic]) -> dict:
+    return {"diagnostics": [d.to_json() for d in diagnostics]}
+
+
+def run_job(job: Job, options: Options) -> FileResult:
+    """Lint (or fix) one file's bytes. Runs in a worker process when --jobs > 1."""
+    from trainlint.engine import lint_bytes
+    from trainlint.fixes import fix_text
+    from trainlint.source import DecodeError, decode
+
+    if options.mode == "lint":
+        result = lint_bytes(job.data, job.display, job.settings)
+        out = FileResult(job.display, result.diagnostics, None, result.internal_errors)
+        if job.key and not result.internal_errors:
+            out.cache = (job.key, _payload(result.diagnostics))
+        return out
+    try:
+        decoded = decode(job.data)
+    except DecodeError:
+        result = lint_bytes(job.data, job.display, job.settings)
+        return FileResult(job.display, result.diagnostics, None, result.internal_errors)
+    outcome = fix_text(decoded.text, job.display, job.settings, options.unsafe)
+    out = FileResult(job.display, outcome.remaining, outcome.text, outcome.internal_errors, len(outcome.applied), error=outcome.error)
+    if outcome.text != decoded.text:
+        if options.mode == "diff":
+            out.diff = "".join(
+                difflib.unified_diff(
+                    decoded.text.splitlines(keepends=True), outcome.text.splitlines(keepends=True), job.display, job.display
+                )
+            )
+        else:
+            new_data = outcome.text.encode(decoded.encoding)
+            try:
+                write_atomic(job.path, new_data)
+            except OSError as exc:
+                out.error = f"cannot write {job.display}: {exc.strerror or exc}; left unchanged"
+                out.fixed = 0
+                return out
+            if options.cache is not None and not outcome.internal_errors:
+                out.cache = (Cache.key(job.path, new_data, job.settings.fingerprint()), _payload(outcome.remaining))
+    return out
+
+
+def _worker(args: tuple[Job, Options]) -> FileResult:
+    return run_job(*args)
+
+
+def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list[FileResult]:
+    results: list[FileResult] = []
+    jobs: list[Job] = []
+    cache = options.cache
+    for item in items:
+        settings = resolver.settings_for(item.path)
+        if item.error:
+            results.append(unreadable(item.display, item.error, settings))
+            continue
+        try:
+            with open(item.path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            results.append(unreadable(item.display, exc.strerror or str(exc), settings))
+            continue
+        key = cache.key(item.path, data, settings.fingerprint()) if cache else None
+        cached = cache.get(key) if cache and key else None
+        if cached is not None:
+            diagnostics = [Diagnostic.from_json(d) for d in cached["diagnostics"]]
+            fixable = options.mode != "lint" and any(
+                d.fix is not None and (d.fix.applicability.value == "safe" or options.unsafe) for d in diagnostics
+            )
+            if not fixable:
+                results.append(FileResult(item.display, diagnostics))
+                continue
+        jobs.append(Job(item.path, item.display, data, settings, key))
+    results.extend(_execute(jobs, options))
+    if cache is not None:
+        cache.put_many(dict(r.cache for r in results if r.cache is not None))
+    results.sort(key=lambda r: r.display)
+    return results
+
+
+def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
+    if options.jobs <= 1 or len(jobs) < PARALLEL_THRESHOLD:
+        return [run_job(job, options) for job in jobs]
+    import trainlint.engine  # noqa: F401  (loaded once here, inherited by forked workers)
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    workers = min(options.jobs, len(jobs))
+    chunksize = max(1, len(jobs) // (workers * 4))
+    # Largest files first, so no worker is left with a big file at the end.
+    ordered = sorted(jobs, key=lambda j: len(j.data), reverse=True)
+    with context.Pool(workers) as pool:
+        return list(pool.imap_unordered(_worker, [(job, options) for job in ordered], chunksize))
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
