@@ -1,0 +1,410 @@
+// The VS Code side: starts `trainlint server` with vscode-languageclient, restarts it when the
+// settings that choose it change, and offers to install trainlint when it cannot be found.
+// The decisions (discovery order, settings mapping, restart policy) live in modules without
+// `vscode` imports, which the unit tests exercise directly.
+
+import * as os from "os";
+import * as path from "path";
+import { promises as fs } from "fs";
+import * as vscode from "vscode";
+import {
+    CloseAction,
+    DidChangeConfigurationNotification,
+    ErrorAction,
+    ExecuteCommandRequest,
+    LanguageClient,
+    LanguageClientOptions,
+    RevealOutputChannelOn,
+    ServerOptions,
+    State,
+} from "vscode-languageclient/node";
+import { CrashPolicy, Serializer } from "./crashes";
+import { DiscoveryResult, ServerCommand, findServer, installCommand, pickBundledWheel } from "./discovery";
+import { nodeDiscoveryDeps, runProcess } from "./nodeDeps";
+import { PythonExtensionApi, onInterpreterChange, selectedInterpreter } from "./pythonApi";
+import {
+    ExtensionSettings,
+    NotificationLevel,
+    SECTION,
+    classifyChange,
+    didChangeConfigurationParams,
+    initializationOptions,
+    readSettings,
+    resolveVariables,
+    shouldNotify,
+    toServerSettings,
+} from "./settings";
+
+const CLIENT_ID = "trainlint";
+const SERVER_FIX_ALL = "trainlint.server.fixAll";
+const PYTHON_EXTENSION = "ms-python.python";
+
+function settingsFor(scope?: vscode.ConfigurationScope): ExtensionSettings {
+    const config = vscode.workspace.getConfiguration(SECTION, scope);
+    return readSettings((key) => config.get(key));
+}
+
+function firstWorkspaceFolder(): vscode.WorkspaceFolder | undefined {
+    return vscode.workspace.workspaceFolders?.[0];
+}
+
+class Extension {
+    private client: LanguageClient | undefined;
+    private server: ServerCommand | undefined;
+    private readonly serializer = new Serializer();
+    private readonly crashes = new CrashPolicy();
+    private notFoundShown = false;
+    private crashShown = false;
+    private pythonApi: PythonExtensionApi | undefined;
+    private pythonApiLoaded = false;
+
+    constructor(
+        private readonly context: vscode.ExtensionContext,
+        private readonly output: vscode.OutputChannel,
+    ) {}
+
+    log(level: "info" | "warn" | "error", message: string): void {
+        this.output.appendLine(`[${level.padEnd(5)} - ${new Date().toLocaleTimeString()}] ${message}`);
+    }
+
+    private notify(level: NotificationLevel, message: string, ...buttons: string[]): Thenable<string | undefined> {
+        if (!shouldNotify(settingsFor().showNotifications, level)) {
+            return Promise.resolve(undefined);
+        }
+        const show =
+            level === "error"
+                ? vscode.window.showErrorMessage
+                : level === "warning"
+                  ? vscode.window.showWarningMessage
+                  : vscode.window.showInformationMessage;
+        return show(message, ...buttons);
+    }
+
+    async loadPythonApi(): Promise<PythonExtensionApi | undefined> {
+        if (this.pythonApiLoaded) {
+            return this.pythonApi;
+        }
+        this.pythonApiLoaded = true;
+        const extension = vscode.extensions.getExtension<PythonExtensionApi>(PYTHON_EXTENSION);
+        if (!extension) {
+            return undefined;
+        }
+        try {
+            this.pythonApi = extension.isActive ? extension.exports : await extension.activate();
+        } catch (error) {
+            this.log("warn", `The Python extension did not activate: ${String(error)}`);
+            return undefined;
+        }
+        const subscription = onInterpreterChange(this.pythonApi, () => {
+            // A newly selected interpreter matters unless a trainlint setting chose the server.
+            if (this.server === undefined || this.server.source === "Python extension" || this.server.source === "PATH" || this.server.source === "python on PATH") {
+                this.log("info", "The Python extension's interpreter changed: restarting");
+                void this.restart(false);
+            }
+        });
+        if (subscription) {
+            this.context.subscriptions.push(subscription);
+        }
+        return this.pythonApi;
+    }
+
+    private async discover(settings: ExtensionSettings): Promise<DiscoveryResult> {
+        const folder = firstWorkspaceFolder();
+        const ctx = { workspaceFolder: folder?.uri.fsPath, userHome: os.homedir(), env: process.env };
+        const resolve = (values: string[]) => values.map((v) => resolveVariables(v, ctx));
+        const pythonExtension = await selectedInterpreter(await this.loadPythonApi(), folder?.uri);
+        return findServer(
+            {
+                path: resolve(settings.path),
+                interpreter: resolve(settings.interpreter),
+                pythonExtension,
+                args: resolve(settings.args),
+            },
+            nodeDiscoveryDeps(),
+        );
+    }
+
+    restart(userInitiated: boolean): Promise<void> {
+        return this.serializer.run(async () => {
+            await this.stopClient();
+            await this.startClient(userInitiated);
+        });
+    }
+
+    stop(): Promise<void> {
+        return this.serializer.run(() => this.stopClient());
+    }
+
+    private async stopClient(): Promise<void> {
+        const client = this.client;
+        this.client = undefined;
+        this.server = undefined;
+        if (client) {
+            try {
+                await client.stop(10_000);
+            } catch (error) {
+                this.log("warn", `Stopping the server: ${String(error)}`);
+            }
+            try {
+                await client.dispose();
+            } catch {
+                // already stopped
+            }
+        }
+    }
+
+    private async startClient(userInitiated: boolean): Promise<void> {
+        const settings = settingsFor();
+        if (!settings.enable) {
+            this.log("info", "trainlint.enable is false: the server is not started");
+            return;
+        }
+        const result = await this.discover(settings);
+        if (!result.found) {
+            this.log("warn", "The trainlint language server was not found. Looked at:");
+            for (const line of result.notFound.tried) {
+                this.log("warn", `  ${line}`);
+            }
+            if (userInitiated || !this.notFoundShown) {
+                this.notFoundShown = true;
+                void this.offerInstall(result.notFound.installTarget);
+            }
+            return;
+        }
+        const server = result.server;
+        this.log("info", `Starting the server: ${server.description} (${server.command} ${server.args.join(" ")})`);
+        this.crashes.reset();
+        this.crashShown = false;
+
+        const folder = firstWorkspaceFolder();
+        const serverOptions: ServerOptions = {
+            command: server.command,
+            args: server.args,
+            options: { cwd: folder?.uri.fsPath ?? os.homedir(), env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+        };
+        let client: LanguageClient | undefined = undefined;
+        const clientOptions: LanguageClientOptions = {
+            documentSelector: [
+                { scheme: "file", language: "python" },
+                { scheme: "untitled", language: "python" },
+            ],
+            outputChannel: this.output,
+            revealOutputChannelOn: RevealOutputChannelOn.Never,
+            initializationOptions: initializationOptions(settings),
+            synchronize: { configurationSection: SECTION },
+            middleware: {
+                workspace: {
+                    // The server gets the same checked settings at every change as at start.
+                    didChangeConfiguration: async () => {
+                        if (client && client.state === State.Running) {
+                            await client.sendNotification(
+                                DidChangeConfigurationNotification.type,
+                                didChangeConfigurationParams(settingsFor()),
+                            );
+                        }
+                    },
+                    configuration: async (params, token, next) => {
+                        const answer = await next(params, token);
+                        if (!Array.isArray(answer)) {
+                            return answer;
+                        }
+                        return params.items.map((item, i) =>
+                            item.section === SECTION
+                                ? toServerSettings(settingsFor(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined))
+                                : answer[i],
+                        );
+                    },
+                },
+            },
+            errorHandler: {
+                error: () => ({ action: ErrorAction.Continue }),
+                closed: () => {
+                    if (this.crashes.crashed()) {
+                        this.log("warn", "The server stopped unexpectedly: restarting it");
+                        return { action: CloseAction.Restart, handled: true };
+                    }
+                    this.log("error", "The server stopped unexpectedly too often: not restarting it");
+                    if (!this.crashShown) {
+                        this.crashShown = true;
+                        void this.notify(
+                            "error",
+                            "The trainlint server stopped unexpectedly several times and was not restarted. Its log has the details.",
+                            "Show Logs",
+                            "Restart",
+                        ).then((choice) => this.onButton(choice));
+                    }
+                    return { action: CloseAction.DoNotRestart, handled: true };
+                },
+            },
+            initializationFailedHandler: (error) => {
+                this.log("error", `The server failed to initialize: ${String(error)}`);
+                return false;
+            },
+        };
+        client = new LanguageClient(CLIENT_ID, "trainlint", serverOptions, clientOptions);
+        this.client = client;
+        this.server = server;
+        try {
+            await client.start();
+            this.log("info", `The server is running (${server.source})`);
+            if (userInitiated) {
+                void this.notify("info", `trainlint server restarted (${server.source}).`);
+            }
+        } catch (error) {
+            this.log("error", `The server did not start: ${String(error)}`);
+            void this.notify(
+                "error",
+                `The trainlint server (${server.description}) did not start. Its log has the details.`,
+                "Show Logs",
+            ).then((choice) => this.onButton(choice));
+        }
+    }
+
+    private onButton(choice: string | undefined): void {
+        if (choice === "Show Logs") {
+            this.output.show(true);
+        } else if (choice === "Restart") {
+            void this.restart(true);
+        } else if (choice === "Open Settings") {
+            void vscode.commands.executeCommand("workbench.action.openSettings", "trainlint.");
+        }
+    }
+
+    private async bundledWheel(): Promise<string | undefined> {
+        const dir = path.join(this.context.extensionPath, "bundled");
+        try {
+            const name = pickBundledWheel(await fs.readdir(dir));
+            return name ? path.join(dir, name) : undefined;
+        } catch {
+            return undefined;
+        }
+    }
+
+    private async offerInstall(target: string | undefined): Promise<void> {
+        const wheel = await this.bundledWheel();
+        if (target === undefined) {
+            const choice = await this.notify(
+                "error",
+                "trainlint needs Python: no Python interpreter was found. Install Python, select an interpreter in the Python extension, or set trainlint.interpreter or trainlint.path.",
+                "Open Settings",
+                "Show Logs",
+            );
+            return this.onButton(choice);
+        }
+        const buttons = wheel ? ["Install trainlint", "Open Settings"] : ["Open Settings", "Show Logs"];
+        const choice = await this.notify(
+            "error",
+            `The trainlint language server was not found. Install trainlint into ${target}?`,
+            ...buttons,
+        );
+        if (choice === "Install trainlint") {
+            await this.install(target, wheel!);
+        } else {
+            this.onButton(choice);
+        }
+    }
+
+    /** `python -m pip install <bundled wheel>`, then a restart. */
+    async install(target: string, wheel: string): Promise<boolean> {
+        const { command, args } = installCommand(target, wheel);
+        this.log("info", `Installing trainlint: ${command} ${args.join(" ")}`);
+        let code: number;
+        try {
+            code = await vscode.window.withProgress(
+                { location: vscode.ProgressLocation.Notification, title: `Installing trainlint into ${target}…` },
+                () => runProcess(command, args, (text) => this.output.append(text)),
+            );
+        } catch (error) {
+            this.log("error", `pip did not run: ${String(error)}`);
+            code = -1;
+        }
+        if (code !== 0) {
+            this.log("error", `pip exited with ${code}`);
+            const choice = await vscode.window.showErrorMessage(
+                `Installing trainlint into ${target} failed (pip exited with ${code}). The log has pip's output.`,
+                "Show Logs",
+            );
+            this.onButton(choice);
+            return false;
+        }
+        this.log("info", "trainlint installed");
+        void this.notify("info", `trainlint installed into ${target}.`);
+        await this.restart(false);
+        return true;
+    }
+
+    async installCommand(): Promise<void> {
+        const wheel = await this.bundledWheel();
+        if (!wheel) {
+            void vscode.window.showErrorMessage("This build of the trainlint extension has no bundled wheel.");
+            return;
+        }
+        const result = await this.discover({ ...settingsFor(), path: [] });
+        const target = result.found
+            ? result.server.args[0] === "-m"
+                ? result.server.command
+                : undefined
+            : result.notFound.installTarget;
+        if (!target) {
+            void vscode.window.showErrorMessage(
+                "No Python interpreter to install trainlint into: set trainlint.interpreter or select one in the Python extension.",
+            );
+            return;
+        }
+        await this.install(target, wheel);
+    }
+
+    async fixAll(): Promise<void> {
+        const editor = vscode.window.activeTextEditor;
+        if (!editor || editor.document.languageId !== "python") {
+            void vscode.window.showInformationMessage("trainlint: open a Python file to fix.");
+            return;
+        }
+        const client = this.client;
+        if (!client || client.state !== State.Running) {
+            void vscode.window.showWarningMessage("The trainlint server is not running.", "Show Logs").then((c) => this.onButton(c));
+            return;
+        }
+        try {
+            await client.sendRequest(ExecuteCommandRequest.type, {
+                command: SERVER_FIX_ALL,
+                arguments: [{ uri: client.code2ProtocolConverter.asUri(editor.document.uri) }],
+            });
+        } catch (error) {
+            this.log("error", `Fix all failed: ${String(error)}`);
+            void vscode.window.showErrorMessage(`trainlint: fix all failed: ${String(error)}`, "Show Logs").then((c) => this.onButton(c));
+        }
+    }
+
+    onConfigurationChange(event: vscode.ConfigurationChangeEvent): void {
+        if (classifyChange((key) => event.affectsConfiguration(key)) === "restart") {
+            this.log("info", "A setting that chooses the server changed: restarting");
+            void this.restart(false);
+        }
+        // Other trainlint.* changes reach the running server through the client's
+        // configuration synchronization (see the middleware above).
+    }
+}
+
+let extension: Extension | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+    const output = vscode.window.createOutputChannel("trainlint");
+    context.subscriptions.push(output);
+    const ext = new Extension(context, output);
+    extension = ext;
+    context.subscriptions.push(
+        vscode.commands.registerCommand("trainlint.restart", () => ext.restart(true)),
+        vscode.commands.registerCommand("trainlint.fixAll", () => ext.fixAll()),
+        vscode.commands.registerCommand("trainlint.showLogs", () => output.show(true)),
+        vscode.commands.registerCommand("trainlint.installBundled", () => ext.installCommand()),
+        vscode.workspace.onDidChangeConfiguration((event) => ext.onConfigurationChange(event)),
+    );
+    ext.log("info", `trainlint extension ${context.extension.packageJSON.version} activated`);
+    await ext.restart(false);
+}
+
+export async function deactivate(): Promise<void> {
+    await extension?.stop();
+    extension = undefined;
+}
