@@ -7,7 +7,7 @@ language server all handle these without importing the parser.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class Severity(str, enum.Enum):
@@ -76,8 +76,6 @@ class Diagnostic:
     severity: Severity
     span: Span
     fix: Fix | None = None
-    # Lines of the statement holding the diagnostic: a `# noqa` on either counts too.
-    statement_lines: tuple[int, int] | None = field(default=None, compare=False)
 
     @property
     def sort_key(self) -> tuple:

@@ -51,6 +51,13 @@ def syntax_error(text: str, exc: Exception, settings: LintSettings) -> Diagnosti
         line, column, detail = 1, 0, "the code is nested too deeply to parse"
     else:
         line, column, detail = 1, 0, str(exc)
+    try:  # CPython's messages and positions are the ones users know ("'(' was never closed")
+        ast.parse(text)
+    except SyntaxError as error:
+        if error.lineno:
+            line, column, detail = error.lineno, max((error.offset or 1) - 1, 0), error.msg
+    except (ValueError, MemoryError, RecursionError):
+        pass
     message = f"Syntax error: {detail.strip().rstrip('.')}; trainlint checks nothing else in this file until it parses"
     return _diagnostic("TL001", message, _line_span(index, line, column), settings)
 
@@ -75,8 +82,8 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
             ast.parse(text)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             pass  # let libcst say what is wrong, below
-        else:
-            return LintResult(_finish(text, [], settings, ran=set()))
+        else:  # no rule can fire here: they all ran, in effect, and found nothing
+            return LintResult(_finish(text, [], settings, ran=set(settings.enabled)))
     try:
         module = parse(text)
     except (cst.ParserSyntaxError, RecursionError, MemoryError) as exc:

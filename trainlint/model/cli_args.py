@@ -52,7 +52,7 @@ class ArgparseModel:
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue
-            frame = ev._frame_for(site.scope, self.model.module_frame)
+            frame = ev.frame_for(site.scope, self.model.module_frame)
             for base in ev.eval(func.value, site.scope, frame):
                 if not isinstance(base.value, ArgParser):
                     continue
@@ -69,7 +69,7 @@ class ArgparseModel:
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue
-            frame = ev._frame_for(site.scope, self.model.module_frame)
+            frame = ev.frame_for(site.scope, self.model.module_frame)
             for base in ev.eval(func.value, site.scope, frame):
                 if isinstance(base.value, ArgParser):
                     for arg in site.node.args:
@@ -133,7 +133,7 @@ class ArgparseModel:
             converter = types[0].value.name if len(types) == 1 and isinstance(types[0].value, Builtin) else "?"
         origin = Origin(f"default of {option.label}", default)
         out = []
-        for known in ev.eval(default.value, option.site.scope, ev._frame_for(option.site.scope, self.model.module_frame)):
+        for known in ev.eval(default.value, option.site.scope, ev.frame_for(option.site.scope, self.model.module_frame)):
             value = known.value
             if isinstance(value, str) and converter is not None:
                 # argparse passes string defaults through `type`.

@@ -161,11 +161,12 @@ class ScriptModel:
                 index = len(positional)  # later positionals are unknowable
             elif arg.star == "**":
                 spread = self.evaluator.single(arg.value, site.scope, frame)
-                if spread is not None and isinstance(spread.value, Mapping) and not spread.value.attribute_access:
+                if spread is not None and isinstance(spread.value, Mapping) and not self.evaluator.mapping_mutated(spread.value):
                     mapping = spread.value
                     for key, expr in mapping.entries.items():
                         if isinstance(key, str):
-                            arguments.setdefault(key, Argument(expr, mapping.scope, mapping.frame, expr))
+                            label = self.evaluator.mapping_label(mapping, key)
+                            arguments.setdefault(key, Argument(expr, mapping.scope, mapping.frame, expr, label))
                 else:
                     complete = False
             elif arg.keyword is not None:

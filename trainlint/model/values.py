@@ -173,6 +173,7 @@ class Argument:
     scope: Scope
     frame: Frame
     node: cst.CSTNode  # the Arg (or dict entry) to point at
+    label: Optional[str] = None  # names an entry of a `**config` spread, for messages
 
 
 @dataclass
@@ -260,6 +261,8 @@ class Evaluator:
         self.model = model
         self.tables = model.tables
         self._memo: dict[tuple, Candidates] = {}
+        # How the code names each config mapping (`CONFIG`, `CONFIG['optim']`), for messages.
+        self._mapping_names: dict[cst.CSTNode, str] = {}
         self._active: set[tuple] = set()
         self._depth = 0
 
@@ -286,7 +289,14 @@ class Evaluator:
         return result
 
     def eval_argument(self, argument: Argument) -> Candidates:
-        return self.eval(argument.expr, argument.scope, argument.frame)
+        found = self.eval(argument.expr, argument.scope, argument.frame)
+        if argument.label is None:
+            return found
+        return [self._hop_if_written(k, argument.expr, argument.label, argument.expr) for k in found]
+
+    def mapping_label(self, mapping: Mapping, key) -> Optional[str]:
+        name = self._mapping_names.get(mapping.node)
+        return f"{name}[{key!r}]" if name is not None else None
 
     def single(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Optional[Known]:
         """The value when every candidate agrees on it."""
@@ -359,11 +369,14 @@ class Evaluator:
         if kind == "param":
             return self._param(binding.node, owner, frame)
         if kind == "assign" and binding.value is not None:
-            inner = self._frame_for(owner, frame)
+            inner = self.frame_for(owner, frame)
             found = self.eval(binding.value, owner, inner)
             if binding.unpack_index is not None:
                 found = [e for k in found for e in self._unpack(k, binding.unpack_index)]
             label = f"{owner.node.name.value}.{name}" if owner.kind == "class" else name
+            for k in found:
+                if isinstance(k.value, Mapping):
+                    self._mapping_names.setdefault(k.value.node, label)
             return [self._hop_if_written(k, binding.value, label, binding.node) for k in found]
         return []
 
@@ -396,7 +409,7 @@ class Evaluator:
             return self.member(known, index, "", value.node, item=True)
         return []
 
-    def _frame_for(self, scope: Scope, frame: Frame) -> Frame:
+    def frame_for(self, scope: Scope, frame: Frame) -> Frame:
         """The frame for evaluating code of `scope`, keeping call bindings when they are its own."""
         f: Optional[Frame] = frame
         while f is not None:
@@ -414,7 +427,7 @@ class Evaluator:
         function = self.tables.functions.get(scope.node)
         if function is None:
             return []
-        frame = self._frame_for(scope, frame)
+        frame = self.frame_for(scope, frame)
         name = param.name.value
         if function.is_method and self.model.first_param(function) is param:
             return self._self_value(function, frame)
@@ -458,7 +471,7 @@ class Evaluator:
     def _default(self, param: cst.Param, function: Function) -> Candidates:
         if param.default is None:
             return []
-        found = self.eval(param.default, function.outer, self._frame_for(function.outer, MODULE_FRAME))
+        found = self.eval(param.default, function.outer, self.frame_for(function.outer, MODULE_FRAME))
         origin = Origin(f"default of parameter {param.name.value}", param.default)
         return [k.hop(origin) for k in found]
 
@@ -586,7 +599,7 @@ class Evaluator:
         if name == "super":
             function = self.model.call_site(node).function if self.model.call_site(node) else None
             if function is not None and function.cls is not None:
-                return [Known(Super(function.cls, next(iter(self._self_value(function, self._frame_for(function.scope, frame))), None)))]
+                return [Known(Super(function.cls, next(iter(self._self_value(function, self.frame_for(function.scope, frame))), None)))]
             return []
         if name == "dict":
             return self._mapping_call(node, scope, frame, attribute_access=False)
@@ -649,9 +662,9 @@ class Evaluator:
                     continue
                 if key.value in obj.entries:
                     out.extend(self._mapping_member(obj, key.value, self.model.code(node)))
-                elif len(node.args) > 1 and not self._mapping_mutated(obj):
+                elif len(node.args) > 1 and not self.mapping_mutated(obj):
                     out.extend(self.eval(node.args[1].value, scope, frame))
-                elif not self._mapping_mutated(obj):
+                elif not self.mapping_mutated(obj):
                     out.append(Known(None))
             elif isinstance(obj, Mapping) and name == "copy" and not node.args:
                 out.append(base)
@@ -660,13 +673,19 @@ class Evaluator:
     # -- members of objects ------------------------------------------------------------
 
     def _mapping_member(self, obj: Mapping, key, label: str) -> Candidates:
-        if key not in obj.entries or self._mapping_mutated(obj, key):
+        if key not in obj.entries or self.mapping_mutated(obj, key):
             return []
+        name = self._mapping_names.get(obj.node)
+        if name is not None:  # name the entry where it is written, not the alias it was read through
+            label = f"{name}.{key}" if obj.attribute_access and isinstance(key, str) else f"{name}[{key!r}]"
         expr = obj.entries[key]
         found = self.eval(expr, obj.scope, obj.frame)
+        for k in found:
+            if isinstance(k.value, Mapping):
+                self._mapping_names.setdefault(k.value.node, label)
         return [self._hop_if_written(k, expr, label, expr) for k in found]
 
-    def _mapping_mutated(self, obj: Mapping, key=None) -> bool:
+    def mapping_mutated(self, obj: Mapping, key=None) -> bool:
         """Whether code elsewhere may change the entries (`cfg['lr'] = ...`, `cfg.update(...)`)."""
         for store in self.tables.item_stores:
             if isinstance(store.key, cst.CSTNode) or key is None or store.key == key:
@@ -700,7 +719,7 @@ class Evaluator:
         return False
 
     def _refers_to(self, expr: cst.BaseExpression, scope: Scope, obj: Any) -> bool:
-        frame = self._frame_for(scope, MODULE_FRAME)
+        frame = self.frame_for(scope, MODULE_FRAME)
         return any(k.value is obj or k.value == obj for k in self.eval(expr, scope, frame))
 
     def namespace_mutated(self, namespace: ArgNamespace, attr: str) -> bool:
@@ -744,7 +763,7 @@ class Evaluator:
             if store.function is not None and store.function.cls is not None and self.model.is_subclass(store.function.cls, cls):
                 if isinstance(store.base, cst.Name) and self.model.first_param_name(store.function) == store.base.value:
                     continue
-            frame = self._frame_for(store.scope, MODULE_FRAME)
+            frame = self.frame_for(store.scope, MODULE_FRAME)
             if any(isinstance(k.value, Instance) and self.model.is_subclass(k.value.cls, cls) for k in self.eval(store.base, store.scope, frame)):
                 return True
         return False

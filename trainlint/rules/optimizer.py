@@ -84,9 +84,9 @@ class LearningRateTooHigh(Rule):
         def message() -> str:
             value = with_origin(model, fmt_number(known.value, as_float=True), known.trail)
             return (
-                f"{optimizer.name} {what} {value} is at or above {fmt_number(limit)}, an order of magnitude "
-                f"above common practice: updates overshoot and the loss diverges or oscillates instead of "
-                f"going down. Use about {fmt_number(typical)}, or decay from a lower warm-up value"
+                f"{optimizer.name} {what} {value} is at or above {fmt_number(limit)}, about ten times common "
+                f"practice: updates overshoot and the loss diverges or oscillates instead of going down. "
+                f"Use about {fmt_number(typical)}"
             )
 
         def fix() -> Optional[Fix]:
@@ -105,14 +105,14 @@ class LearningRateTooHigh(Rule):
 
 # (parameter, valid-range text, predicate of a valid value)
 _RANGES = {
-    "momentum": ("[0, 1)", lambda v: 0 <= v < 1),
-    "eps": ("> 0", lambda v: v > 0),
-    "lr": (">= 0", lambda v: v >= 0),
-    "weight_decay": (">= 0", lambda v: v >= 0),
+    "momentum": ("in [0, 1)", lambda v: 0 <= v < 1),
+    "eps": ("positive", lambda v: v > 0),
+    "lr": ("zero or positive", lambda v: v >= 0),
+    "weight_decay": ("zero or positive", lambda v: v >= 0),
 }
 _CONSEQUENCE = {
     "momentum": "momentum of 1 or more makes updates grow without bound, and a negative one is rejected by torch",
-    "betas": "the moving averages must decay: a beta of 1 or more never forgets (or explodes), a negative one is rejected by torch",
+    "betas": "torch rejects it, and a moving average with a beta of 1 or more never forgets old gradients",
     "eps": "the update divides by sqrt(v) + eps, so a zero or negative eps gives inf/NaN as soon as a gradient is zero",
     "lr": "a negative learning rate climbs the loss instead of descending it (torch rejects it)",
     "weight_decay": "negative weight decay pushes weights away from zero and they blow up (torch rejects it)",
@@ -145,7 +145,7 @@ class HyperparameterOutOfRange(Rule):
                     continue
                 for i, beta in enumerate(value):
                     if not 0 <= beta < 1:
-                        yield self._finding(model, optimizer, f"betas[{i}]{where}", beta, "[0, 1)", "betas", argument, known)
+                        yield self._finding(model, optimizer, f"betas[{i}]{where}", beta, "in [0, 1)", "betas", argument, known)
             elif _is_number(known.value):
                 valid_text, valid = _RANGES[name]
                 if not valid(known.value):

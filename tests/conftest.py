@@ -1,0 +1,75 @@
+"""Shared helpers: lint a snippet in-process, or run the real `trainlint` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from trainlint.config import Overrides, Resolver
+from trainlint.engine import lint_source
+from trainlint.settings import LintSettings, default_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lint(code: str, select: list[str] | None = None, path: str = "snippet.py", **rule_options):
+    """Diagnostics for a snippet (dedented), with the given rules selected."""
+    settings = default_settings(select)
+    if rule_options:
+        settings = LintSettings(settings.enabled, {}, rule_options)
+    return lint_source(textwrap.dedent(code), path, settings).diagnostics
+
+
+def codes(code: str, select: list[str] | None = None) -> list[str]:
+    return [d.code for d in lint(code, select)]
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path | str | None = None, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120) -> Run:
+    """The real command line, as a subprocess: `python -m trainlint ARGS`."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("PYTHONSAFEPATH", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainlint", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=full_env,
+    )
+    return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """A scratch project directory; write files with project.write('a.py', code)."""
+
+    class Project:
+        root = tmp_path
+
+        def write(self, name: str, text: str, encoding: str = "utf-8") -> Path:
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding=encoding)
+            return path
+
+        def run(self, *args: str, **kwargs) -> Run:
+            return run_cli(*args, cwd=tmp_path, **kwargs)
+
+    return Project()
+
+
+def resolver_for(root: Path, **overrides) -> Resolver:
+    return Resolver(Overrides(**overrides), cwd=root)

@@ -1,0 +1,140 @@
+"""Discovery and bad input: .gitignore, excludes, and files that cannot be linted normally."""
+
+import json
+import os
+import subprocess
+
+BAD = "import torch\nopt = torch.optim.SGD(p, lr=10)\n"
+
+
+def paths(project, *args):
+    run = project.run("check", "--no-cache", "--output-format", "json", *args)
+    assert run.returncode in (0, 1), run.stderr
+    return sorted({d["path"] for d in json.loads(run.stdout)})
+
+
+def test_recursive_discovery_and_default_excludes(project):
+    for name in ("a.py", "pkg/b.py", "pkg/sub/c.py", ".venv/lib/d.py", "build/e.py", "node_modules/f.py", "pkg/__pycache__/g.py", "notes.txt", "h.pyi"):
+        project.write(name, BAD)
+    assert paths(project, ".") == ["a.py", "pkg/b.py", "pkg/sub/c.py"]
+    assert paths(project) == ["a.py", "pkg/b.py", "pkg/sub/c.py"], "the default path is ."
+
+
+def test_gitignore_is_respected(project):
+    subprocess.run(["git", "init", "-q", str(project.root)], check=True)
+    project.write(".gitignore", "generated/\n*_tmp.py\n!keep_tmp.py\n")
+    project.write("pkg/.gitignore", "local.py\n")
+    for name in ("train.py", "generated/x.py", "a_tmp.py", "keep_tmp.py", "pkg/local.py", "pkg/model.py"):
+        project.write(name, BAD)
+    assert paths(project, ".") == ["keep_tmp.py", "pkg/model.py", "train.py"]
+    assert paths(project, "--no-respect-gitignore", ".") == ["a_tmp.py", "generated/x.py", "keep_tmp.py", "pkg/local.py", "pkg/model.py", "train.py"]
+    # Linting a subdirectory still honours the repository's .gitignore above it.
+    project.write("pkg/gen_tmp.py", BAD)
+    assert paths(project, "pkg") == ["pkg/model.py"]
+
+
+def test_exclude_flags(project):
+    for name in ("a.py", "tests/test_a.py", "scripts/old/run.py"):
+        project.write(name, BAD)
+    assert paths(project, "--extend-exclude", "tests", ".") == ["a.py", "scripts/old/run.py"]
+    assert paths(project, "--extend-exclude", "scripts/old", ".") == ["a.py", "tests/test_a.py"]
+    assert paths(project, "--exclude", "a.py", ".") == ["scripts/old/run.py", "tests/test_a.py"]
+
+
+def test_explicit_files_are_linted_unless_force_exclude(project):
+    project.write("build/gen.py", BAD)
+    assert paths(project, "build/gen.py") == ["build/gen.py"]
+    assert paths(project, "--force-exclude", "build/gen.py") == []
+    project.write("pyproject.toml", "[tool.trainlint]\nextend-exclude = ['legacy']\nforce-exclude = true\n")
+    project.write("legacy/old.py", BAD)
+    assert paths(project, "legacy/old.py") == []
+
+
+def test_syntax_error_is_tl001_with_position(project):
+    project.write("broken.py", "import torch\n\ndef f(x:\n    return x\n")
+    project.write("good.py", BAD)
+    run = project.run("check", "--no-cache", "--output-format", "json", ".")
+    data = json.loads(run.stdout)
+    broken = [d for d in data if d["path"] == "broken.py"]
+    assert [d["code"] for d in broken] == ["TL001"] and broken[0]["line"] == 3
+    assert "Syntax error" in broken[0]["message"]
+    assert any(d["path"] == "good.py" and d["code"] == "TL101" for d in data), "the run goes on"
+
+
+def test_syntax_error_in_a_file_without_torch(project):
+    project.write("util.py", "def f(:\n    pass\n")
+    run = project.run("check", "--no-cache", "--output-format", "json", "util.py")
+    assert [d["code"] for d in json.loads(run.stdout)] == ["TL001"]
+
+
+def test_undecodable_bytes(project):
+    (project.root / "latin.py").write_bytes(b"import torch\nname = '\xe9t\xe9'\n")
+    project.write("good.py", BAD)
+    run = project.run("check", "--no-cache", "--output-format", "json", ".")
+    data = {d["path"]: d for d in json.loads(run.stdout)}
+    assert data["latin.py"]["code"] == "TL001" and data["latin.py"]["line"] == 2
+    assert "byte 0xe9" in data["latin.py"]["message"] and "UTF-8" in data["latin.py"]["message"]
+    assert data["good.py"]["code"] == "TL101"
+
+
+def test_empty_file(project):
+    project.write("empty.py", "")
+    run = project.run("check", "--no-cache", "empty.py")
+    assert run.returncode == 0 and "All checks passed!" in run.stdout
+
+
+def test_50000_line_file(project):
+    body = "".join(f"x{i} = {i} * 2\n" for i in range(49_996))
+    project.write("huge.py", "import torch\n" + body + "LR = 10\nopt = torch.optim.SGD(p, lr=LR)\n")
+    assert sum(1 for _ in open(project.root / "huge.py")) == 49_999
+    run = project.run("check", "--no-cache", "--output-format", "json", "huge.py", timeout=300)
+    (d,) = json.loads(run.stdout)
+    assert d["code"] == "TL101" and d["line"] == 49_999 and "(LR, line 49998)" in d["message"]
+
+
+def test_broken_symlink(project):
+    (project.root / "dangling.py").symlink_to(project.root / "missing.py")
+    project.write("good.py", BAD)
+    run = project.run("check", "--no-cache", "--output-format", "json", ".")
+    data = {d["path"]: d for d in json.loads(run.stdout)}
+    assert data["dangling.py"]["code"] == "TL004" and "broken symbolic link" in data["dangling.py"]["message"]
+    assert data["good.py"]["code"] == "TL101"
+    explicit = project.run("check", "--no-cache", "dangling.py")
+    assert explicit.returncode == 1 and "TL004" in explicit.stdout
+
+
+def test_fifo_is_never_opened(project):
+    os.mkfifo(project.root / "pipe.py")
+    project.write("good.py", BAD)
+    for args in ((".",), ("pipe.py",)):
+        run = project.run("check", "--no-cache", "--output-format", "json", *args, timeout=60)
+        data = {d["path"]: d for d in json.loads(run.stdout)}
+        assert data["pipe.py"]["code"] == "TL004" and "not a regular file" in data["pipe.py"]["message"]
+
+
+def test_directory_named_like_a_python_file(project):
+    project.write("models.py/inner.py", BAD)
+    assert paths(project, ".") == ["models.py/inner.py"]
+    assert paths(project, "models.py") == ["models.py/inner.py"]
+
+
+def test_missing_path(project):
+    run = project.run("check", "--no-cache", "nope.py")
+    assert run.returncode == 1 and "TL004" in run.stdout and "no such file or directory" in run.stdout
+
+
+def test_unreadable_permissions_as_root(project):
+    path = project.write("secret.py", BAD)
+    os.chmod(path, 0)
+    try:
+        run = project.run("check", "--no-cache", "secret.py")
+    finally:
+        os.chmod(path, 0o644)
+    # Tests run as root, so a chmod 000 file is still readable: it is linted normally.
+    assert run.returncode == 1 and "TL101" in run.stdout
+
+
+def test_symlinked_directories_are_not_followed(project):
+    project.write("real/a.py", BAD)
+    (project.root / "loop").symlink_to(project.root)
+    assert paths(project, ".") == ["real/a.py"]
