@@ -1,0 +1,453 @@
+// End to end in a real VS Code: code-server with the built .vsix installed offline, driven by
+// Debian's headless Chromium through playwright-core.
+//
+//   node test/e2e/e2e.mjs --code-server PATH --vsix FILE [--server PATH/TO/trainlint]
+//
+// Scenario: open a training script with a too-high learning rate, wait for trainlint's squiggle,
+// its hover and its row in the Problems panel, apply the quick fix "Set the learning rate to 0.1",
+// and check the editor text and that the warning goes away.
+//
+// Every wait is on a condition, with generous timeouts (CI is a loaded 2-core machine). On failure
+// the screenshot is kept and the server's log, the extension host's log and code-server's output
+// are printed and copied to test-artifacts/.
+
+import { spawn } from "child_process";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "fs";
+import { createServer } from "net";
+import path from "path";
+import { fileURLToPath } from "url";
+import { parseArgs } from "util";
+import { chromium } from "playwright-core";
+
+const EXT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const REPO = path.resolve(EXT, "..");
+
+const { values: opts } = parseArgs({
+    options: {
+        "code-server": { type: "string" },
+        vsix: { type: "string" },
+        server: { type: "string", default: path.join(REPO, ".venv", "bin", "trainlint") },
+        chromium: { type: "string", default: process.env.CHROMIUM ?? "/usr/bin/chromium" },
+        work: { type: "string", default: path.join(EXT, ".e2e", "run") },
+        artifacts: { type: "string", default: path.join(EXT, "test-artifacts") },
+        headed: { type: "boolean", default: false },
+    },
+});
+if (!opts["code-server"] || !opts.vsix) {
+    console.error("usage: e2e.mjs --code-server PATH --vsix FILE [--server TRAINLINT]");
+    process.exit(2);
+}
+
+// Timeouts: generous, since a loaded CI machine can be many times slower than a quiet one.
+const LONG = 180_000; // code-server start, workbench load, first diagnostics (server start-up)
+const MEDIUM = 60_000; // UI reactions that involve the server
+const WHOLE_RUN = 8 * 60_000; // a hard stop, so that a hang can never block CI
+
+const SCRIPT = `import torch
+import torch.nn as nn
+import torch.optim as optim
+
+model = nn.Linear(10, 2)
+optimizer = optim.SGD(model.parameters(), lr=10.0)
+`;
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+function log(message) {
+    console.log(`[e2e ${elapsed().padStart(6)}] ${message}`);
+}
+
+async function step(name, fn) {
+    const t0 = Date.now();
+    log(`${name} ...`);
+    const result = await fn();
+    log(`${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    return result;
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.unref();
+        server.on("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address();
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+/** Polls `check` until it returns a truthy value; `what` names the condition in the error. */
+async function waitFor(what, check, timeout = LONG, interval = 250) {
+    const deadline = Date.now() + timeout;
+    let lastError;
+    for (;;) {
+        try {
+            const value = await check();
+            if (value) return value;
+        } catch (error) {
+            lastError = error;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`timed out after ${timeout / 1000}s waiting for ${what}${lastError ? `: ${lastError.message}` : ""}`);
+        }
+        await new Promise((r) => setTimeout(r, interval));
+    }
+}
+
+function run(command, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+        let output = "";
+        child.stdout.on("data", (d) => (output += d));
+        child.stderr.on("data", (d) => (output += d));
+        child.on("error", reject);
+        child.on("close", (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${output}`))));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine side: a fresh user-data dir, extensions dir and workspace for every run.
+
+const work = opts.work;
+const dirs = {
+    userData: path.join(work, "user-data"),
+    extensions: path.join(work, "extensions"),
+    workspace: path.join(work, "workspace"),
+};
+rmSync(work, { recursive: true, force: true });
+for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+mkdirSync(opts.artifacts, { recursive: true });
+for (const old of readdirSync(opts.artifacts)) {
+    if (old.startsWith("vscode-e2e")) rmSync(path.join(opts.artifacts, old), { force: true });
+}
+writeFileSync(path.join(dirs.workspace, "train.py"), SCRIPT);
+mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
+writeFileSync(
+    path.join(dirs.userData, "User", "settings.json"),
+    JSON.stringify(
+        {
+            // How the extension finds the server in this test: the repository's own trainlint.
+            "trainlint.path": [opts.server],
+            "trainlint.trace.server": "messages",
+            "workbench.startupEditor": "none",
+            "workbench.tips.enabled": false,
+            "workbench.welcomePage.walkthroughs.openOnInstall": false,
+            "workbench.enableExperiments": false,
+            "security.workspace.trust.enabled": false,
+            "extensions.autoCheckUpdates": false,
+            "extensions.autoUpdate": false,
+            "extensions.ignoreRecommendations": true,
+            "telemetry.telemetryLevel": "off",
+            "update.mode": "none",
+            "files.autoSave": "off",
+            "editor.minimap.enabled": false,
+            "editor.hover.delay": 300,
+            "window.commandCenter": false,
+            "chat.commandCenter.enabled": false,
+        },
+        null,
+        2,
+    ),
+);
+const codeServerConfig = path.join(work, "code-server.yaml");
+writeFileSync(codeServerConfig, "auth: none\ncert: false\n");
+
+const codeServerLog = path.join(work, "code-server.log");
+let codeServer;
+let browser;
+let page;
+
+function findFiles(dir, predicate, found = []) {
+    if (!existsSync(dir)) return found;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) findFiles(full, predicate, found);
+        else if (predicate(full)) found.push(full);
+    }
+    return found;
+}
+
+function tail(file, lines) {
+    const text = readFileSync(file, "utf8").split("\n");
+    return text.slice(-lines).join("\n");
+}
+
+/** The server's log is the extension's output channel, which VS Code writes to a file. */
+function dumpLogs() {
+    const logsDir = path.join(dirs.userData, "logs");
+    const serverLogs = findFiles(logsDir, (f) => /trainlint/i.test(path.basename(f)) && f.endsWith(".log"));
+    const hostLogs = findFiles(logsDir, (f) => path.basename(f) === "exthost.log");
+    const sections = [
+        ...serverLogs.map((f) => ["trainlint output channel (server log)", f, 300]),
+        ...hostLogs.map((f) => ["extension host log", f, 80]),
+        ["code-server output", codeServerLog, 60],
+    ];
+    if (serverLogs.length === 0) console.error("e2e: no trainlint output channel log was found: did the extension activate?");
+    for (const [title, file, lines] of sections) {
+        if (!existsSync(file)) continue;
+        console.error(`\n===== ${title}: ${file} (last ${lines} lines)\n${tail(file, lines)}`);
+        try {
+            copyFileSync(file, path.join(opts.artifacts, `vscode-e2e-${title.split(" ")[0].replace(/\W/g, "")}-${path.basename(file)}`));
+        } catch {
+            // best effort
+        }
+    }
+}
+
+async function screenshot(name) {
+    if (!page) return;
+    const file = path.join(opts.artifacts, name);
+    try {
+        await page.screenshot({ path: file, timeout: 30_000 });
+        log(`screenshot: ${path.relative(process.cwd(), file)}`);
+    } catch (error) {
+        log(`screenshot ${name} failed: ${error.message}`);
+    }
+}
+
+async function cleanUp() {
+    try {
+        await browser?.close();
+    } catch {
+        // already gone
+    }
+    if (codeServer && codeServer.exitCode === null) {
+        // code-server, its extension host and the trainlint server share one process group.
+        try {
+            process.kill(-codeServer.pid, "SIGTERM");
+        } catch {
+            // gone
+        }
+        const deadline = Date.now() + 10_000;
+        while (codeServer.exitCode === null && codeServer.signalCode === null && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        try {
+            process.kill(-codeServer.pid, "SIGKILL");
+        } catch {
+            // gone
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser side.
+
+/** The text of the editor's visible lines (Monaco renders spaces as no-break spaces). */
+async function editorText() {
+    return page.locator(".monaco-editor .view-lines").first().evaluate((el) => el.innerText.replace(/\u00a0/g, " "));
+}
+
+async function openFile(name) {
+    // Quick Open (Ctrl+P); retried because a key press can land while the workbench is still busy.
+    await waitFor(
+        `${name} to open through Quick Open`,
+        async () => {
+            await page.keyboard.press("Escape");
+            await page.keyboard.press("Control+P");
+            const input = page.locator(".quick-input-widget input");
+            await input.waitFor({ state: "visible", timeout: 15_000 });
+            await input.fill(name);
+            const row = page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first();
+            await row.waitFor({ state: "visible", timeout: 30_000 });
+            await page.keyboard.press("Enter");
+            await page.locator(".tab.active", { hasText: name }).waitFor({ state: "visible", timeout: 15_000 });
+            return (await editorText()).includes("optim.SGD");
+        },
+        LONG,
+        1000,
+    );
+}
+
+async function goToPosition(line, column) {
+    await waitFor(
+        `the cursor to go to ${line}:${column}`,
+        async () => {
+            await page.keyboard.press("Escape");
+            await page.keyboard.press("Control+G");
+            const input = page.locator(".quick-input-widget input");
+            await input.waitFor({ state: "visible", timeout: 15_000 });
+            await input.fill(`:${line}:${column}`);
+            await page.keyboard.press("Enter");
+            const status = page.locator(".statusbar-item", { hasText: `Ln ${line}, Col ${column}` });
+            await status.first().waitFor({ state: "visible", timeout: 15_000 });
+            return true;
+        },
+        MEDIUM,
+        1000,
+    );
+}
+
+async function scenario() {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}`;
+    const codeServerBin = opts["code-server"];
+    const common = ["--config", codeServerConfig, "--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions];
+
+    await step("install the .vsix into code-server (offline)", async () => {
+        const out = await run(codeServerBin, [...common, "--install-extension", opts.vsix]);
+        if (!/successfully installed/i.test(out)) throw new Error(`unexpected output:\n${out}`);
+    });
+
+    await step(`start code-server on 127.0.0.1:${port}`, async () => {
+        const logStream = createWriteStream(codeServerLog);
+        codeServer = spawn(
+            codeServerBin,
+            [
+                ...common,
+                "--bind-addr",
+                `127.0.0.1:${port}`,
+                "--auth",
+                "none",
+                "--disable-telemetry",
+                "--disable-update-check",
+                "--disable-workspace-trust",
+                "--disable-getting-started-override",
+                dirs.workspace,
+            ],
+            { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: path.join(work, "xdg-config"), XDG_DATA_HOME: path.join(work, "xdg-data") } },
+        );
+        codeServer.stdout.pipe(logStream);
+        codeServer.stderr.pipe(logStream);
+        await waitFor("code-server to answer /healthz", async () => {
+            if (codeServer.exitCode !== null) throw new Error(`code-server exited with ${codeServer.exitCode}`);
+            const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
+            return response.ok;
+        });
+    });
+
+    await step("launch Chromium and load the workbench", async () => {
+        browser = await chromium.launch({
+            executablePath: opts.chromium,
+            headless: !opts.headed,
+            timeout: LONG,
+            args: [
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
+        });
+        const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+        page = await context.newPage();
+        page.setDefaultTimeout(MEDIUM);
+        await page.goto(url, { timeout: LONG, waitUntil: "domcontentloaded" });
+        await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: LONG });
+        // The explorer lists the workspace once the folder is open.
+        await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "train.py" }).first().waitFor({ state: "visible", timeout: LONG });
+    });
+
+    await step("open train.py", () => openFile("train.py"));
+
+    await step("wait for trainlint's squiggle", async () => {
+        await page.locator(".monaco-editor .squiggly-warning").first().waitFor({ state: "attached", timeout: LONG });
+    });
+
+    await step("hover shows the diagnostic with its code", async () => {
+        await waitFor(
+            "a hover with TL101",
+            async () => {
+                await page.mouse.move(5, 5);
+                await page.locator(".monaco-editor .squiggly-warning").first().hover({ force: true, timeout: 10_000 });
+                const hover = page.locator(".monaco-hover", { hasText: "TL101" }).first();
+                await hover.waitFor({ state: "visible", timeout: 10_000 });
+                return /learning rate 10\.0/.test(await hover.innerText());
+            },
+            MEDIUM,
+            500,
+        );
+        await page.keyboard.press("Escape");
+        await page.mouse.move(5, 5);
+    });
+
+    await step("the Problems panel lists TL101 from trainlint", async () => {
+        await page.keyboard.press("Control+Shift+M");
+        const row = page.locator(".markers-panel .monaco-list-row", { hasText: "TL101" }).first();
+        await row.waitFor({ state: "visible", timeout: MEDIUM });
+        const text = await row.innerText();
+        for (const expected of ["trainlint", "TL101", "learning rate"]) {
+            if (!text.includes(expected)) throw new Error(`Problems row lacks ${JSON.stringify(expected)}: ${text}`);
+        }
+        log(`Problems: ${text.replace(/\s+/g, " ").trim()}`);
+    });
+
+    await screenshot("vscode-e2e-diagnostics.png");
+
+    await step("apply the quick fix 'Set the learning rate to 0.1'", async () => {
+        // Put the cursor inside `10.0` (line 6, column 47) in the editor, then Ctrl+. for quick fixes.
+        await page.locator(".monaco-editor .view-lines").first().click();
+        await goToPosition(6, 47);
+        const item = page.locator(".action-widget .monaco-list-row", { hasText: "Set the learning rate to 0.1" }).first();
+        await waitFor(
+            "the quick-fix menu with trainlint's fix",
+            async () => {
+                await page.keyboard.press("Escape");
+                await page.keyboard.press("Control+.");
+                await item.waitFor({ state: "visible", timeout: 15_000 });
+                return true;
+            },
+            MEDIUM,
+            1000,
+        );
+        const menu = (await page.locator(".action-widget").first().innerText()).replace(/\s+/g, " ");
+        log(`quick fixes: ${menu}`);
+        if (!/Disable TL101/.test(menu)) throw new Error(`no "Disable TL101 for this line" action in the menu: ${menu}`);
+        // Chose with the keyboard: the menu's pointer block can intercept a synthetic click.
+        await waitFor(
+            "trainlint's fix to be the focused menu entry",
+            async () => {
+                const focused = page.locator(".action-widget .monaco-list-row.focused").first();
+                if (/Set the learning rate to 0\.1/.test(await focused.innerText({ timeout: 5000 }))) return true;
+                await page.keyboard.press("ArrowDown");
+                return false;
+            },
+            MEDIUM,
+            300,
+        );
+        await page.keyboard.press("Enter");
+        await waitFor("the editor to read lr=0.1", async () => /lr=0\.1\)/.test(await editorText()), MEDIUM);
+        const text = await editorText();
+        if (!text.includes("optimizer = optim.SGD(model.parameters(), lr=0.1)")) throw new Error(`unexpected editor text:\n${text}`);
+    });
+
+    await step("the warning goes away", async () => {
+        await waitFor(
+            "no squiggle and no TL101 in the Problems panel",
+            async () =>
+                (await page.locator(".monaco-editor .squiggly-warning").count()) === 0 &&
+                (await page.locator(".markers-panel .monaco-list-row", { hasText: "TL101" }).count()) === 0,
+            MEDIUM,
+        );
+    });
+
+    await screenshot("vscode-e2e-fixed.png");
+}
+
+const watchdog = setTimeout(async () => {
+    console.error(`e2e: the whole run took longer than ${WHOLE_RUN / 1000}s: giving up`);
+    await screenshot("vscode-e2e-failure.png");
+    dumpLogs();
+    await cleanUp();
+    process.exit(1);
+}, WHOLE_RUN);
+
+let failed = false;
+try {
+    await scenario();
+    log("passed");
+} catch (error) {
+    failed = true;
+    console.error(`\ne2e FAILED at ${elapsed()}: ${error.stack ?? error}`);
+    await screenshot("vscode-e2e-failure.png");
+    dumpLogs();
+} finally {
+    clearTimeout(watchdog);
+    await cleanUp();
+}
+console.log(failed ? "e2e: 0 passed, 1 failed" : "e2e: 1 passed, 0 failed");
+process.exit(failed ? 1 : 0);
