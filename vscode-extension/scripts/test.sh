@@ -76,11 +76,19 @@ if [ ! -f "$CODE_SERVER_DIR/.installed" ] || [ ! -x "$CODE_SERVER" ]; then
     touch "$CODE_SERVER_DIR/.installed"
 fi
 
+step "a Python without trainlint but with its dependencies (for the install-from-.vsix test)"
+# Its dependencies come from the package index the first time only; the extension's pip install
+# of the bundled wheel then needs no network.
+bare="$CACHE/python-without-trainlint"
+[ -x "$bare/bin/python" ] || "$PYTHON" -m venv "$bare"
+"$bare/bin/python" -m pip install --quiet --disable-pip-version-check bundled/trainlint-*.whl
+"$bare/bin/python" -m pip uninstall --quiet --disable-pip-version-check -y trainlint
+
 step "end-to-end test in code-server (server: $TRAINLINT)"
 if [ ! -x "$TRAINLINT" ]; then
     echo "vscode-extension: $TRAINLINT is missing: make the .venv first (tests/run-all.sh) or set TRAINLINT" >&2
     exit 1
 fi
-node test/e2e/e2e.mjs --code-server "$CODE_SERVER" --vsix "$vsix" --server "$TRAINLINT"
+node test/e2e/e2e.mjs --code-server "$CODE_SERVER" --vsix "$vsix" --server "$TRAINLINT" --install-python "$bare/bin/python"
 
 step "done"

@@ -57,6 +57,8 @@ class Extension {
     private crashShown = false;
     private pythonApi: PythonExtensionApi | undefined;
     private pythonApiLoaded = false;
+    /** Set from the moment a restart is asked for until it begins. */
+    private restartPending = false;
 
     constructor(
         private readonly context: vscode.ExtensionContext,
@@ -125,7 +127,9 @@ class Extension {
     }
 
     restart(userInitiated: boolean): Promise<void> {
+        this.restartPending = true;
         return this.serializer.run(async () => {
+            this.restartPending = false;
             await this.stopClient();
             await this.startClient(userInitiated);
         });
@@ -196,11 +200,17 @@ class Extension {
                 workspace: {
                     // The server gets the same checked settings at every change as at start.
                     didChangeConfiguration: async () => {
-                        if (client && client.state === State.Running) {
+                        // Not to a server that a restart is about to replace, nor to a stopping one.
+                        if (!client || client !== this.client || this.restartPending || client.state !== State.Running) {
+                            return;
+                        }
+                        try {
                             await client.sendNotification(
                                 DidChangeConfigurationNotification.type,
                                 didChangeConfigurationParams(settingsFor()),
                             );
+                        } catch (error) {
+                            this.log("warn", `Sending the new settings failed: ${String(error)}`);
                         }
                     },
                     configuration: async (params, token, next) => {

@@ -15,6 +15,7 @@ export interface ExtensionSettings {
     args: string[];
     run: RunMode;
     select: string[] | null;
+    extendSelect: string[];
     ignore: string[];
     severity: Record<string, SeverityName>;
     configurationPreference: ConfigurationPreference;
@@ -28,6 +29,7 @@ export interface ServerSettings {
     enable: boolean;
     run: RunMode;
     select: string[] | null;
+    extendSelect: string[];
     ignore: string[];
     severity: Record<string, SeverityName>;
     configurationPreference: ConfigurationPreference;
@@ -44,6 +46,7 @@ export const SERVER_KEYS = [
     "enable",
     "run",
     "select",
+    "extendSelect",
     "ignore",
     "severity",
     "configurationPreference",
@@ -57,10 +60,11 @@ export const DEFAULTS: ExtensionSettings = {
     args: [],
     run: "onType",
     select: null,
+    extendSelect: [],
     ignore: [],
     severity: {},
     configurationPreference: "filesystemFirst",
-    inlayHints: true,
+    inlayHints: false,
     showNotifications: "onError",
     traceServer: "off",
 };
@@ -125,6 +129,7 @@ export function readSettings(get: SettingGetter): ExtensionSettings {
         args: stringList(get("args")),
         run: oneOf(get("run"), ["onType", "onSave"], DEFAULTS.run),
         select: select === null || select === undefined ? null : selectorList(select),
+        extendSelect: selectorList(get("extendSelect")),
         ignore: selectorList(get("ignore")),
         severity: severityMap(get("severity")),
         configurationPreference: oneOf(
@@ -147,6 +152,7 @@ export function toServerSettings(settings: ExtensionSettings): ServerSettings {
         enable: settings.enable,
         run: settings.run,
         select: settings.select === null ? null : [...settings.select],
+        extendSelect: [...settings.extendSelect],
         ignore: [...settings.ignore],
         severity: { ...settings.severity },
         configurationPreference: settings.configurationPreference,

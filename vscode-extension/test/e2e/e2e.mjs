@@ -5,7 +5,11 @@
 //
 // Scenario: open a training script with a too-high learning rate, wait for trainlint's squiggle,
 // its hover and its row in the Problems panel, apply the quick fix "Set the learning rate to 0.1",
-// and check the editor text and that the warning goes away.
+// and check the editor text and that the warning goes away. Then run "trainlint: Fix All" on a
+// file with an unused suppression. With --install-python: point trainlint.interpreter at a Python
+// without trainlint (a settings change, so the server restarts), expect one "not found"
+// notification, press "Install trainlint" (pip installs the wheel bundled in the .vsix) and see
+// diagnostics come back from the newly installed server.
 //
 // Every wait is on a condition, with generous timeouts (CI is a loaded 2-core machine). On failure
 // the screenshot is kept and the server's log, the extension host's log and code-server's output
@@ -31,6 +35,9 @@ const { values: opts } = parseArgs({
         work: { type: "string", default: path.join(EXT, ".e2e", "run") },
         artifacts: { type: "string", default: path.join(EXT, "test-artifacts") },
         headed: { type: "boolean", default: false },
+        // A Python without trainlint (but with its dependencies): enables the "not found, install
+        // the bundled wheel" part of the scenario.
+        "install-python": { type: "string" },
     },
 });
 if (!opts["code-server"] || !opts.vsix) {
@@ -49,6 +56,13 @@ import torch.optim as optim
 
 model = nn.Linear(10, 2)
 optimizer = optim.SGD(model.parameters(), lr=10.0)
+`;
+
+// An unused suppression (TL003), whose safe fix "fix all" applies.
+const STALE = `import torch
+
+model = torch.nn.Linear(10, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # noqa: TL101
 `;
 
 const started = Date.now();
@@ -122,38 +136,49 @@ for (const old of readdirSync(opts.artifacts)) {
     if (old.startsWith("vscode-e2e")) rmSync(path.join(opts.artifacts, old), { force: true });
 }
 writeFileSync(path.join(dirs.workspace, "train.py"), SCRIPT);
+writeFileSync(path.join(dirs.workspace, "stale.py"), STALE);
+writeFileSync(path.join(dirs.workspace, "train2.py"), SCRIPT.replace("nn.Linear(10, 2)", "nn.Linear(20, 4)"));
 mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
-writeFileSync(
-    path.join(dirs.userData, "User", "settings.json"),
-    JSON.stringify(
-        {
-            // How the extension finds the server in this test: the repository's own trainlint.
-            "trainlint.path": [opts.server],
-            "trainlint.trace.server": "messages",
-            "workbench.startupEditor": "none",
-            "workbench.tips.enabled": false,
-            "workbench.welcomePage.walkthroughs.openOnInstall": false,
-            "workbench.enableExperiments": false,
-            "security.workspace.trust.enabled": false,
-            "extensions.autoCheckUpdates": false,
-            "extensions.autoUpdate": false,
-            "extensions.ignoreRecommendations": true,
-            "telemetry.telemetryLevel": "off",
-            "update.mode": "none",
-            "files.autoSave": "off",
-            "editor.minimap.enabled": false,
-            "editor.hover.delay": 300,
-            "window.commandCenter": false,
-            "chat.commandCenter.enabled": false,
-        },
-        null,
-        2,
-    ),
-);
+const userSettings = path.join(dirs.userData, "User", "settings.json");
+function writeUserSettings(trainlintSettings) {
+    const settings = {
+        ...trainlintSettings,
+        "trainlint.trace.server": "messages",
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": false,
+        "workbench.welcomePage.walkthroughs.openOnInstall": false,
+        "workbench.enableExperiments": false,
+        "security.workspace.trust.enabled": false,
+        "extensions.autoCheckUpdates": false,
+        "extensions.autoUpdate": false,
+        "extensions.ignoreRecommendations": true,
+        "telemetry.telemetryLevel": "off",
+        "update.mode": "none",
+        "files.autoSave": "off",
+        "editor.minimap.enabled": false,
+        "editor.hover.delay": 300,
+        "window.commandCenter": false,
+        "chat.commandCenter.enabled": false,
+    };
+    writeFileSync(userSettings, JSON.stringify(settings, null, 2));
+}
+// How the extension finds the server in this test: the repository's own trainlint.
+writeUserSettings({ "trainlint.path": [opts.server] });
 const codeServerConfig = path.join(work, "code-server.yaml");
 writeFileSync(codeServerConfig, "auth: none\ncert: false\n");
 
 const codeServerLog = path.join(work, "code-server.log");
+
+/**
+ * PATH for code-server (and so for the extension host): without directories that hold a trainlint
+ * or belong to a virtual environment, so that only the settings under test can find the server.
+ */
+function cleanPath() {
+    return (process.env.PATH ?? "")
+        .split(":")
+        .filter((dir) => dir && !existsSync(path.join(dir, "trainlint")) && !existsSync(path.join(dir, "..", "pyvenv.cfg")))
+        .join(":");
+}
 let codeServer;
 let browser;
 let page;
@@ -177,7 +202,7 @@ function tail(file, lines) {
 function dumpLogs() {
     const logsDir = path.join(dirs.userData, "logs");
     const serverLogs = findFiles(logsDir, (f) => /trainlint/i.test(path.basename(f)) && f.endsWith(".log"));
-    const hostLogs = findFiles(logsDir, (f) => path.basename(f) === "exthost.log");
+    const hostLogs = findFiles(logsDir, (f) => /exthost\.log$/.test(path.basename(f)));
     const sections = [
         ...serverLogs.map((f) => ["trainlint output channel (server log)", f, 300]),
         ...hostLogs.map((f) => ["extension host log", f, 80]),
@@ -239,7 +264,7 @@ async function editorText() {
     return page.locator(".monaco-editor .view-lines").first().evaluate((el) => el.innerText.replace(/\u00a0/g, " "));
 }
 
-async function openFile(name) {
+async function openFile(name, contains) {
     // Quick Open (Ctrl+P); retried because a key press can land while the workbench is still busy.
     await waitFor(
         `${name} to open through Quick Open`,
@@ -253,9 +278,29 @@ async function openFile(name) {
             await row.waitFor({ state: "visible", timeout: 30_000 });
             await page.keyboard.press("Enter");
             await page.locator(".tab.active", { hasText: name }).waitFor({ state: "visible", timeout: 15_000 });
-            return (await editorText()).includes("optim.SGD");
+            return (await editorText()).includes(contains);
         },
         LONG,
+        1000,
+    );
+}
+
+async function runCommand(title) {
+    await waitFor(
+        `the command "${title}" to run from the Command Palette`,
+        async () => {
+            await page.keyboard.press("Escape");
+            await page.keyboard.press("Control+Shift+P");
+            const input = page.locator(".quick-input-widget input");
+            await input.waitFor({ state: "visible", timeout: 15_000 });
+            await input.fill(`>${title}`);
+            const row = page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
+            await row.waitFor({ state: "visible", timeout: 15_000 });
+            await page.keyboard.press("Enter");
+            await input.waitFor({ state: "hidden", timeout: 15_000 });
+            return true;
+        },
+        MEDIUM,
         1000,
     );
 }
@@ -306,7 +351,7 @@ async function scenario() {
                 "--disable-getting-started-override",
                 dirs.workspace,
             ],
-            { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: path.join(work, "xdg-config"), XDG_DATA_HOME: path.join(work, "xdg-data") } },
+            { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: cleanPath(), XDG_CONFIG_HOME: path.join(work, "xdg-config"), XDG_DATA_HOME: path.join(work, "xdg-data") } },
         );
         codeServer.stdout.pipe(logStream);
         codeServer.stderr.pipe(logStream);
@@ -342,7 +387,7 @@ async function scenario() {
         await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "train.py" }).first().waitFor({ state: "visible", timeout: LONG });
     });
 
-    await step("open train.py", () => openFile("train.py"));
+    await step("open train.py", () => openFile("train.py", "optim.SGD"));
 
     await step("wait for trainlint's squiggle", async () => {
         await page.locator(".monaco-editor .squiggly-warning").first().waitFor({ state: "attached", timeout: LONG });
@@ -356,7 +401,9 @@ async function scenario() {
                 await page.locator(".monaco-editor .squiggly-warning").first().hover({ force: true, timeout: 10_000 });
                 const hover = page.locator(".monaco-hover", { hasText: "TL101" }).first();
                 await hover.waitFor({ state: "visible", timeout: 10_000 });
-                return /learning rate 10\.0/.test(await hover.innerText());
+                const text = await hover.innerText();
+                // The diagnostic's message, and the server's hover: the rule's page, named by its name.
+                return /learning rate 10\.0/.test(text) && /learning-rate-too-high/.test(text);
             },
             MEDIUM,
             500,
@@ -426,6 +473,60 @@ async function scenario() {
     });
 
     await screenshot("vscode-e2e-fixed.png");
+
+    await step("open stale.py: an unused suppression (TL003)", async () => {
+        await openFile("stale.py", "noqa: TL101");
+        await page.locator(".markers-panel .monaco-list-row", { hasText: "TL003" }).first().waitFor({ state: "visible", timeout: LONG });
+    });
+
+    await step("the command 'trainlint: Fix All Auto-Fixable Problems' removes it", async () => {
+        await page.locator(".monaco-editor .view-lines").first().click();
+        await runCommand("trainlint: Fix All Auto-Fixable Problems");
+        await waitFor("the editor text without the noqa comment", async () => {
+            const text = await editorText();
+            return text.includes("lr=0.1)") && !text.includes("noqa");
+        }, MEDIUM);
+        await waitFor("TL003 to leave the Problems panel", async () =>
+            (await page.locator(".markers-panel .monaco-list-row", { hasText: "TL003" }).count()) === 0, MEDIUM);
+    });
+
+    if (!opts["install-python"]) {
+        log("no --install-python: skipping the install-from-the-bundled-wheel part");
+        return;
+    }
+
+    await step("a settings change restarts the server; without trainlint: one notification", async () => {
+        // Workspace settings (code-server does not notice a user settings.json changed on disk):
+        // trainlint.path is emptied and trainlint.interpreter names a Python without trainlint.
+        mkdirSync(path.join(dirs.workspace, ".vscode"), { recursive: true });
+        writeFileSync(
+            path.join(dirs.workspace, ".vscode", "settings.json"),
+            JSON.stringify({ "trainlint.path": [], "trainlint.interpreter": [opts["install-python"]] }, null, 2),
+        );
+        const toast = page.locator(".notification-toast", { hasText: "trainlint language server was not found" });
+        await toast.first().waitFor({ state: "visible", timeout: LONG });
+        const text = (await toast.first().innerText()).replace(/\s+/g, " ");
+        log(`notification: ${text}`);
+        if (!text.includes(opts["install-python"])) throw new Error(`the notification does not name the interpreter: ${text}`);
+        const count = await page.locator(".notification-toast", { hasText: "trainlint" }).count();
+        if (count !== 1) throw new Error(`expected one trainlint notification, saw ${count}`);
+    });
+
+    await screenshot("vscode-e2e-not-found.png");
+
+    await step("'Install trainlint' installs the bundled wheel and starts the server", async () => {
+        await page
+            .locator(".notification-toast", { hasText: "trainlint language server was not found" })
+            .first()
+            .locator(".monaco-button", { hasText: "Install trainlint" })
+            .first()
+            .click();
+        await openFile("train2.py", "nn.Linear(20, 4)");
+        await page.locator(".monaco-editor .squiggly-warning").first().waitFor({ state: "attached", timeout: LONG });
+        await page.locator(".markers-panel .monaco-list-row", { hasText: "TL101" }).first().waitFor({ state: "visible", timeout: MEDIUM });
+    });
+
+    await screenshot("vscode-e2e-installed.png");
 }
 
 const watchdog = setTimeout(async () => {

@@ -26,10 +26,11 @@ describe("readSettings", () => {
             args: ["--log-level", "debug"],
             run: "onSave",
             select: ["TL1", "TL201"],
+            extendSelect: ["TL3"],
             ignore: ["TL102"],
             severity: { TL101: "error", TL2: "info" },
             configurationPreference: "editorOnly",
-            inlayHints: false,
+            inlayHints: true,
             showNotifications: "always",
             "trace.server": "verbose",
         });
@@ -40,10 +41,11 @@ describe("readSettings", () => {
             args: ["--log-level", "debug"],
             run: "onSave",
             select: ["TL1", "TL201"],
+            extendSelect: ["TL3"],
             ignore: ["TL102"],
             severity: { TL101: "error", TL2: "info" },
             configurationPreference: "editorOnly",
-            inlayHints: false,
+            inlayHints: true,
             showNotifications: "always",
             traceServer: "verbose",
         });
@@ -102,20 +104,22 @@ describe("what the server receives", () => {
         args: ["-v"],
         run: "onSave",
         select: ["TL1"],
+        extendSelect: ["TL2, TL3"],
         ignore: ["TL102"],
         severity: { TL101: "error" },
         configurationPreference: "editorFirst",
-        inlayHints: false,
+        inlayHints: true,
         showNotifications: "off",
     });
     const expected = {
         enable: true,
         run: "onSave",
         select: ["TL1"],
+        extendSelect: ["TL2", "TL3"],
         ignore: ["TL102"],
         severity: { TL101: "error" },
         configurationPreference: "editorFirst",
-        inlayHints: false,
+        inlayHints: true,
     };
 
     it("initializationOptions: {settings: {...camelCase keys}} without the client-only settings", () => {
@@ -131,10 +135,11 @@ describe("what the server receives", () => {
             enable: true,
             run: "onType",
             select: null,
+            extendSelect: [],
             ignore: [],
             severity: {},
             configurationPreference: "filesystemFirst",
-            inlayHints: true,
+            inlayHints: false,
         });
     });
 
@@ -156,7 +161,7 @@ describe("classifyChange", () => {
             assert.equal(classifyChange(changed(`trainlint.${key}`)), "restart");
         });
     }
-    for (const key of ["run", "select", "ignore", "severity", "configurationPreference", "inlayHints", "showNotifications", "trace.server"]) {
+    for (const key of ["run", "select", "extendSelect", "ignore", "severity", "configurationPreference", "inlayHints", "showNotifications", "trace.server"]) {
         it(`trainlint.${key} is sent to the running server`, () => {
             assert.equal(classifyChange(changed(`trainlint.${key}`)), "notify");
         });

@@ -1,0 +1,75 @@
+// The settings the extension sends are the ones the server parses: run the server's own parser
+// (trainlint.server.editor_settings.parse) from the repository's .venv on what the client sends.
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import { existsSync } from "fs";
+import { describe, it } from "node:test";
+import * as path from "path";
+import { didChangeConfigurationParams, initializationOptions, readSettings } from "../../src/settings";
+
+const python = path.resolve(__dirname, "..", "..", "..", ".venv", "bin", "python");
+
+function serverParser(): boolean {
+    if (!existsSync(python)) return false;
+    try {
+        execFileSync(python, ["-c", "import trainlint.server.editor_settings"], { stdio: "ignore", timeout: 60_000 });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+const PARSE = `
+import json, sys
+from trainlint.server.editor_settings import parse
+settings, problems = parse(json.load(sys.stdin))
+print(json.dumps({"problems": problems, "enable": settings.enable, "run": settings.run, "select": settings.select,
+    "extendSelect": settings.extend_select, "ignore": settings.ignore,
+    "severity": {k: getattr(v, "value", v) for k, v in settings.severity.items()},
+    "configurationPreference": settings.configuration_preference, "inlayHints": settings.inlay_hints}))
+`;
+
+function parse(payload: unknown): Record<string, unknown> {
+    return JSON.parse(execFileSync(python, ["-c", PARSE], { input: JSON.stringify(payload), timeout: 60_000 }).toString());
+}
+
+describe("the server accepts the client's settings", { skip: !serverParser() && "trainlint.server is not importable from .venv" }, () => {
+    const settings = readSettings(
+        (key) =>
+            ({
+                enable: true,
+                run: "onSave",
+                select: ["TL1"],
+                extendSelect: ["TL003"],
+                ignore: ["TL102"],
+                severity: { TL101: "error", TL103: "info" },
+                configurationPreference: "editorFirst",
+                inlayHints: true,
+            })[key],
+    );
+    const expected = {
+        problems: [],
+        enable: true,
+        run: "onSave",
+        select: ["TL1"],
+        extendSelect: ["TL003"],
+        ignore: ["TL102"],
+        severity: { TL101: "error", TL103: "info" },
+        configurationPreference: "editorFirst",
+        inlayHints: true,
+    };
+
+    it("as initializationOptions", () => {
+        assert.deepEqual(parse(initializationOptions(settings)), expected);
+    });
+
+    it("as workspace/didChangeConfiguration settings", () => {
+        assert.deepEqual(parse(didChangeConfigurationParams(settings).settings), expected);
+    });
+
+    it("with the defaults, without a problem", () => {
+        const parsed = parse(initializationOptions(readSettings(() => undefined)));
+        assert.deepEqual(parsed.problems, []);
+        assert.equal(parsed.select, null);
+    });
+});
