@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Time `trainlint check` against its floor and itself, in one session.
+
+    python benchmarks/run.py [DIR ...] [--repeat 5] [--files 200] [--seed 0] [--json FILE]
+
+With no DIR it lints a corpus that make_corpus.py writes into a temporary
+directory (add --with-generated to measure it besides the directories given).
+For each corpus, every measurement is a whole process, started with
+subprocess and timed with time.perf_counter (CPU time from os.wait4, peak RSS
+from /usr/bin/time in the warm-up round); children use a private bytecode cache
+(PYTHONPYCACHEPREFIX), as after a normal install; the
+measurements are interleaved round by round, after one untimed warm-up round,
+and each is reported as median [min-max] over --repeat rounds:
+
+  python   `python -c pass`: interpreter start, for reference
+  libcst   `python -c "import libcst"`: for reference
+  floor    interpreter start + `import libcst` + `libcst.parse_module` of
+           every file that trainlint lints (the same discovery: trainlint's
+           own file walk lists them, untimed): no libcst-based linter is
+           faster
+  cold     `trainlint check DIR --no-cache --jobs 1`
+  cold-w   `trainlint check DIR --jobs 1 --cache-dir EMPTY` (emptied before
+           each run, untimed): cold plus writing the cache
+  warm     `trainlint check DIR --jobs 1 --cache-dir PRIMED` (primed once)
+  jobs2    `trainlint check DIR --no-cache --jobs 2`, against cold (one job)
+
+Ratios are of the medians, with the range of the per-round ratios. Goals:
+cold <= 2.0x floor, warm <= 0.1x cold. Untimed probes also check that a warm
+run imports no libcst, that `check` imports neither pygls nor lsprotocol, and
+that every mode reports the same findings.
+
+The exit status is 0 unless something failed to run: a missed goal is a
+measurement, not a failure. trainlint's own exit status 1 (findings) is fine.
+Nothing is written into the directories measured: every cache is in a
+temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+GOALS = {"cold/floor": 2.0, "warm/cold": 0.1}
+TIME = Path("/usr/bin/time")
+# Children run as after a normal install: bytecode cached (in a private cache, so nothing is written
+# beside the sources), whatever PYTHONDONTWRITEBYTECODE the session has. Set in main().
+ENV = dict(os.environ)
+
+# The floor: what any linter built on libcst pays at least. Reads the file list, parses each file.
+FLOOR = r"""
+import sys
+import libcst
+failed = 0
+with open(sys.argv[1], encoding="utf-8") as handle:
+    paths = handle.read().splitlines()
+for path in paths:
+    with open(path, "rb") as source:
+        data = source.read()
+    try:
+        libcst.parse_module(data)
+    except Exception:
+        failed += 1
+sys.stderr.write(f"parsed {len(paths) - failed} of {len(paths)} files\n")
+"""
+
+# The file list, from trainlint's own discovery (so the floor parses exactly what trainlint lints).
+DISCOVER = r"""
+import sys
+from trainlint.config import Overrides, Resolver
+from trainlint.files import discover
+items = discover([sys.argv[1]], Resolver(Overrides()))
+with open(sys.argv[2], "w", encoding="utf-8") as out:
+    for item in items:
+        if item.error is None:
+            out.write(str(item.path) + "\n")
+"""
+
+# A run of `trainlint check` in-process, then which heavy packages it had imported.
+PROBE = r"""
+import json, sys
+from trainlint.cli import main
+out = sys.argv[1]
+try:
+    rc = main(sys.argv[2:])
+except SystemExit as exc:
+    rc = exc.code
+roots = ("libcst", "pygls", "lsprotocol")
+loaded = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in roots})
+with open(out, "w", encoding="utf-8") as handle:
+    json.dump({"rc": rc, "loaded": loaded}, handle)
+"""
+
+DEFAULT_EXCLUDE_FALLBACK = {
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
+    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
+    ".trainlint_cache", ".venv", ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out",
+    "build", "dist", "node_modules", "site-packages", "venv",
+}
+
+
+class RunFailed(Exception):
+    pass
+
+
+def default_python() -> str:
+    venv = REPO / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def trainlint_command(python: str) -> list[str]:
+    script = Path(python).parent / "trainlint"
+    return [str(script)] if script.exists() else [python, "-m", "trainlint"]
+
+
+def run_timed(argv: list[str], cwd: Path, ok=(0,), stdout_path: Optional[Path] = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one process and the children it waited for; raises RunFailed on an unexpected exit status."""
+    with tempfile.TemporaryFile() as err:
+        out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+        try:
+            start = time.perf_counter()
+            process = subprocess.Popen(argv, cwd=cwd, env=ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            _, status, usage = os.wait4(process.pid, 0)
+            elapsed = time.perf_counter() - start
+        finally:
+            if stdout_path:
+                out.close()
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in ok:
+            err.seek(0)
+            tail = err.read().decode("utf-8", "replace")[-2000:]
+            raise RunFailed(f"{' '.join(argv)} exited {code}:\n{tail}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def peak_rss(argv: list[str], cwd: Path, ok, work: Path) -> Optional[float]:
+    """Peak RSS in MiB of one run (the largest of the process and the workers it waited for), by /usr/bin/time."""
+    if not TIME.exists():
+        return None
+    out = work / "rss.txt"
+    run_timed([str(TIME), "-f", "%M", "-o", str(out), *argv], cwd, ok)
+    try:
+        return int(out.read_text().split()[-1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def list_files(python: str, directory: Path, work: Path) -> tuple[Path, int, str]:
+    """Write the files trainlint lints under directory to a list; returns (list, count, how)."""
+    listing = work / f"files-{hashlib.sha1(str(directory).encode()).hexdigest()[:8]}.txt"
+    result = subprocess.run([python, "-c", DISCOVER, str(directory), str(listing)], cwd=work, env=ENV, capture_output=True, text=True)
+    how = "trainlint's discovery"
+    if result.returncode != 0:  # the discovery API moved: walk with the default excludes instead
+        how = "fallback walk (default excludes, no .gitignore)"
+        paths = []
+        for root, dirs, files in os.walk(directory):
+            dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDE_FALLBACK)
+            paths += [os.path.join(root, f) for f in sorted(files) if f.endswith(".py")]
+        listing.write_text("".join(p + "\n" for p in paths), encoding="utf-8")
+    count = len(listing.read_text(encoding="utf-8").splitlines())
+    return listing, count, how
+
+
+def corpus_stats(listing: Path) -> dict:
+    paths = listing.read_text(encoding="utf-8").splitlines()
+    lines = size = torch = 0
+    for path in paths:
+        data = Path(path).read_bytes()
+        size += len(data)
+        lines += data.count(b"\n")
+        torch += b"torch" in data
+    return {"files": len(paths), "lines": lines, "bytes": size, "files_with_torch": torch}
+
+
+def summarize(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
+
+
+def probe(python: str, argv: list[str], work: Path) -> dict:
+    out = work / "probe.json"
+    result = subprocess.run([python, "-c", PROBE, str(out), *argv], cwd=work, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0 or not out.exists():
+        raise RunFailed(f"probe of {' '.join(argv)} failed:\n{result.stderr[-2000:]}")
+    data = json.loads(out.read_text(encoding="utf-8"))
+    out.unlink()
+    return data
+
+
+def import_times(python: str, argv: list[str], work: Path, top: int = 8) -> list[tuple[str, float]]:
+    """The costliest top-level imports of one run (cumulative ms, from -X importtime)."""
+    result = subprocess.run([python, "-X", "importtime", "-m", "trainlint", *argv], cwd=work, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    rows = []
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = [p.strip() for p in line[len("import time:"):].split("|")]
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        name = parts[2]
+        if name.startswith(" ") or line.split("|")[2].startswith("  "):
+            continue  # nested import: counted in its parent's cumulative time
+        rows.append((name.strip(), int(parts[1]) / 1000.0))
+    rows.sort(key=lambda r: -r[1])
+    return rows[:top]
+
+
+def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
+    trainlint = trainlint_command(python)
+    listing, count, how = list_files(python, directory, work)
+    stats = corpus_stats(listing)
+    log(f"\n== {directory}")
+    log(f"   {stats['files']} files ({stats['files_with_torch']} mention torch), {stats['lines']} lines, {stats['bytes'] / 1e6:.2f} MB; file list from {how}")
+    if count == 0:
+        raise RunFailed(f"no Python files to lint under {directory}")
+
+    cache_cold = work / "cache-cold"
+    cache_warm = work / "cache-warm"
+    shutil.rmtree(cache_warm, ignore_errors=True)
+    target = str(directory)
+    commands = {
+        "python": [python, "-c", "pass"],
+        "libcst": [python, "-c", "import libcst"],
+        "floor": [python, "-c", FLOOR, str(listing)],
+        "cold": [*trainlint, "check", target, "--no-cache", "--jobs", "1"],
+        "cold-w": [*trainlint, "check", target, "--jobs", "1", "--cache-dir", str(cache_cold)],
+        "warm": [*trainlint, "check", target, "--jobs", "1", "--cache-dir", str(cache_warm)],
+        "jobs2": [*trainlint, "check", target, "--no-cache", "--jobs", "2"],
+    }
+    lint_ok = (0, 1)  # 1: findings
+    outputs: dict[str, bytes] = {}
+    # Prime the warm cache, then an untimed warm-up round (bytecode, OS file cache), capturing each mode's report.
+    run_timed(commands["warm"], work, lint_ok)
+    rss: dict[str, Optional[float]] = {}
+    for name, argv in commands.items():
+        ok = lint_ok if name in ("cold", "cold-w", "warm", "jobs2") else (0,)
+        if name == "cold-w":
+            shutil.rmtree(cache_cold, ignore_errors=True)
+        captured = work / f"out-{name}.txt"
+        run_timed(argv, work, ok, captured)
+        outputs[name] = captured.read_bytes()
+        if name == "cold-w":
+            shutil.rmtree(cache_cold, ignore_errors=True)
+        rss[name] = peak_rss(argv, work, ok, work)
+    reports = {name: outputs[name] for name in ("cold", "cold-w", "warm", "jobs2")}
+    same_findings = len(set(reports.values())) == 1
+    summary_line = [line for line in reports["cold"].decode("utf-8", "replace").splitlines() if line.startswith(("Found ", "All checks"))] or [""]
+
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu_times: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(repeat):
+        for name, argv in commands.items():
+            if name == "cold-w":
+                shutil.rmtree(cache_cold, ignore_errors=True)
+            wall, cpu = run_timed(argv, work, lint_ok if name in ("cold", "cold-w", "warm", "jobs2") else (0,))
+            times[name].append(wall)
+            cpu_times[name].append(cpu)
+        log(f"   round {round_ + 1}/{repeat}: " + ", ".join(f"{n} {times[n][-1]:.3f}s" for n in commands))
+
+    def ratio(a: str, b: str, table=times) -> dict:
+        per_round = [x / y for x, y in zip(table[a], table[b])]
+        return {
+            "median": statistics.median(table[a]) / statistics.median(table[b]),
+            "min": min(per_round),
+            "max": max(per_round),
+        }
+
+    ratios = {
+        "cold/floor": ratio("cold", "floor"),
+        "cold-w/floor": ratio("cold-w", "floor"),
+        "warm/cold": ratio("warm", "cold"),
+        "jobs2/jobs1": ratio("jobs2", "cold"),
+    }
+    # CPU time (user + system, the process and its workers) is less disturbed by other load on the machine.
+    cpu_ratios = {key: ratio(*pair, table=cpu_times) for key, pair in (("cold/floor", ("cold", "floor")), ("warm/cold", ("warm", "cold")), ("jobs2/jobs1", ("jobs2", "cold")))}
+
+    # Which heavy packages each kind of run imports (in-process probes, untimed).
+    warm_probe = probe(python, ["check", target, "--jobs", "1", "--cache-dir", str(cache_warm)], work)
+    cold_probe = probe(python, ["check", target, "--no-cache", "--jobs", "1"], work)
+    imports = import_times(python, ["check", target, "--no-cache", "--jobs", "1"], work)
+    warm_imports = import_times(python, ["check", target, "--jobs", "1", "--cache-dir", str(cache_warm)], work)
+
+    result = {
+        "directory": str(directory),
+        "corpus": stats,
+        "file_list": how,
+        "findings_summary": summary_line[0],
+        "same_findings_in_every_mode": same_findings,
+        "commands": {name: " ".join(argv if name != "floor" else [python, "-c", "<FLOOR script>", str(listing)]) for name, argv in commands.items()},
+        "seconds": {name: summarize(values) for name, values in times.items()},
+        "cpu_seconds": {name: summarize(values) for name, values in cpu_times.items()},
+        "peak_rss_mib": rss,
+        "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
+        "goals": {key: {"limit": limit, "median": ratios[key]["median"], "met": ratios[key]["median"] <= limit} for key, limit in GOALS.items()},
+        "warm_imports": warm_probe["loaded"],
+        "cold_imports": cold_probe["loaded"],
+        "warm_imports_libcst": "libcst" in warm_probe["loaded"],
+        "check_imports_server_stack": any(m in warm_probe["loaded"] + cold_probe["loaded"] for m in ("pygls", "lsprotocol")),
+        "top_imports_cold_ms": imports,
+        "top_imports_warm_ms": warm_imports,
+    }
+    report(result, log)
+    return result
+
+
+def report(r: dict, log) -> None:
+    s = r["seconds"]
+    log(f"   findings: {r['findings_summary']}" + ("" if r["same_findings_in_every_mode"] else "  WARNING: the modes report different findings"))
+    c = r["cpu_seconds"]
+    log(f"   {'':<10} {'wall: median':>13} {'[min-max]':<17} {'CPU: median':>11} {'peak RSS':>9}")
+    for name in s:
+        peak = r["peak_rss_mib"][name]
+        spread = f"[{s[name]['min']:.3f}-{s[name]['max']:.3f}]"
+        memory = "-" if peak is None else f"{peak:.0f}"
+        log(f"   {name:<10} {s[name]['median']:>12.3f}s {spread:<17} {c[name]['median']:>10.3f}s {memory:>5} MiB")
+    for key, value in r["ratios"].items():
+        goal = GOALS.get(key)
+        verdict = "" if goal is None else f"  goal <= {goal:g}: {'PASS' if value['median'] <= goal else 'FAIL'}"
+        cpu = r["cpu_ratios"].get(key)
+        cpu_text = f"  (CPU {cpu['median']:.3f}x)" if cpu else ""
+        log(f"   {key:<13} {value['median']:.3f}x [{value['min']:.3f}-{value['max']:.3f}]{verdict}{cpu_text}")
+    log(f"   warm run imports libcst: {'YES (FAIL)' if r['warm_imports_libcst'] else 'no'}; "
+        f"check imports pygls/lsprotocol: {'YES (FAIL)' if r['check_imports_server_stack'] else 'no'} "
+        f"(cold loads {r['cold_imports'] or 'none'}, warm loads {r['warm_imports'] or 'none'})")
+    log("   costliest imports, cold: " + ", ".join(f"{n} {ms:.0f} ms" for n, ms in r["top_imports_cold_ms"][:5]))
+    log("   costliest imports, warm: " + ", ".join(f"{n} {ms:.0f} ms" for n, ms in r["top_imports_warm_ms"][:5]))
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="directories to lint (default: a generated corpus)")
+    parser.add_argument("--with-generated", action="store_true", help="also measure the generated corpus when DIRs are given")
+    parser.add_argument("--repeat", type=int, default=5, help="timed rounds per corpus (default 5)")
+    parser.add_argument("--files", type=int, default=200, help="size of the generated corpus (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated corpus (default 0)")
+    parser.add_argument("--python", default=default_python(), help="the interpreter trainlint is installed in (default: the repository's .venv)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON (- for standard output)")
+    args = parser.parse_args(argv)
+    log = (lambda text: print(text, file=sys.stderr)) if args.json == "-" else print
+
+    with tempfile.TemporaryDirectory(prefix="trainlint-bench-") as tmp:
+        work = Path(tmp)
+        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+        dirs = [d.resolve() for d in args.dirs]
+        if not dirs or args.with_generated:
+            sys.path.insert(0, str(HERE))
+            from make_corpus import generate
+
+            generated = work / f"corpus-{args.files}-seed{args.seed}"
+            generate(generated, args.files, args.seed)
+            dirs.insert(0, generated)
+        version = subprocess.run([args.python, "-c", "import sys, trainlint; from importlib.metadata import version; print(trainlint.__version__, version('libcst'), sys.version.split()[0])"], capture_output=True, text=True).stdout.split()
+        revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "trainlint"], capture_output=True, text=True).stdout.strip()
+        header = {
+            "date": datetime.date.today().isoformat(),
+            "trainlint_source": (revision or "?") + (" + uncommitted changes in trainlint/" if dirty else ""),
+            "load_average_at_start": os.getloadavg(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+            "python": args.python,
+            "versions": dict(zip(("trainlint", "libcst", "python"), version)),
+            "repeat": args.repeat,
+        }
+        log(f"trainlint benchmarks, {header['date']}, {header['machine']}, versions {header['versions']}, {args.repeat} rounds")
+        log(f"trainlint source: {header['trainlint_source']}; load average at start: {' '.join(f'{x:.2f}' for x in header['load_average_at_start'])}")
+        results, failures = [], []
+        for directory in dirs:
+            try:
+                results.append(measure(directory, args.python, args.repeat, work, log))
+            except (RunFailed, OSError) as exc:
+                failures.append(f"{directory}: {exc}")
+                log(f"   FAILED: {exc}")
+        if results:
+            log("\nsummary (wall-clock medians; ratio [min-max of the per-round ratios])")
+            log(f"{'corpus':<40} {'files':>5} {'floor':>7} {'cold':>7} {'warm':>7} {'jobs2':>7}  {'cold/floor':<22} {'warm/cold':<22} {'jobs2/jobs1':<18}")
+            for r in results:
+                sec, rat = r["seconds"], r["ratios"]
+
+                def cell(key: str) -> str:
+                    v = rat[key]
+                    mark = "" if key not in GOALS else (" ok" if v["median"] <= GOALS[key] else " MISS")
+                    return f"{v['median']:.2f} [{v['min']:.2f}-{v['max']:.2f}]{mark}"
+
+                name = Path(r["directory"]).name
+                log(f"{name[:40]:<40} {r['corpus']['files']:>5} {sec['floor']['median']:>6.2f}s {sec['cold']['median']:>6.2f}s {sec['warm']['median']:>6.2f}s {sec['jobs2']['median']:>6.2f}s  "
+                    f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18}")
+        header["load_average_at_end"] = os.getloadavg()
+        log(f"load average at end: {' '.join(f'{x:.2f}' for x in header['load_average_at_end'])} (other work on the machine disturbs wall times; CPU times less so)")
+        if args.json:
+            text = json.dumps({**header, "results": results, "failures": failures}, indent=2)
+            if args.json == "-":
+                print(text)
+            else:
+                Path(args.json).write_text(text + "\n", encoding="utf-8")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
