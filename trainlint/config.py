@@ -34,6 +34,10 @@ DEFAULT_EXCLUDE = [
 class ConfigError(Exception):
     """A configuration problem: the message names the file and the key."""
 
+    def __init__(self, message: str, path: Optional[Path] = None) -> None:
+        super().__init__(message)
+        self.path = path
+
 
 @dataclass
 class Config:
@@ -92,9 +96,9 @@ def _table(path: Path) -> Optional[dict]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{path}: invalid TOML: {exc}", path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise ConfigError(f"{path}: cannot read: {exc}", path) from None
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
         if not isinstance(tool, dict) or "trainlint" not in tool:
@@ -216,7 +220,10 @@ def load(path: Path) -> Optional[Config]:
     table = _table(path)
     if table is None:
         return None
-    return from_table(table, path, path.parent)
+    try:
+        return from_table(table, path, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), path) from None
 
 
 def from_table(table: dict, path: Optional[Path], root: Path) -> Config:
@@ -291,15 +298,40 @@ def glob_matches(pattern: str, path: Path, root: Path) -> bool:
 # -- per-file settings ------------------------------------------------------------------------
 
 
-class Resolver:
-    """Settings for each file: its nearest configuration file (or `--config`), plus overrides."""
+PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
 
-    def __init__(self, overrides: Optional[Overrides] = None, config_path: Optional[Path] = None, cwd: Optional[Path] = None) -> None:
+
+class Resolver:
+    """Settings for each file: its nearest configuration file (or `--config`), plus overrides.
+
+    `preference` says which wins when both say something (ruff's
+    configurationPreference): the overrides (the command line, the editor),
+    the configuration file, or the overrides alone. The language server makes
+    it `tolerant` (a broken file is reported in `errors` and the last good
+    configuration of that file is used) and `revalidating` (edited
+    configuration files are re-read).
+    """
+
+    def __init__(
+        self,
+        overrides: Optional[Overrides] = None,
+        config_path: Optional[Path] = None,
+        cwd: Optional[Path] = None,
+        preference: str = "editorFirst",
+        tolerant: bool = False,
+        revalidate: bool = False,
+        last_good: Optional[dict[Path, Config]] = None,
+    ) -> None:
         self.overrides = overrides or Overrides()
         self.cwd = (cwd or Path.cwd()).resolve()
+        self.preference = preference
+        self.tolerant = tolerant
+        self.revalidate = revalidate
+        self.errors: list[str] = []
+        self.last_good_configs: dict[Path, Config] = last_good if last_good is not None else {}
         self.fixed = self._load_explicit(config_path) if config_path else None
-        self._by_dir: dict[Path, Config] = {}
-        self._settings: dict[tuple, LintSettings] = {}
+        self._by_dir: dict[Path, tuple[Config, tuple]] = {}
+        self._settings: dict[tuple, tuple[Config, LintSettings]] = {}
 
     def _load_explicit(self, path: Path) -> Config:
         if not path.is_file():
@@ -311,12 +343,30 @@ class Resolver:
         if self.fixed is not None:
             return self.fixed
         directory = (path if path.is_dir() else path.parent).resolve()
-        config = self._by_dir.get(directory)
-        if config is None:
+        if self.preference == "editorOnly":
+            return self._by_dir.setdefault(directory, (Config(path=None, root=self.cwd), ()))[0]
+        stamp = _stamp(directory) if self.revalidate else ()
+        cached = self._by_dir.get(directory)
+        if cached is not None and cached[1] == stamp:
+            return cached[0]
+        try:
             found = find(directory)
             config = load(found) if found else Config(path=None, root=self.cwd)
-            self._by_dir[directory] = config
+            if found:
+                self.last_good_configs[found.resolve()] = config
+        except ConfigError as exc:
+            if not self.tolerant:
+                raise
+            self.errors.append(str(exc))
+            config = self.last_good_configs.get(exc.path) if exc.path else None
+            config = config or Config(path=None, root=exc.path.parent if exc.path else self.cwd)
+        self._by_dir[directory] = (config, stamp)
         return config
+
+    def forget(self) -> None:
+        """Re-read configuration files on the next lookup (the last good ones stay known)."""
+        self._by_dir.clear()
+        self._settings.clear()
 
     def settings_for(self, path: Path) -> LintSettings:
         config = self.config_for(path)
@@ -329,12 +379,28 @@ class Resolver:
             for selector in selectors
         ]
         key = (id(config), tuple(ignored))
-        cached = self._settings.get(key)
+        entry = self._settings.get(key)
+        cached = entry[1] if entry is not None and entry[0] is config else None
         if cached is None:
+            if self.preference == "filesystemFirst" and config.path is not None:
+                o = Overrides()  # a configuration file applies: the editor's settings step aside
             select = o.select if o.select is not None else (config.select if config.select is not None else ["ALL"])
             enabled = resolve_selection(select, config.extend_select + o.extend_select, config.ignore + o.ignore)
             # Per-file ignores remove codes whatever selected them.
             enabled -= {code for selector in ignored for code in expand_selector(selector)[0]}
             cached = LintSettings(enabled, {**config.severity, **o.severity}, dict(config.rules))
-            self._settings[key] = cached
+            self._settings[key] = (config, cached)
         return cached
+
+
+def _stamp(directory: Path) -> tuple:
+    """What the configuration files above a directory look like now (to notice edits)."""
+    out = []
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_NAMES:
+            try:
+                info = (folder / name).stat()
+            except OSError:
+                continue
+            out.append((str(folder / name), info.st_mtime_ns, info.st_size))
+    return tuple(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import traceback
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
@@ -15,6 +15,9 @@ from trainlint.settings import LintSettings
 from trainlint.source import DecodeError, LineIndex, decode
 from trainlint import suppress
 
+if TYPE_CHECKING:
+    from trainlint.model import ScriptModel
+
 ISSUES_URL = "https://github.com/trainlint/trainlint/issues"
 
 
@@ -23,7 +26,7 @@ class LintResult:
     diagnostics: list[Diagnostic]
     parsed: bool = True  # False when the text does not parse: fixes must not touch it
     internal_errors: int = 0
-    module: Optional[cst.Module] = field(default=None, repr=False)
+    model: Optional["ScriptModel"] = field(default=None, repr=False)  # for hover and inlay hints
 
 
 def _diagnostic(code: str, message: str, span: Span, settings: LintSettings, fix: Optional[Fix] = None, severity: Optional[Severity] = None) -> Diagnostic:
@@ -98,7 +101,7 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
         model = ScriptModel(module, path)
     except Exception as exc:  # a bug in the model: report it, never crash the run
         diagnostics.append(_internal(text, "the script model", path, exc, settings))
-        return LintResult(_enabled(diagnostics, settings), internal_errors=1, module=module)
+        return LintResult(_enabled(diagnostics, settings), internal_errors=1)
 
     findings: list[tuple[type[Rule], Finding]] = []
     for rule in all_rules():
@@ -123,7 +126,7 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
             diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
             continue
         diagnostics.append(_diagnostic(rule.code, message, span, settings, fix, finding.severity))
-    return LintResult(_finish(text, diagnostics, settings, ran), internal_errors=internal, module=module)
+    return LintResult(_finish(text, diagnostics, settings, ran), internal_errors=internal, model=model)
 
 
 def _internal(text: str, what: str, path: str, exc: BaseException, settings: LintSettings) -> Diagnostic:

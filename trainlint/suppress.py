@@ -50,7 +50,7 @@ class Suppressions:
         return self.file_all or code in self.file_codes
 
 
-def _comments(text: str) -> tuple[list[tuple[int, int, str]], dict[int, tuple[int, int]]]:
+def scan(text: str) -> tuple[list[tuple[int, int, str]], dict[int, tuple[int, int]]]:
     """Real comments (not `#` inside strings) and each line's logical-line extent."""
     comments: list[tuple[int, int, str]] = []
     logical: dict[int, tuple[int, int]] = {}
@@ -76,7 +76,7 @@ def _comments(text: str) -> tuple[list[tuple[int, int, str]], dict[int, tuple[in
 def parse(text: str) -> Suppressions:
     if not _CANDIDATE.search(text):
         return Suppressions({}, {})
-    comments, logical = _comments(text)
+    comments, logical = scan(text)
     result = Suppressions({}, logical)
     lines = LineIndex(text)
     for line, column, comment in comments:

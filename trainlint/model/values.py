@@ -214,6 +214,17 @@ def is_numeric_literal(node: cst.CSTNode) -> bool:
     return isinstance(node, (cst.Integer, cst.Float)) and not node.lpar
 
 
+def is_literal(node: cst.CSTNode) -> bool:
+    """A value written out as it is: numbers, strings, True/False/None, tuples and lists of those."""
+    if is_numeric_literal(node) or isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(isinstance(e, cst.Element) and is_literal(e.value) for e in node.elements)
+    return False
+
+
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     cst.Add: lambda a, b: a + b,
     cst.Subtract: lambda a, b: a - b,

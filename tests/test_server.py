@@ -1,0 +1,418 @@
+"""The language server end to end over stdio, driven by pytest-lsp's real LSP client."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from trainlint.pages import get_page
+
+BAD = textwrap.dedent("""\
+    import argparse
+
+    import torch
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", type=float, default=10)
+    args = parser.parse_args()
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+""")
+CLEAN = BAD.replace("default=10", "default=0.1")
+STALE_NOQA = "import torch\nopt = torch.optim.SGD(p, lr=0.1)  # noqa: TL101\n"
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "trainlint", "server"]))
+async def lsp(lsp_client: LanguageClient):
+    lsp_client.applied_edits = []
+
+    lsp_client.registrations = []
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        lsp_client.applied_edits.append(params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams):
+        lsp_client.registrations.extend(params.registrations)
+
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def start(client: LanguageClient, root: Path, *, pull=False, encodings=None, options=None, watch=True):
+    capabilities = client_capabilities("visual-studio-code")
+    if pull:
+        capabilities.text_document.diagnostic = types.DiagnosticClientCapabilities(dynamic_registration=False)
+    else:
+        capabilities.text_document.diagnostic = None
+    if encodings:
+        capabilities.general = types.GeneralClientCapabilities(position_encodings=encodings)
+    if not watch:
+        capabilities.workspace.did_change_watched_files = None
+    result = await client.initialize_session(
+        types.InitializeParams(capabilities=capabilities, root_uri=root.as_uri(), initialization_options=options)
+    )
+    return result
+
+
+def open_doc(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
+    path.write_text(text, encoding="utf-8")
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)))
+    return uri
+
+
+def change(client: LanguageClient, uri: str, text: str, version: int) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+async def diagnostics_until(client: LanguageClient, uri: str, predicate, timeout: float = 30.0, fresh: bool = False):
+    """Wait for published diagnostics of `uri` that satisfy `predicate` (a condition, not a sleep).
+
+    `fresh`: only a notification published from now on counts.
+    """
+
+    async def wait():
+        current = None if fresh else client.diagnostics.get(uri)
+        while current is None or not predicate(current):
+            # The notification's own params: client.diagnostics may be updated after this wakes.
+            params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+            if params.uri == uri:
+                current = list(params.diagnostics)
+        return list(current)
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+async def until(condition, timeout: float = 30.0) -> None:
+    """Poll a condition on client state until it holds."""
+
+    async def wait():
+        while not condition():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+def codes(diagnostics) -> list[str]:
+    return [d.code for d in diagnostics]
+
+
+def apply(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply LSP text edits (UTF-16 positions), as an editor does."""
+    lines = text.splitlines(keepends=True) + [""]
+
+    def offset(position: types.Position) -> int:
+        before = sum(len(line) for line in lines[: position.line])
+        line = lines[position.line]
+        units = chars = 0
+        while units < position.character and chars < len(line):
+            units += 2 if ord(line[chars]) > 0xFFFF else 1
+            chars += 1
+        return before + chars
+
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+    return text
+
+
+def edits_of(action: types.CodeAction) -> list[types.TextEdit]:
+    (change,) = action.edit.document_changes
+    return list(change.edits)
+
+
+# -- diagnostics ---------------------------------------------------------------------------------------
+
+
+async def test_push_diagnostics_on_open_change_save_close(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: len(ds) == 1)
+    assert d.code == "TL101" and d.source == "trainlint"
+    assert d.severity == types.DiagnosticSeverity.Warning
+    assert d.message.startswith("SGD learning rate 10.0 (default of --lr, line 6)")
+    assert d.code_description.href == get_page("TL101").url
+    assert d.range == types.Range(types.Position(8, 48), types.Position(8, 58))
+    assert d.data["fix"] is None or d.data.get("fix")["safe"] is False
+
+    change(lsp, uri, CLEAN, 2)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+    change(lsp, uri, BAD, 3)
+    lsp.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+
+    lsp.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+
+async def test_pull_diagnostics(lsp: LanguageClient, tmp_path):
+    result = await start(lsp, tmp_path, pull=True)
+    assert result.capabilities.diagnostic_provider is not None
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    report = await lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri)))
+    assert codes(report.items) == ["TL101"] and report.result_id
+    again = await lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri), previous_result_id=report.result_id))
+    assert again.kind == "unchanged"
+    change(lsp, uri, CLEAN, 2)
+    fresh = await lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri), previous_result_id=report.result_id))
+    assert fresh.kind == "full" and list(fresh.items) == []
+    assert uri not in lsp.diagnostics, "a pulling client gets no pushed diagnostics"
+
+
+async def test_half_typed_code_is_one_syntax_error(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    half = BAD.replace("optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)", "optimizer = torch.optim.SGD(model.parameters(), lr=")
+    change(lsp, uri, half, 2)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL001"])
+    assert d.range.start.line == 8 and d.severity == types.DiagnosticSeverity.Error
+    change(lsp, uri, BAD, 3)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+
+
+async def test_burst_of_50_edits_including_broken_code(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    lines = BAD.splitlines(keepends=True)
+    version = 1
+    for i in range(50):
+        version += 1
+        if i % 7 == 3:
+            text = BAD[: len(BAD) * (i % 5 + 1) // 6]  # cut mid-statement: broken code
+        elif i % 2:
+            text = "".join(lines[: 1 + i % len(lines)])
+        else:
+            text = BAD.replace("default=10", f"default={i % 3}.5")
+        change(lsp, uri, text, version)
+    final = BAD.replace("default=10", "default=0.01") + "opt2 = torch.optim.Adam(model.parameters(), weight_decay=1e-4)\n"
+    change(lsp, uri, final, version + 1)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL103"])
+    hover = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(9, 20)))
+    assert hover is not None, "the server is still up and answering"
+
+
+async def test_non_ascii_ranges_utf16_and_utf8(lsp: LanguageClient, tmp_path):
+    text = "import torch\nnote = '😀é'; opt = torch.optim.SGD(p, lr=10)\n"
+    start_chars = text.splitlines()[1].index("lr=10")  # code points
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "u.py", text)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: len(ds) == 1)
+    assert d.range.start == types.Position(1, start_chars + 1)  # the emoji is two UTF-16 units
+    assert d.range.end.character - d.range.start.character == 5
+    assert apply(text, [types.TextEdit(d.range, "lr=X")]) == text.replace("lr=10", "lr=X")
+
+
+async def test_utf8_negotiated(lsp: LanguageClient, tmp_path):
+    text = "import torch\nnote = '😀é'; opt = torch.optim.SGD(p, lr=10)\n"
+    start_chars = text.splitlines()[1].index("lr=10")
+    result = await start(lsp, tmp_path, encodings=[types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16])
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
+    uri = open_doc(lsp, tmp_path / "u.py", text)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: len(ds) == 1)
+    assert d.range.start == types.Position(1, start_chars + 3 + 1)  # 4 bytes for 😀, 2 for é
+
+
+# -- code actions ------------------------------------------------------------------------------------
+
+
+async def actions_for(lsp, uri, diagnostics, only=None):
+    return await lsp.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            range=diagnostics[0].range if diagnostics else types.Range(types.Position(0, 0), types.Position(0, 0)),
+            context=types.CodeActionContext(diagnostics=diagnostics, only=only),
+        )
+    )
+
+
+async def test_quick_fixes_applied(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD + "x = 1  # noqa: TL102\n")
+    diagnostics = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101", "TL003"])
+    tl101, tl003 = diagnostics
+
+    actions = await actions_for(lsp, uri, [tl101])
+    fix = next(a for a in actions if a.title.startswith("Set the learning rate"))
+    assert fix.kind == types.CodeActionKind.QuickFix and not fix.is_preferred and "unsafe" in fix.title
+    assert apply(BAD, edits_of(fix)) == BAD.replace("default=10", "default=0.1")
+
+    actions = await actions_for(lsp, uri, [tl003])
+    fix = next(a for a in actions if a.title.startswith("Remove unused suppression"))
+    assert fix.is_preferred
+    text = BAD + "x = 1  # noqa: TL102\n"
+    assert apply(text, edits_of(fix)) == BAD + "x = 1\n"
+    assert all(len(edits_of(a)) <= 2 for a in actions)
+
+
+async def test_disable_for_this_line(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    multiline = BAD.replace("optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)", "optimizer = torch.optim.SGD(\n    model.parameters(),\n    lr=args.lr,  # tuned later\n)")
+    cases = {
+        BAD: BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: TL101\n"),
+        BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: E501\n"): BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: E501, TL101\n"),
+        BAD.replace("lr=args.lr)\n", "lr=args.lr)  # why\n"): BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: TL101  # why\n"),
+        multiline: multiline.replace("\n)\n", "\n)  # noqa: TL101\n"),
+    }
+    for i, (source, expected) in enumerate(cases.items()):
+        uri = open_doc(lsp, tmp_path / f"case{i}.py", source)
+        (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+        actions = await actions_for(lsp, uri, [d])
+        disable = next(a for a in actions if a.title == "Disable TL101 for this line")
+        result = apply(source, edits_of(disable))
+        assert result == expected
+        change(lsp, uri, result, 2)
+        await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+
+async def test_fix_all_source_action_and_command(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    source = STALE_NOQA + "y = 2  # noqa: TL102, TL103\n" + "z = 3\n" * 20 + "w = 4  # noqa: TL101\n"
+    uri = open_doc(lsp, tmp_path / "train.py", source)
+    diagnostics = await diagnostics_until(lsp, uri, lambda ds: len(ds) == 3)
+    actions = await actions_for(lsp, uri, diagnostics, only=["source.fixAll.trainlint"])
+    (fix_all,) = actions
+    assert fix_all.kind == "source.fixAll.trainlint"
+    edits = edits_of(fix_all)
+    expected = "import torch\nopt = torch.optim.SGD(p, lr=0.1)\ny = 2\n" + "z = 3\n" * 20 + "w = 4\n"
+    assert apply(source, edits) == expected
+    # Minimal edits, not a whole-document replace: only the changed stretches.
+    assert sum(len(e.new_text) + e.range.end.line - e.range.start.line for e in edits) <= 12
+
+    await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="trainlint.server.fixAll", arguments=[{"uri": uri}]))
+    (edit,) = lsp.applied_edits
+    (document_change,) = edit.document_changes
+    assert apply(source, list(document_change.edits)) == expected
+
+
+# -- hover and inlay hints -------------------------------------------------------------------------------
+
+
+async def test_hover(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    source = BAD + "x = 1  # noqa: TL102\n"
+    uri = open_doc(lsp, tmp_path / "train.py", source)
+    await diagnostics_until(lsp, uri, lambda ds: len(ds) == 2)
+
+    on_lr = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(8, 52)))
+    text = on_lr.contents.value
+    assert text.startswith("**SGD (torch.optim.SGD)**")
+    assert "trains the parameters of `Linear`" in text
+    assert "| `lr` | `10.0` | default of --lr, line 6 |" in text
+    assert "# TL101 learning-rate-too-high" in text, "the diagnostic's rule page"
+
+    on_code = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(9, 17)))
+    assert on_code.contents.value.startswith("# TL102 optimizer-hyperparameter-out-of-range")
+
+    nothing = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, 2)))
+    assert nothing is None
+
+
+async def test_inlay_hints_are_a_setting(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path, options={"settings": {"inlayHints": True}})
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: len(ds) == 1)
+    hints = await lsp.text_document_inlay_hint_async(
+        types.InlayHintParams(types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(20, 0)))
+    )
+    (hint,) = hints
+    assert hint.label == "10.0" and hint.position == types.Position(8, 58)
+    assert hint.tooltip == "default of --lr, line 6"
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"trainlint": {"inlayHints": False}}))
+    off = await lsp.text_document_inlay_hint_async(
+        types.InlayHintParams(types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(20, 0)))
+    )
+    assert list(off) == []
+
+
+# -- configuration ---------------------------------------------------------------------------------------
+
+
+def watched(lsp: LanguageClient, path: Path) -> None:
+    lsp.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Changed)])
+    )
+
+
+async def test_config_reload_and_broken_config(lsp: LanguageClient, tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.trainlint]\nignore = []\n")
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD + "opt2 = torch.optim.Adam(model.parameters(), weight_decay=1e-4)\n")
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101", "TL103"])
+
+    pyproject.write_text("[tool.trainlint]\nignore = ['TL101']\n")
+    watched(lsp, pyproject)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL103"])
+
+    pyproject.write_text("[tool.trainlint]\nignore = ['TL101']\nselct = ['TL1']\n")
+    watched(lsp, pyproject)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL103"], fresh=True)  # the last good configuration
+    await until(lambda: any("selct" in m.message for m in lsp.messages))
+    (message,) = [m for m in lsp.messages if "selct" in m.message]
+    assert message.type == types.MessageType.Error and "pyproject.toml" in message.message and "did you mean 'select'" in message.message
+
+    pyproject.write_text("[tool.trainlint]\nignore = ['TL103']\n")
+    watched(lsp, pyproject)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+
+
+async def test_config_edit_noticed_without_a_file_watcher(lsp: LanguageClient, tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.trainlint]\nignore = []\n")
+    await start(lsp, tmp_path, watch=False)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    pyproject.write_text("[tool.trainlint]\nignore = ['TL1']\n")
+    change(lsp, uri, BAD + "\n", 2)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+
+async def test_editor_settings_and_preference(lsp: LanguageClient, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.trainlint]\nselect = ['TL101']\n")
+    await start(lsp, tmp_path, options={"settings": {"select": ["TL103"], "configurationPreference": "editorFirst"}})
+    source = BAD + "opt2 = torch.optim.Adam(model.parameters(), weight_decay=1e-4)\n"
+    uri = open_doc(lsp, tmp_path / "train.py", source)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL103"])
+    settings = {"trainlint": {"select": ["TL103"], "configurationPreference": "filesystemFirst"}}
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    settings = {"trainlint": {"select": ["TL1"], "ignore": ["TL101"], "severity": {"TL103": "error"}, "configurationPreference": "editorOnly"}}
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL103"])
+    assert d.severity == types.DiagnosticSeverity.Error
+
+
+async def test_bad_editor_setting_is_reported_not_fatal(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path, options={"settings": {"select": ["TL999"], "run": "sometimes"}})
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    await until(lambda: any("trainlint.select" in m.message for m in lsp.messages))
+    await until(lambda: any("trainlint.run" in m.message for m in lsp.messages))
+
+
+async def test_run_on_save(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path, options={"settings": {"run": "onSave"}})
+    uri = open_doc(lsp, tmp_path / "train.py", CLEAN)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+    change(lsp, uri, BAD, 2)
+    hover = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, 0)))
+    assert hover is None and list(lsp.diagnostics[uri]) == [], "no lint while typing"
+    lsp.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])

@@ -1,0 +1,14 @@
+"""The language server. Imported only by `trainlint server`: `check` never loads pygls."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def serve(log_level: str = "warning") -> int:
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, log_level.upper()), format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    from trainlint.server.server import server
+
+    server.start_io()
+    return 0

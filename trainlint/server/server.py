@@ -1,0 +1,447 @@
+"""The trainlint language server (pygls 2): the CLI's engine, rules, configuration and pages, live."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from trainlint import __version__, suppress
+from trainlint.config import Resolver
+from trainlint.engine import LintResult, lint_source
+from trainlint.fixes import fix_text
+from trainlint.pages import get_page
+from trainlint.server import convert
+from trainlint.server.editor_settings import EditorSettings, parse
+from trainlint.settings import LintSettings
+from trainlint.source import LineIndex
+
+log = logging.getLogger("trainlint.server")
+
+DEBOUNCE_SECONDS = 0.2
+FIX_ALL_KIND = "source.fixAll.trainlint"
+FIX_ALL_COMMAND = "trainlint.server.fixAll"
+CONFIG_GLOBS = ("**/pyproject.toml", "**/trainlint.toml", "**/.trainlint.toml")
+
+
+@dataclass
+class Linted:
+    """The last lint of one document version."""
+
+    version: Optional[int]
+    text: str
+    result: LintResult
+    diagnostics: list[types.Diagnostic]
+    result_id: str
+    insights: Optional[list] = field(default=None, repr=False)
+
+
+class TrainlintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("trainlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+        self.editor = EditorSettings()
+        self.root = Path.cwd()
+        self.resolver: Optional[Resolver] = None
+        self.resolver = self._resolver()
+        self.linted: dict[str, Linted] = {}
+        self.pending: dict[str, asyncio.Task] = {}
+        self.pull = False  # the client pulls diagnostics (textDocument/diagnostic)
+        self.refresh_support = False
+        self.shown_errors: set[str] = set()
+
+    # -- configuration ----------------------------------------------------------------
+
+    def _resolver(self) -> Resolver:
+        return Resolver(
+            self.editor.overrides(),
+            cwd=self.root,
+            preference=self.editor.configuration_preference,
+            tolerant=True,
+            revalidate=True,
+            last_good=self.resolver.last_good_configs if self.resolver else None,
+        )
+
+    def apply_editor_settings(self, raw: Any) -> None:
+        self.editor, problems = parse(raw)
+        for problem in problems:
+            self._report_problem(f"trainlint: ignoring an editor setting: {problem}")
+        self.resolver = self._resolver()
+
+    def _report_problem(self, message: str) -> None:
+        log.warning(message)
+        self.window_log_message(types.LogMessageParams(types.MessageType.Warning, message))
+        if message not in self.shown_errors:
+            self.shown_errors.add(message)
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message))
+
+    def settings_for(self, path: Path) -> LintSettings:
+        settings = self.resolver.settings_for(path)
+        errors, self.resolver.errors = self.resolver.errors, []
+        for error in errors:
+            self._report_problem(f"trainlint: configuration error, using the last good configuration: {error}")
+        return settings
+
+    # -- linting ------------------------------------------------------------------------
+
+    def path_of(self, uri: str) -> Path:
+        parsed = urlparse(uri)
+        if parsed.scheme == "file":
+            return Path(unquote(parsed.path))
+        return self.root / "untitled.py"
+
+    def lint(self, uri: str) -> Optional[Linted]:
+        document = self.workspace.get_text_document(uri)
+        text = document.source
+        previous = self.linted.get(uri)
+        if previous is not None and previous.version == document.version and previous.text == text:
+            return previous
+        path = self.path_of(uri)
+        try:
+            settings = self.settings_for(path)
+            if not self.editor.enable:
+                settings = LintSettings(frozenset())
+            result = lint_source(text, str(path), settings)
+        except Exception:  # never let one document take the server down
+            log.exception("linting %s failed", uri)
+            return previous
+        index = LineIndex(text)
+        encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        diagnostics = [convert.to_lsp_diagnostic(d, index, encoding) for d in result.diagnostics]
+        digest = hashlib.sha1(repr([(d.code, d.message, d.span) for d in result.diagnostics]).encode()).hexdigest()[:16]
+        linted = Linted(document.version, text, result, diagnostics, digest)
+        self.linted[uri] = linted
+        return linted
+
+    def publish(self, uri: str) -> None:
+        linted = self.lint(uri)
+        if linted is not None and not self.pull:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=linted.diagnostics, version=linted.version)
+            )
+
+    def schedule(self, uri: str, delay: float) -> None:
+        task = self.pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self.pending.pop(uri, None)
+            self.publish(uri)
+
+        self.pending[uri] = asyncio.ensure_future(later())
+
+    def relint_all(self) -> None:
+        self.linted.clear()
+        if self.pull:
+            if self.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for uri in list(self.workspace.text_documents):
+            self.publish(uri)
+
+    def current(self, uri: str) -> Optional[Linted]:
+        """The lint of the document as it is now (as of the last save, when linting on save)."""
+        linted = self.linted.get(uri)
+        if linted is not None and self.editor.run == "onSave":
+            return linted
+        return self.lint(uri)
+
+
+server = TrainlintServer()
+
+
+# -- lifecycle --------------------------------------------------------------------------------
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: TrainlintServer, params: types.InitializeParams) -> None:
+    if params.root_uri:
+        ls.root = ls.path_of(params.root_uri)
+    elif params.root_path:
+        ls.root = Path(params.root_path)
+    capabilities = params.capabilities
+    text = capabilities.text_document
+    ls.pull = bool(text is not None and text.diagnostic is not None)
+    workspace = capabilities.workspace
+    ls.refresh_support = bool(workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
+    ls.apply_editor_settings(params.initialization_options)
+    log.info("initialized: root %s, %s diagnostics", ls.root, "pull" if ls.pull else "push")
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: TrainlintServer, params: types.InitializedParams) -> None:
+    workspace = ls.client_capabilities.workspace
+    watch = workspace and workspace.did_change_watched_files and workspace.did_change_watched_files.dynamic_registration
+    if watch:
+        options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[types.FileSystemWatcher(glob_pattern=g) for g in CONFIG_GLOBS])
+        registration = types.Registration(id="trainlint-config", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)
+        try:
+            await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+        except Exception:  # the client may refuse: edits are still noticed on the next lint
+            log.info("the client did not accept a file watcher for configuration files")
+
+
+# -- document sync ------------------------------------------------------------------------------
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: TrainlintServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.publish(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: TrainlintServer, params: types.DidChangeTextDocumentParams) -> None:
+    if ls.editor.run == "onType" and not ls.pull:
+        ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: TrainlintServer, params: types.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    task = ls.pending.pop(uri, None)
+    if task is not None:
+        task.cancel()
+    ls.linted.pop(uri, None)
+    ls.publish(uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: TrainlintServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    task = ls.pending.pop(uri, None)
+    if task is not None:
+        task.cancel()
+    ls.linted.pop(uri, None)
+    if not ls.pull:
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_DIAGNOSTIC,
+    types.DiagnosticOptions(identifier="trainlint", inter_file_dependencies=False, workspace_diagnostics=False),
+)
+def pull_diagnostics(ls: TrainlintServer, params: types.DocumentDiagnosticParams):
+    linted = ls.current(params.text_document.uri)
+    if linted is None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
+    if params.previous_result_id == linted.result_id:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=linted.result_id)
+    return types.RelatedFullDocumentDiagnosticReport(items=linted.diagnostics, result_id=linted.result_id)
+
+
+# -- configuration changes ------------------------------------------------------------------------
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: TrainlintServer, params: types.DidChangeConfigurationParams) -> None:
+    if params.settings:
+        ls.apply_editor_settings(params.settings)
+    ls.relint_all()
+    if _inlay_refresh(ls):
+        ls.workspace_inlay_hint_refresh(None)
+
+
+def _inlay_refresh(ls: TrainlintServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    return bool(workspace and workspace.inlay_hint and workspace.inlay_hint.refresh_support)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: TrainlintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    ls.shown_errors.clear()
+    ls.resolver.forget()  # re-read every configuration file
+    ls.relint_all()
+
+
+# -- code actions ----------------------------------------------------------------------------------
+
+
+def _document_edit(ls: TrainlintServer, uri: str, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
+    document = ls.workspace.get_text_document(uri)
+    identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=document.version)
+    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=identifier, edits=edits)])
+
+
+def fix_all_edits(ls: TrainlintServer, uri: str) -> list[types.TextEdit]:
+    document = ls.workspace.get_text_document(uri)
+    path = ls.path_of(uri)
+    outcome = fix_text(document.source, str(path), ls.settings_for(path), unsafe=False)
+    if outcome.text == document.source:
+        return []
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    return convert.minimal_edits(document.source, outcome.text, encoding)
+
+
+def _noqa_edit(text: str, line: int, code: str, encoding: str) -> Optional[types.TextEdit]:
+    """Add `code` to the `# noqa` of the statement holding `line`, or add one."""
+    index = LineIndex(text)
+    _, logical = suppress.scan(text)
+    target = logical.get(line, (line, line))[1]
+    line_text = index.line_text(target)
+    found = suppress.parse(text).by_line.get(target, [])
+    if found:
+        noqa = found[0]
+        if noqa.codes is None or any(c == code for c, _, _ in noqa.codes):
+            return None  # already suppressed
+        end = noqa.codes[-1][2]
+        return types.TextEdit(range=_point(index, target, end, encoding), new_text=f", {code}")
+    comments = [c for c in suppress.scan(text)[0] if c[0] == target]
+    if comments:  # keep the existing comment after the new one
+        column = comments[0][1]
+        return types.TextEdit(range=_point(index, target, column, encoding), new_text=f"# noqa: {code}  ")
+    return types.TextEdit(range=_point(index, target, len(line_text.rstrip()), encoding), new_text=f"  # noqa: {code}")
+
+
+def _point(index: LineIndex, line: int, column: int, encoding: str) -> types.Range:
+    position = convert.to_position(index, line, column, encoding)
+    return types.Range(position, position)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=False),
+)
+def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    only = params.context.only
+    actions: list[types.CodeAction] = []
+    wants = lambda kind: not only or any(kind == k or kind.startswith(f"{k}.") for k in only)  # noqa: E731
+    document = ls.workspace.get_text_document(uri)
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    if wants(types.CodeActionKind.QuickFix):
+        for diagnostic in params.context.diagnostics:
+            if diagnostic.source != convert.SOURCE or not isinstance(diagnostic.data, dict):
+                continue
+            data = diagnostic.data
+            fix = data.get("fix")
+            if fix:
+                edits = [types.TextEdit(range=convert.range_from_json(e["range"]), new_text=e["newText"]) for e in fix["edits"]]
+                title = fix["title"] if fix["safe"] else f"{fix['title']} (unsafe: changes behaviour)"
+                actions.append(
+                    types.CodeAction(
+                        title=f"{title} ({data['code']})",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        is_preferred=fix["safe"],
+                        edit=_document_edit(ls, uri, edits),
+                    )
+                )
+            code = str(diagnostic.code)
+            if code in ("TL001", "TL002"):
+                continue  # a syntax error or a crash is not hidden by a comment
+            edit = _noqa_edit(document.source, data["span"][0], code, encoding)
+            if edit is not None:
+                actions.append(
+                    types.CodeAction(
+                        title=f"Disable {code} for this line",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        edit=_document_edit(ls, uri, [edit]),
+                    )
+                )
+    if (only and wants(FIX_ALL_KIND)) or (not only and any(d.source == convert.SOURCE for d in params.context.diagnostics)):
+        edits = fix_all_edits(ls, uri)
+        if edits:
+            actions.append(types.CodeAction(title="trainlint: fix all safe fixes", kind=FIX_ALL_KIND, edit=_document_edit(ls, uri, edits)))
+    return actions
+
+
+@server.command(FIX_ALL_COMMAND)
+async def fix_all_command(ls: TrainlintServer, *args: Any) -> None:
+    for arg in args:
+        uri = arg.get("uri") if isinstance(arg, dict) else getattr(arg, "uri", arg)
+        if not isinstance(uri, str):
+            continue
+        edits = fix_all_edits(ls, uri)
+        if edits:
+            await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=_document_edit(ls, uri, edits), label="trainlint: fix all"))
+
+
+# -- hover and inlay hints -------------------------------------------------------------------------
+
+
+def _insights(ls: TrainlintServer, linted: Linted) -> list:
+    if linted.insights is None:
+        model = linted.result.model
+        linted.insights = []
+        if model is not None:
+            from trainlint.insights import torch_call_insights
+
+            try:
+                linted.insights = torch_call_insights(model)
+                model.positions.want(f.node for i in linted.insights for f in i.facts)
+            except Exception:
+                log.exception("insights failed")
+    return linted.insights
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: TrainlintServer, params: types.HoverParams) -> Optional[types.Hover]:
+    linted = ls.current(params.text_document.uri)
+    if linted is None:
+        return None
+    index = LineIndex(linted.text)
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    line, column = convert.from_position(index, params.position, encoding)
+    parts: list[str] = []
+    codes: list[str] = []
+    for noqa in suppress.parse(linted.text).by_line.get(line, []):
+        codes += [code for code, start, end in noqa.codes or () if start <= column <= end]
+    codes += [d.code for d in linted.result.diagnostics if convert.contains(d.span, line, column)]
+    for code in dict.fromkeys(codes):
+        page = get_page(code)
+        if page is not None:
+            parts.append(page.text)
+    model = linted.result.model
+    if model is not None:
+        containing = [i for i in _insights(ls, linted) if convert.contains(model.span(i.node), line, column)]
+        if containing:
+            innermost = min(containing, key=lambda i: _size(model.span(i.node)))
+            parts.insert(0, innermost.markdown())
+    if not parts:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
+
+
+def _size(span) -> tuple:
+    return (span.end_line - span.line, span.end_column - span.column)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+def inlay_hints(ls: TrainlintServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+    if not ls.editor.inlay_hints:
+        return []
+    linted = ls.current(params.text_document.uri)
+    if linted is None or linted.result.model is None:
+        return []
+    model = linted.result.model
+    index = LineIndex(linted.text)
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    first, last = params.range.start.line + 1, params.range.end.line + 1
+    hints = []
+    for insight in _insights(ls, linted):
+        for fact in insight.facts:
+            if fact.literal or not fact.values:
+                continue
+            span = model.span(fact.node)
+            if not first <= span.end_line <= last:
+                continue
+            hints.append(
+                types.InlayHint(
+                    position=convert.to_position(index, span.end_line, span.end_column, encoding),
+                    label=" | ".join(fact.values),
+                    kind=types.InlayHintKind.Parameter,
+                    padding_left=True,
+                    tooltip="; ".join(o for o in fact.origins if o) or None,
+                )
+            )
+    return hints
+
