@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
@@ -46,6 +47,13 @@ def parse(text: str) -> cst.Module:
     return cst.parse_module(text)
 
 
+def _python_parse(text: str) -> None:
+    """CPython's own parse (raises SyntaxError), without its warnings about the linted code."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ast.parse(text)
+
+
 def syntax_error(text: str, exc: Exception, settings: LintSettings) -> Diagnostic:
     index = LineIndex(text)
     if isinstance(exc, cst.ParserSyntaxError):
@@ -55,7 +63,7 @@ def syntax_error(text: str, exc: Exception, settings: LintSettings) -> Diagnosti
     else:
         line, column, detail = 1, 0, str(exc)
     try:  # CPython's messages and positions are the ones users know ("'(' was never closed")
-        ast.parse(text)
+        _python_parse(text)
     except SyntaxError as error:
         if error.lineno:
             line, column, detail = error.lineno, max((error.offset or 1) - 1, 0), error.msg
@@ -82,7 +90,7 @@ def _could_fire(text: str) -> bool:
 def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
     if not _could_fire(text):
         try:
-            ast.parse(text)
+            _python_parse(text)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             pass  # let libcst say what is wrong, below
         else:  # no rule can fire here: they all ran, in effect, and found nothing

@@ -1,0 +1,127 @@
+"""Property tests: `check` and `--fix` never crash and never turn parsing code into non-parsing code.
+
+Two sources of programs: hypothesmith's grammar-generated programs (which
+contain no optimizer, so they exercise robustness but no fix), and random
+mutations of the rule pages' bad examples and of examples/ (which do trip the
+rules, so fixes are applied). Each test reports how many fixes it applied.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import hypothesmith
+import libcst
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from trainlint.engine import lint_source
+from trainlint.fixes import fix_text
+from trainlint.pages import load_pages
+from trainlint.settings import default_settings
+from conftest import ROOT
+
+SETTINGS = default_settings()
+APPLIED = {"hypothesmith": 0, "mutations": 0}
+
+SEEDS = [block for page in load_pages().values() for block in page.examples.get("bad", [])]
+SEEDS += [path.read_text() for path in sorted((ROOT / "examples").rglob("*.py"))]
+
+
+def parses(text: str) -> bool:
+    try:
+        libcst.parse_module(text)
+    except Exception:
+        return False
+    return True
+
+
+def check_and_fix(text: str) -> int:
+    """Lint and fix one program; return how many fixes were applied."""
+    result = lint_source(text, "prop.py", SETTINGS)
+    assert result.internal_errors == 0, [d.message for d in result.diagnostics if d.code == "TL002"]
+    assert not any(d.code == "TL002" for d in result.diagnostics)
+    outcome = fix_text(text, "prop.py", SETTINGS, unsafe=True)
+    assert outcome.internal_errors == 0
+    if parses(text):
+        assert parses(outcome.text), "a fix turned parsing code into code that does not parse"
+        assert outcome.error is None, outcome.error
+        again = fix_text(outcome.text, "prop.py", SETTINGS, unsafe=True)
+        assert again.text == outcome.text, "a second --fix changed the code again"
+    else:
+        assert outcome.text == text, "a file that does not parse must not be touched"
+    return len(outcome.applied)
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles odd but valid code
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_grammar())
+def test_hypothesmith_programs(source):
+    APPLIED["hypothesmith"] += check_and_fix(source)
+
+
+def test_hypothesmith_report(capsys):
+    with capsys.disabled():
+        print(f"\n[property] hypothesmith programs: {APPLIED['hypothesmith']} fixes applied")
+
+
+# -- mutations of code that trips the rules -----------------------------------------------------------
+
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.])")
+NOISE = ["10", "0.1", "1e-3", "-0.5", "1.0", "0", "100", "0.999", "1e-8", "2 ** 3", "(1, 2)", "None", "'5'", "x"]
+SNIPPETS = [
+    "  # noqa: TL101",
+    "  # noqa: TL102, TL103",
+    "  # noqa",
+    "  # NOQA:tl999",
+    "  # trainlint: noqa",
+    "\nimport torch.optim as optim\nopt = optim.SGD(p, lr=LR)",
+    "\nopt = torch.optim.Adam(p, lr=0.5, weight_decay=1e-4)",
+    "\nfrom torch.optim import Adam\nopt = Adam(p, weight_decay=5e-4)",
+    "\nLR = 10",
+    "\ndef f(lr=5.0):\n    return torch.optim.SGD(p, lr=lr)\nf()",
+    "\nif True:\n    pass",
+    "\n'''é😀'''",
+    "  # é",
+]
+
+
+def mutate(source: str, rng: random.Random) -> str:
+    lines = source.splitlines(keepends=True) or ["\n"]
+    for _ in range(rng.randint(1, 4)):
+        choice = rng.randrange(7)
+        i = rng.randrange(len(lines))
+        if choice == 0:  # change a number
+            numbers = list(NUMBER.finditer(lines[i]))
+            if numbers:
+                m = rng.choice(numbers)
+                lines[i] = lines[i][: m.start()] + rng.choice(NOISE) + lines[i][m.end() :]
+        elif choice == 1:  # append a comment or a statement to a line
+            line = lines[i].rstrip("\r\n")
+            lines[i] = line + rng.choice(SNIPPETS) + "\n"
+        elif choice == 2:  # delete a line
+            del lines[i]
+            lines = lines or ["\n"]
+        elif choice == 3:  # duplicate a line
+            lines.insert(i, lines[i])
+        elif choice == 4:  # truncate a line (half-typed code)
+            lines[i] = lines[i][: rng.randrange(len(lines[i]) + 1)] + "\n"
+        elif choice == 5:  # swap two lines
+            j = rng.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+        else:  # Windows line endings
+            lines = [line.replace("\r\n", "\n").replace("\n", "\r\n") for line in lines]
+    return "".join(lines)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(SEEDS), st.randoms(use_true_random=False))
+def test_mutated_examples(seed, rng):
+    APPLIED["mutations"] += check_and_fix(mutate(seed, rng))
+
+
+def test_mutations_report(capsys):
+    with capsys.disabled():
+        print(f"\n[property] mutated examples: {APPLIED['mutations']} fixes applied")
+    assert APPLIED["mutations"] > 0, "the mutations must exercise fixes"
