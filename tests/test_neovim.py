@@ -32,7 +32,7 @@ def test_neovim_receives_diagnostics_and_applies_a_quick_fix(tmp_path):
     diagnostics = [line for line in lines if line.startswith("DIAGNOSTIC ")]
     assert diagnostics == [
         "DIAGNOSTIC trainlint 4:48 TL101 SGD learning rate 10.0 (LR, line 3) is at or above 1.0, about ten times "
-        "common practice: updates overshoot and the loss diverges or oscillates instead of going down. Use about 0.1"
+        "common practice: steps this large make the loss oscillate or diverge instead of going down. Use about 0.1"
     ], lines
     assert "ACTION Disable TL101 for this line" in lines
     assert "APPLIED" in lines

@@ -23,10 +23,6 @@ class ClassFacts:
     keyword_only: tuple[str, ...]
     defaults: dict[str, Any]
 
-    def parameter_at(self, index: int) -> str | None:
-        """The parameter a positional argument fills (index 0 is the first after self)."""
-        return self.positional[index] if 0 <= index < len(self.positional) else None
-
     def accepts(self, name: str) -> bool:
         return name in self.positional or name in self.keyword_only
 

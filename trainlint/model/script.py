@@ -24,7 +24,6 @@ from trainlint.model.values import (
     Evaluator,
     Frame,
     FunctionRef,
-    Instance,
     Mapping,
 )
 
@@ -136,7 +135,6 @@ class ScriptModel:
         """Which argument of the call at `site` each parameter of `function` receives."""
         params = function.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
-        keyword_only = [p.name.value for p in params.kwonly_params]
         func = site.node.func
         skip_self = function.is_method and not self._is_static(function)
         if skip_self and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == function.cls.name:
@@ -145,13 +143,11 @@ class ScriptModel:
             skip_self = False  # Base.__init__(self, ...)
         if skip_self and positional:
             positional = positional[1:]
-        return self._bind(site, positional, keyword_only, caller, has_var_kwargs=params.star_kwarg is not None)
+        return self.bind_arguments(site, positional, caller)
 
-    def bind_arguments(self, site: CallSite, positional: Iterable[str], keyword_only: Iterable[str], frame: Frame) -> BoundArguments:
-        """Bind a call's arguments to a known signature (a torch class's, say)."""
-        return self._bind(site, list(positional), list(keyword_only), frame, has_var_kwargs=False)
-
-    def _bind(self, site: CallSite, positional: list[str], keyword_only: list[str], frame: Frame, has_var_kwargs: bool) -> BoundArguments:
+    def bind_arguments(self, site: CallSite, positional: Iterable[str], frame: Frame) -> BoundArguments:
+        """Bind a call's arguments to parameters: positionally in this order, else by keyword."""
+        positional = list(positional)
         arguments: dict[str, Argument] = {}
         complete = True
         index = 0
@@ -259,9 +255,5 @@ class ScriptModel:
         return fields
 
     def bind_fields(self, cls: Class, site: CallSite, frame: Frame) -> BoundArguments:
-        return self._bind(site, self.dataclass_fields(cls), [], frame, has_var_kwargs=False)
-
-    def instance_class(self, expr: cst.BaseExpression, scope, frame: Frame = MODULE_FRAME) -> Optional[Class]:
-        classes = {k.value.cls for k in self.evaluator.eval(expr, scope, frame) if isinstance(k.value, Instance)}
-        return classes.pop() if len(classes) == 1 else None
+        return self.bind_arguments(site, self.dataclass_fields(cls), frame)
 

@@ -42,7 +42,7 @@ class TorchCall:
 
     @cached_property
     def arguments(self) -> BoundArguments:
-        return self.model.bind_arguments(self.site, self.facts.positional, self.facts.keyword_only, self.model.frame_of(self.site))
+        return self.model.bind_arguments(self.site, self.facts.positional, self.model.frame_of(self.site))
 
     def argument(self, name: str) -> Optional[Argument]:
         return self.arguments.arguments.get(name)
@@ -51,10 +51,6 @@ class TorchCall:
         """The candidate values of one argument, empty when not passed or not known."""
         argument = self.argument(name)
         return self.model.evaluator.eval_argument(argument) if argument is not None else []
-
-    @property
-    def default(self):
-        return self.facts.defaults
 
 
 @dataclass(eq=False, repr=False)

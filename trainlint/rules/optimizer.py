@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from trainlint.diagnostics import Applicability, Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
-from trainlint.rules.common import describe, fmt_number, insert_after, replace, with_origin
+from trainlint.rules.common import fmt_number, insert_after, replace, with_origin
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
@@ -85,7 +85,7 @@ class LearningRateTooHigh(Rule):
             value = with_origin(model, fmt_number(known.value, as_float=True), known.trail)
             return (
                 f"{optimizer.name} {what} {value} is at or above {fmt_number(limit)}, about ten times common "
-                f"practice: updates overshoot and the loss diverges or oscillates instead of going down. "
+                f"practice: steps this large make the loss oscillate or diverge instead of going down. "
                 f"Use about {fmt_number(typical)}"
             )
 
