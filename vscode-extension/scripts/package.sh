@@ -2,7 +2,7 @@
 # Builds trainlint-<version>.vsix: type-checks, bundles with esbuild, bundles a trainlint wheel
 # built from this checkout, packages with vsce and checks what went into the package.
 #   bash vscode-extension/scripts/package.sh            (PYTHON=... to choose the interpreter that builds the wheel)
-# Needs node_modules (npm ci). Prints the path of the .vsix on its last line.
+# Needs node_modules (npm ci). Writes trainlint-<version>.vsix next to package.json.
 set -euo pipefail
 EXT=$(cd "$(dirname "$0")/.." && pwd)
 REPO=$(cd "$EXT/.." && pwd)

@@ -14,7 +14,10 @@ cd "$EXT"
 
 CODE_SERVER_VERSION=4.100.3
 CACHE="$EXT/.e2e"
-CODE_SERVER_DIR="$CACHE/code-server-$CODE_SERVER_VERSION"
+# code-server (300 MB, ~50 s to install) is cached outside the checkout, so that CI's fresh clones
+# on the same machine reuse it; it is pinned, so sharing it is safe.
+SHARED_CACHE=${TRAINLINT_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trainlint-vscode-e2e}
+CODE_SERVER_DIR="$SHARED_CACHE/code-server-$CODE_SERVER_VERSION"
 CODE_SERVER="$CODE_SERVER_DIR/node_modules/.bin/code-server"
 TRAINLINT=${TRAINLINT:-$REPO/.venv/bin/trainlint}
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
@@ -31,7 +34,8 @@ if [ ! -f "$stamp" ]; then
 fi
 
 step "build and check the .vsix"
-vsix=$(bash scripts/package.sh | tee /dev/stderr | tail -n 1)
+bash scripts/package.sh
+vsix="$EXT/trainlint-$(node -p 'require("./package.json").version').vsix"
 
 step "unit tests"
 node scripts/build.mjs --tests
@@ -53,7 +57,7 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-step "code-server $CODE_SERVER_VERSION (cached in .e2e/)"
+step "code-server $CODE_SERVER_VERSION (cached in $SHARED_CACHE)"
 if [ ! -f "$CODE_SERVER_DIR/.installed" ] || [ ! -x "$CODE_SERVER" ]; then
     rm -rf "$CODE_SERVER_DIR"
     mkdir -p "$CODE_SERVER_DIR"

@@ -138,6 +138,29 @@ export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Pr
     return { found: false, notFound: { tried, installTarget } };
 }
 
+/**
+ * Where "Install trainlint" installs: the first `trainlint.interpreter` that exists, else the
+ * Python extension's interpreter, else python3 (or python) from PATH.
+ */
+export async function pickInstallTarget(input: DiscoveryInput, deps: DiscoveryDeps): Promise<string | undefined> {
+    for (const entry of input.interpreter) {
+        const python = await locateInterpreter(entry, deps);
+        if (python !== undefined) {
+            return python;
+        }
+    }
+    if (input.pythonExtension) {
+        return input.pythonExtension;
+    }
+    for (const name of ["python3", "python"]) {
+        const python = await deps.which(name);
+        if (python !== undefined) {
+            return python;
+        }
+    }
+    return undefined;
+}
+
 export interface WhichEnv {
     PATH?: string;
     PATHEXT?: string;

@@ -19,7 +19,15 @@ import {
     State,
 } from "vscode-languageclient/node";
 import { CrashPolicy, Serializer } from "./crashes";
-import { DiscoveryResult, ServerCommand, findServer, installCommand, pickBundledWheel } from "./discovery";
+import {
+    DiscoveryInput,
+    DiscoveryResult,
+    ServerCommand,
+    findServer,
+    installCommand,
+    pickBundledWheel,
+    pickInstallTarget,
+} from "./discovery";
 import { nodeDiscoveryDeps, runProcess } from "./nodeDeps";
 import { PythonExtensionApi, onInterpreterChange, selectedInterpreter } from "./pythonApi";
 import {
@@ -30,6 +38,7 @@ import {
     didChangeConfigurationParams,
     initializationOptions,
     readSettings,
+    resolvePathSetting,
     resolveVariables,
     shouldNotify,
     toServerSettings,
@@ -110,20 +119,20 @@ class Extension {
         return this.pythonApi;
     }
 
-    private async discover(settings: ExtensionSettings): Promise<DiscoveryResult> {
+    private async discoveryInput(settings: ExtensionSettings): Promise<DiscoveryInput> {
         const folder = firstWorkspaceFolder();
         const ctx = { workspaceFolder: folder?.uri.fsPath, userHome: os.homedir(), env: process.env };
-        const resolve = (values: string[]) => values.map((v) => resolveVariables(v, ctx));
-        const pythonExtension = await selectedInterpreter(await this.loadPythonApi(), folder?.uri);
-        return findServer(
-            {
-                path: resolve(settings.path),
-                interpreter: resolve(settings.interpreter),
-                pythonExtension,
-                args: resolve(settings.args),
-            },
-            nodeDiscoveryDeps(),
-        );
+        const resolve = (values: string[]) => values.map((v) => resolvePathSetting(v, ctx, path.isAbsolute, path.join));
+        return {
+            path: resolve(settings.path),
+            interpreter: resolve(settings.interpreter),
+            pythonExtension: await selectedInterpreter(await this.loadPythonApi(), folder?.uri),
+            args: settings.args.map((v) => resolveVariables(v, ctx)),
+        };
+    }
+
+    private async discover(settings: ExtensionSettings): Promise<DiscoveryResult> {
+        return findServer(await this.discoveryInput(settings), nodeDiscoveryDeps());
     }
 
     restart(userInitiated: boolean): Promise<void> {
@@ -322,7 +331,10 @@ class Extension {
         try {
             code = await vscode.window.withProgress(
                 { location: vscode.ProgressLocation.Notification, title: `Installing trainlint into ${target}…` },
-                () => runProcess(command, args, (text) => this.output.append(text)),
+                () =>
+                    runProcess(command, args, (text) => this.output.append(text), {
+                        cwd: firstWorkspaceFolder()?.uri.fsPath ?? os.homedir(),
+                    }),
             );
         } catch (error) {
             this.log("error", `pip did not run: ${String(error)}`);
@@ -349,12 +361,7 @@ class Extension {
             void vscode.window.showErrorMessage("This build of the trainlint extension has no bundled wheel.");
             return;
         }
-        const result = await this.discover({ ...settingsFor(), path: [] });
-        const target = result.found
-            ? result.server.args[0] === "-m"
-                ? result.server.command
-                : undefined
-            : result.notFound.installTarget;
+        const target = await pickInstallTarget(await this.discoveryInput(settingsFor()), nodeDiscoveryDeps());
         if (!target) {
             void vscode.window.showErrorMessage(
                 "No Python interpreter to install trainlint into: set trainlint.interpreter or select one in the Python extension.",

@@ -222,3 +222,17 @@ export function resolveVariables(value: string, ctx: VariableContext): string {
     }
     return result;
 }
+
+/**
+ * A path setting after variable expansion: a relative path with a directory part
+ * (".venv/bin/python") is taken from the workspace folder; a bare name ("python3") is left for
+ * a PATH lookup.
+ */
+export function resolvePathSetting(value: string, ctx: VariableContext, isAbsolute: (p: string) => boolean, join: (...p: string[]) => string): string {
+    const expanded = resolveVariables(value, ctx);
+    const hasDirectory = expanded.includes("/") || expanded.includes("\\");
+    if (!hasDirectory || isAbsolute(expanded) || ctx.workspaceFolder === undefined) {
+        return expanded;
+    }
+    return join(ctx.workspaceFolder, expanded);
+}

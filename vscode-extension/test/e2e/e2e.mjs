@@ -40,6 +40,7 @@ const { values: opts } = parseArgs({
         "install-python": { type: "string" },
     },
 });
+if (opts["install-python"]) opts["install-python"] = path.resolve(opts["install-python"]);
 if (!opts["code-server"] || !opts.vsix) {
     console.error("usage: e2e.mjs --code-server PATH --vsix FILE [--server TRAINLINT]");
     process.exit(2);
@@ -325,42 +326,68 @@ async function goToPosition(line, column) {
 }
 
 async function scenario() {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}`;
     const codeServerBin = opts["code-server"];
     const common = ["--config", codeServerConfig, "--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions];
+
+    if (opts["install-python"]) {
+        await step("make sure the Python for the install test has no trainlint", async () => {
+            const python = opts["install-python"];
+            await run(python, ["-m", "pip", "uninstall", "--quiet", "--disable-pip-version-check", "-y", "trainlint"]).catch(() => undefined);
+            const still = await run(python, ["-c", "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('trainlint') else 1)"]).then(
+                () => true,
+                () => false,
+            );
+            if (still) throw new Error(`trainlint is still importable in ${python}`);
+        });
+    }
 
     await step("install the .vsix into code-server (offline)", async () => {
         const out = await run(codeServerBin, [...common, "--install-extension", opts.vsix]);
         if (!/successfully installed/i.test(out)) throw new Error(`unexpected output:\n${out}`);
     });
 
-    await step(`start code-server on 127.0.0.1:${port}`, async () => {
-        const logStream = createWriteStream(codeServerLog);
-        codeServer = spawn(
-            codeServerBin,
-            [
-                ...common,
-                "--bind-addr",
-                `127.0.0.1:${port}`,
-                "--auth",
-                "none",
-                "--disable-telemetry",
-                "--disable-update-check",
-                "--disable-workspace-trust",
-                "--disable-getting-started-override",
-                dirs.workspace,
-            ],
-            { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: cleanPath(), XDG_CONFIG_HOME: path.join(work, "xdg-config"), XDG_DATA_HOME: path.join(work, "xdg-data") } },
-        );
-        codeServer.stdout.pipe(logStream);
-        codeServer.stderr.pipe(logStream);
-        await waitFor("code-server to answer /healthz", async () => {
-            if (codeServer.exitCode !== null) throw new Error(`code-server exited with ${codeServer.exitCode}`);
-            const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
-            return response.ok;
-        });
+    let port;
+    await step("start code-server on 127.0.0.1", async () => {
+        // A free port can be taken between choosing it and binding it: try again on another.
+        for (let attempt = 1; ; attempt++) {
+            port = await freePort();
+            const logStream = createWriteStream(codeServerLog, { flags: "a" });
+            codeServer = spawn(
+                codeServerBin,
+                [
+                    ...common,
+                    "--bind-addr",
+                    `127.0.0.1:${port}`,
+                    "--auth",
+                    "none",
+                    "--disable-telemetry",
+                    "--disable-update-check",
+                    "--disable-workspace-trust",
+                    "--disable-getting-started-override",
+                    dirs.workspace,
+                ],
+                {
+                    detached: true,
+                    stdio: ["ignore", "pipe", "pipe"],
+                    env: { ...process.env, PATH: cleanPath(), XDG_CONFIG_HOME: path.join(work, "xdg-config"), XDG_DATA_HOME: path.join(work, "xdg-data") },
+                },
+            );
+            codeServer.stdout.pipe(logStream);
+            codeServer.stderr.pipe(logStream);
+            const healthy = await waitFor("code-server to answer /healthz or exit", async () => {
+                if (codeServer.exitCode !== null || codeServer.signalCode !== null) return "exited";
+                const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
+                return response.ok ? "up" : false;
+            });
+            if (healthy === "up") {
+                log(`code-server is up on port ${port}`);
+                return;
+            }
+            if (attempt === 3) throw new Error(`code-server exited with ${codeServer.exitCode ?? codeServer.signalCode} (see its output below)`);
+            log(`code-server exited (attempt ${attempt}); trying another port`);
+        }
     });
+    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}`;
 
     await step("launch Chromium and load the workbench", async () => {
         browser = await chromium.launch({
@@ -508,6 +535,7 @@ async function scenario() {
         const text = (await toast.first().innerText()).replace(/\s+/g, " ");
         log(`notification: ${text}`);
         if (!text.includes(opts["install-python"])) throw new Error(`the notification does not name the interpreter: ${text}`);
+        await toast.first().locator(".monaco-button", { hasText: "Install trainlint" }).first().waitFor({ state: "visible", timeout: MEDIUM });
         const count = await page.locator(".notification-toast", { hasText: "trainlint" }).count();
         if (count !== 1) throw new Error(`expected one trainlint notification, saw ${count}`);
     });

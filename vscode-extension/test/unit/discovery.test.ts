@@ -6,6 +6,7 @@ import {
     findServer,
     installCommand,
     pickBundledWheel,
+    pickInstallTarget,
     which,
 } from "../../src/discovery";
 
@@ -218,5 +219,15 @@ describe("the bundled wheel", () => {
                 "/ext/bundled/trainlint-0.1.0-py3-none-any.whl",
             ],
         });
+    });
+});
+
+describe("pickInstallTarget (the command 'Install Bundled trainlint')", () => {
+    it("prefers an existing trainlint.interpreter, then the Python extension, then python3 on PATH", async () => {
+        const m = fakeMachine({ executables: ["/venv/bin/python", "/usr/bin/python3"], withTrainlint: ["/venv/bin/python"], path: ["/usr/bin"] });
+        assert.equal(await pickInstallTarget(input({ interpreter: ["/gone/python", "/venv/bin/python"], pythonExtension: "/ext/python" }), m.deps), "/venv/bin/python");
+        assert.equal(await pickInstallTarget(input({ interpreter: ["/gone/python"], pythonExtension: "/ext/python" }), m.deps), "/ext/python");
+        assert.equal(await pickInstallTarget(input(), m.deps), "/usr/bin/python3");
+        assert.equal(await pickInstallTarget(input(), fakeMachine({}).deps), undefined);
     });
 });

@@ -1,11 +1,13 @@
 import { strict as assert } from "assert";
 import { describe, it } from "node:test";
+import * as path from "path";
 import {
     DEFAULTS,
     classifyChange,
     didChangeConfigurationParams,
     initializationOptions,
     readSettings,
+    resolvePathSetting,
     resolveVariables,
     shouldNotify,
     toServerSettings,
@@ -208,5 +210,26 @@ describe("resolveVariables", () => {
     it("expands an unset environment variable to nothing and keeps workspaceFolder without a folder", () => {
         assert.equal(resolveVariables("${env:MISSING}/x", ctx), "/x");
         assert.equal(resolveVariables("${workspaceFolder}/x", { env: {} }), "${workspaceFolder}/x");
+    });
+});
+
+describe("resolvePathSetting", () => {
+    const ctx = { workspaceFolder: "/proj", userHome: "/home/u", env: {} };
+    const resolve = (value: string, c: typeof ctx | { env: {} } = ctx) => resolvePathSetting(value, c, path.posix.isAbsolute, path.posix.join);
+
+    it("takes a relative path with a directory from the workspace folder", () => {
+        assert.equal(resolve(".venv/bin/python"), "/proj/.venv/bin/python");
+        assert.equal(resolve("./tools/trainlint"), "/proj/tools/trainlint");
+    });
+
+    it("leaves absolute paths, expanded variables and bare names alone", () => {
+        assert.equal(resolve("/usr/bin/python3"), "/usr/bin/python3");
+        assert.equal(resolve("~/venv/bin/python"), "/home/u/venv/bin/python");
+        assert.equal(resolve("${workspaceFolder}/.venv/bin/python"), "/proj/.venv/bin/python");
+        assert.equal(resolve("python3"), "python3");
+    });
+
+    it("leaves a relative path as written without a workspace folder", () => {
+        assert.equal(resolve(".venv/bin/python", { env: {} }), ".venv/bin/python");
     });
 });
