@@ -458,3 +458,51 @@ def test_tl103_clean():
         e = torch.optim.NAdam(p, weight_decay=1e-4, decoupled_weight_decay=True)
         f = torch.optim.Adam(p, weight_decay=wd_from_elsewhere)
     """) == []
+
+
+def test_config_attributes_set_once():
+    found = tl101("""
+        import argparse
+        import torch
+        from types import SimpleNamespace
+
+        class Config:
+            pass
+
+        config = Config()
+        config.lr = 2.0
+        ns = SimpleNamespace()
+        ns.lr = 3.0
+        cfg = {}
+        cfg["lr"] = 4.0
+        args = argparse.Namespace()
+        args.lr = 5.0
+        torch.optim.SGD(p, lr=config.lr)
+        torch.optim.SGD(p, lr=ns.lr)
+        torch.optim.SGD(p, lr=cfg["lr"])
+        torch.optim.SGD(p, lr=args.lr)
+    """)
+    assert [d.message.split(" is at")[0] for d in found] == [
+        "SGD learning rate 2.0 (config.lr, line 10)",
+        "SGD learning rate 3.0 (ns.lr, line 12)",
+        "SGD learning rate 4.0 (cfg['lr'], line 14)",
+        "SGD learning rate 5.0 (args.lr, line 16)",
+    ]
+
+
+def test_config_attributes_set_more_than_once_are_not_guessed():
+    assert tl101("""
+        import torch
+
+        class Config:
+            lr = 0.01
+
+        config = Config()
+        config.lr = 2.0
+        other = Config()
+        cfg = {}
+        cfg["lr"] = 4.0
+        cfg["lr"] = cfg["lr"] / 1000
+        torch.optim.SGD(p, lr=config.lr)
+        torch.optim.SGD(p, lr=cfg["lr"])
+    """) == []

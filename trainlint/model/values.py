@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
 import libcst as cst
 
 from trainlint.facts import ClassFacts
-from trainlint.model.syntax import CallSite, Class, Function, Scope
+from trainlint.model.syntax import CallSite, Class, Function, Scope, Store
 
 if TYPE_CHECKING:
     from trainlint.model.script import ScriptModel
@@ -684,13 +684,21 @@ class Evaluator:
     # -- members of objects ------------------------------------------------------------
 
     def _mapping_member(self, obj: Mapping, key, label: str) -> Candidates:
-        if key not in obj.entries or self.mapping_mutated(obj, key):
-            return []
         name = self._mapping_names.get(obj.node)
         if name is not None:  # name the entry where it is written, not the alias it was read through
             label = f"{name}.{key}" if obj.attribute_access and isinstance(key, str) else f"{name}[{key!r}]"
-        expr = obj.entries[key]
-        found = self.eval(expr, obj.scope, obj.frame)
+        if key in obj.entries:
+            if self.mapping_mutated(obj, key):
+                return []
+            expr, scope, frame = obj.entries[key], obj.scope, obj.frame
+        else:
+            # `cfg = {}; cfg["lr"] = 0.1` or `cfg = SimpleNamespace(); cfg.lr = 0.1`: exactly one store.
+            stores = self._mapping_stores(obj, key)
+            if len(stores) != 1 or stores[0].value is None or self._mapping_reshaped(obj):
+                return []
+            expr, scope = stores[0].value, stores[0].scope
+            frame = self.frame_for(scope, MODULE_FRAME)
+        found = self.eval(expr, scope, frame)
         for k in found:
             if isinstance(k.value, Mapping):
                 self._mapping_names.setdefault(k.value.node, label)
@@ -698,14 +706,25 @@ class Evaluator:
 
     def mapping_mutated(self, obj: Mapping, key=None) -> bool:
         """Whether code elsewhere may change the entries (`cfg['lr'] = ...`, `cfg.update(...)`)."""
-        for store in self.tables.item_stores:
-            if isinstance(store.key, cst.CSTNode) or key is None or store.key == key:
-                if self._refers_to(store.base, store.scope, obj):
-                    return True
+        if key is None:
+            if any(self._refers_to(s.base, s.scope, obj) for s in self.tables.item_stores):
+                return True
+        elif self._mapping_stores(obj, key):
+            return True
+        return self._mapping_reshaped(obj)
+
+    def _mapping_stores(self, obj: Mapping, key) -> list[Store]:
+        """`cfg[key] = ...` (or `cfg.key = ...` for attribute-style configs) on this object."""
+        out = [
+            s for s in self.tables.item_stores
+            if (isinstance(s.key, cst.CSTNode) or s.key == key) and self._refers_to(s.base, s.scope, obj)
+        ]
         if obj.attribute_access and isinstance(key, str):
-            for store in self.tables.attribute_stores.get(key, ()):
-                if self._refers_to(store.base, store.scope, obj):
-                    return True
+            out += [s for s in self.tables.attribute_stores.get(key, ()) if self._refers_to(s.base, s.scope, obj)]
+        return out
+
+    def _mapping_reshaped(self, obj: Mapping) -> bool:
+        """`cfg.update(...)`, `cfg.pop(...)`, `setattr(cfg, ...)`: entries we cannot follow."""
         for site in self.model.calls_named("update", "setdefault", "pop", "clear", "__setitem__"):
             if isinstance(site.node.func, cst.Attribute) and self._refers_to(site.node.func.value, site.scope, obj):
                 return True
@@ -742,8 +761,16 @@ class Evaluator:
     def _instance_member(self, obj: Instance, known: Known, name: str, label: str) -> Candidates:
         cls = obj.cls
         stores = self.model.instance_stores(cls, name)
+        external = self._external_stores(cls, name)
+        if external:
+            # `config = Config(); config.lr = 0.1`: one store and nothing else to compete with it.
+            if stores or len(external) != 1 or external[0].value is None or self._class_member(cls, name, label, known):
+                return []
+            store = external[0]
+            found = self.eval(store.value, store.scope, self.frame_for(store.scope, MODULE_FRAME))
+            return [self._hop_if_written(k, store.value, label, store.node) for k in found]
         if stores:
-            if len(stores) != 1 or stores[0].value is None or self._external_stores(cls, name):
+            if len(stores) != 1 or stores[0].value is None:
                 return []
             store = stores[0]
             method = store.function
@@ -764,20 +791,19 @@ class Evaluator:
                     return [k.hop(origin) for k in self.eval_argument(argument)]
                 if not bound.complete:
                     return []
-        if self._external_stores(cls, name):
-            return []
         return self._class_member(cls, name, label, known)
 
-    def _external_stores(self, cls: Class, name: str) -> bool:
+    def _external_stores(self, cls: Class, name: str) -> list[Store]:
         """`obj.attr = ...` outside the class's own methods, on an instance of it."""
+        out = []
         for store in self.tables.attribute_stores.get(name, ()):
             if store.function is not None and store.function.cls is not None and self.model.is_subclass(store.function.cls, cls):
                 if isinstance(store.base, cst.Name) and self.model.first_param_name(store.function) == store.base.value:
                     continue
             frame = self.frame_for(store.scope, MODULE_FRAME)
             if any(isinstance(k.value, Instance) and self.model.is_subclass(k.value.cls, cls) for k in self.eval(store.base, store.scope, frame)):
-                return True
-        return False
+                out.append(store)
+        return out
 
     def _class_member(self, cls: Class, name: str, label: str, self_value: Optional[Known]) -> Candidates:
         for klass in self.model.mro(cls):
