@@ -6,7 +6,8 @@
 // Scenario: open a training script with a too-high learning rate, wait for trainlint's squiggle,
 // its hover and its row in the Problems panel, apply the quick fix "Set the learning rate to 0.1",
 // and check the editor text and that the warning goes away. Then run "trainlint: Fix All" on a
-// file with an unused suppression. With --install-python: point trainlint.interpreter at a Python
+// file with an unused suppression, and save another with source.fixAll.trainlint in
+// editor.codeActionsOnSave. With --install-python: point trainlint.interpreter at a Python
 // without trainlint (a settings change, so the server restarts), expect one "not found"
 // notification, press "Install trainlint" (pip installs the wheel bundled in the .vsix) and see
 // diagnostics come back from the newly installed server.
@@ -138,6 +139,7 @@ for (const old of readdirSync(opts.artifacts)) {
 }
 writeFileSync(path.join(dirs.workspace, "train.py"), SCRIPT);
 writeFileSync(path.join(dirs.workspace, "stale.py"), STALE);
+writeFileSync(path.join(dirs.workspace, "saved.py"), STALE.replace("Linear(10, 2)", "Linear(30, 6)"));
 writeFileSync(path.join(dirs.workspace, "train2.py"), SCRIPT.replace("nn.Linear(10, 2)", "nn.Linear(20, 4)"));
 mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
 const userSettings = path.join(dirs.userData, "User", "settings.json");
@@ -160,6 +162,8 @@ function writeUserSettings(trainlintSettings) {
         "editor.hover.delay": 300,
         "window.commandCenter": false,
         "chat.commandCenter.enabled": false,
+        // source.fixAll.trainlint on save, as the README suggests.
+        "editor.codeActionsOnSave": { "source.fixAll.trainlint": "explicit" },
     };
     writeFileSync(userSettings, JSON.stringify(settings, null, 2));
 }
@@ -515,6 +519,17 @@ async function scenario() {
         }, MEDIUM);
         await waitFor("TL003 to leave the Problems panel", async () =>
             (await page.locator(".markers-panel .monaco-list-row", { hasText: "TL003" }).count()) === 0, MEDIUM);
+    });
+
+    await step("saving saved.py applies source.fixAll.trainlint (editor.codeActionsOnSave)", async () => {
+        await openFile("saved.py", "Linear(30, 6)");
+        await page.locator(".markers-panel .monaco-list-row", { hasText: "TL003" }).first().waitFor({ state: "visible", timeout: LONG });
+        await page.locator(".monaco-editor .view-lines").first().click();
+        await page.keyboard.press("Control+S");
+        await waitFor("the saved file without the noqa comment", async () => {
+            const onDisk = readFileSync(path.join(dirs.workspace, "saved.py"), "utf8");
+            return onDisk.includes("lr=0.1)") && !onDisk.includes("noqa");
+        }, MEDIUM);
     });
 
     if (!opts["install-python"]) {
