@@ -57,6 +57,16 @@ function firstWorkspaceFolder(): vscode.WorkspaceFolder | undefined {
     return vscode.workspace.workspaceFolders?.[0];
 }
 
+/**
+ * A client whose errors go to the log only: the extension itself shows one notification for a
+ * server that cannot start or keeps crashing, instead of vscode-languageclient's several.
+ */
+class QuietLanguageClient extends LanguageClient {
+    override error(message: string, data?: unknown, _showNotification?: boolean | "force"): void {
+        super.error(message, data, false);
+    }
+}
+
 class Extension {
     private client: LanguageClient | undefined;
     private server: ServerCommand | undefined;
@@ -196,6 +206,7 @@ class Extension {
             options: { cwd: folder?.uri.fsPath ?? os.homedir(), env: { ...process.env, PYTHONUNBUFFERED: "1" } },
         };
         let client: LanguageClient | undefined = undefined;
+        let running = false;
         const clientOptions: LanguageClientOptions = {
             documentSelector: [
                 { scheme: "file", language: "python" },
@@ -236,8 +247,12 @@ class Extension {
                 },
             },
             errorHandler: {
-                error: () => ({ action: ErrorAction.Continue }),
+                error: () => ({ action: ErrorAction.Continue, handled: true }),
                 closed: () => {
+                    if (!running) {
+                        // It never started: reported once by the start below, not retried in a loop.
+                        return { action: CloseAction.DoNotRestart, handled: true };
+                    }
                     if (this.crashes.crashed()) {
                         this.log("warn", "The server stopped unexpectedly: restarting it");
                         return { action: CloseAction.Restart, handled: true };
@@ -260,22 +275,33 @@ class Extension {
                 return false;
             },
         };
-        client = new LanguageClient(CLIENT_ID, "trainlint", serverOptions, clientOptions);
+        client = new QuietLanguageClient(CLIENT_ID, "trainlint", serverOptions, clientOptions);
         this.client = client;
         this.server = server;
         try {
             await client.start();
+            running = true;
             this.log("info", `The server is running (${server.source})`);
             if (userInitiated) {
                 void this.notify("info", `trainlint server restarted (${server.source}).`);
             }
         } catch (error) {
             this.log("error", `The server did not start: ${String(error)}`);
+            // An old trainlint without the server, say: the bundled one can replace it.
+            const canInstall = server.args[0] === "-m" && (await this.bundledWheel()) !== undefined;
+            const buttons = canInstall ? ["Show Logs", "Install trainlint"] : ["Show Logs"];
             void this.notify(
                 "error",
                 `The trainlint server (${server.description}) did not start. Its log has the details.`,
-                "Show Logs",
-            ).then((choice) => this.onButton(choice));
+                ...buttons,
+            ).then(async (choice) => {
+                const wheel = await this.bundledWheel();
+                if (choice === "Install trainlint" && wheel) {
+                    await this.install(server.command, wheel);
+                } else {
+                    this.onButton(choice);
+                }
+            });
         }
     }
 

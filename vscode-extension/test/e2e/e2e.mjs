@@ -10,7 +10,8 @@
 // editor.codeActionsOnSave. With --install-python: point trainlint.interpreter at a Python
 // without trainlint (a settings change, so the server restarts), expect one "not found"
 // notification, press "Install trainlint" (pip installs the wheel bundled in the .vsix) and see
-// diagnostics come back from the newly installed server.
+// diagnostics come back from the newly installed server. Last, a server that cannot start gives
+// one notification and its error in the log (Show Logs), not a restart loop.
 //
 // Every wait is on a condition, with generous timeouts (CI is a loaded 2-core machine). On failure
 // the screenshot is kept and the server's log, the extension host's log and code-server's output
@@ -48,7 +49,7 @@ if (!opts["code-server"] || !opts.vsix) {
 }
 
 // Timeouts: generous, since a loaded CI machine can be many times slower than a quiet one.
-const LONG = 180_000; // code-server start, workbench load, first diagnostics (server start-up)
+const LONG = Number(process.env.E2E_LONG_MS ?? 180_000); // code-server start, workbench load, first diagnostics (server start-up)
 const MEDIUM = 60_000; // UI reactions that involve the server
 const WHOLE_RUN = 8 * 60_000; // a hard stop, so that a hang can never block CI
 
@@ -162,6 +163,8 @@ function writeUserSettings(trainlintSettings) {
         "editor.hover.delay": 300,
         "window.commandCenter": false,
         "chat.commandCenter.enabled": false,
+        "git.enabled": false,
+        "git.openRepositoryInParentFolders": "never",
         // source.fixAll.trainlint on save, as the README suggests.
         "editor.codeActionsOnSave": { "source.fixAll.trainlint": "explicit" },
     };
@@ -570,6 +573,35 @@ async function scenario() {
     });
 
     await screenshot("vscode-e2e-installed.png");
+
+    await step("a server that cannot start: one notification, no restart loop", async () => {
+        const broken = path.join(work, "broken-trainlint");
+        writeFileSync(broken, "#!/bin/sh\necho 'trainlint: error: no server here' >&2\nexit 2\n", { mode: 0o755 });
+        writeFileSync(
+            path.join(dirs.workspace, ".vscode", "settings.json"),
+            JSON.stringify({ "trainlint.path": [broken], "trainlint.interpreter": [opts["install-python"]] }, null, 2),
+        );
+        const toast = page.locator(".notification-toast", { hasText: "did not start" }).first();
+        await toast.waitFor({ state: "visible", timeout: LONG });
+        // The log shows the whole story once the client has given up on this server.
+        await runCommand("trainlint: Show Logs");
+        const output = page.locator('[id="workbench.panel.output"] .view-lines').first();
+        await waitFor("the log to show the server's error and no restart", async () => {
+            const text = (await output.innerText()).replace(/\u00a0/g, " ");
+            return text.includes("no server here") && text.includes("will not be restarted");
+        }, MEDIUM);
+        // Toasts hide themselves; the notification center keeps every notification.
+        await runCommand("Notifications: Show Notifications");
+        const center = page.locator(".notifications-center .notification-list-item");
+        await center.first().waitFor({ state: "visible", timeout: MEDIUM });
+        const texts = (await center.allInnerTexts()).map((t) => t.replace(/\s+/g, " ")).filter((t) => t.includes("trainlint"));
+        log(`notifications: ${JSON.stringify(texts)}`);
+        if (texts.length !== 1 || !texts[0].includes("did not start")) {
+            throw new Error(`expected one trainlint notification (did not start), saw ${texts.length}`);
+        }
+    });
+
+    await screenshot("vscode-e2e-broken-server.png");
 }
 
 const watchdog = setTimeout(async () => {
