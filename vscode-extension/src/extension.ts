@@ -280,6 +280,11 @@ class Extension {
         this.server = server;
         try {
             await client.start();
+            // start() can resolve although the server died during initialize (the connection
+            // closed first): only a client in the Running state has a server.
+            if (client.state !== State.Running) {
+                throw new Error("the server exited while starting");
+            }
             running = true;
             this.log("info", `The server is running (${server.source})`);
             if (userInitiated) {
