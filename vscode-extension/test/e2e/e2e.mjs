@@ -163,6 +163,7 @@ function writeUserSettings(trainlintSettings) {
         "editor.hover.delay": 300,
         "window.commandCenter": false,
         "chat.commandCenter.enabled": false,
+        "workbench.reduceMotion": "on",
         "git.enabled": false,
         "git.openRepositoryInParentFolders": "never",
         // source.fixAll.trainlint on save, as the README suggests.
