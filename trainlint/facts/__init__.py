@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -27,7 +27,7 @@ class ClassFacts:
         return name in self.positional or name in self.keyword_only
 
 
-@dataclass(frozen=True)
+@dataclass
 class TorchFacts:
     torch_version: str
     by_qualname: dict[str, ClassFacts]
@@ -36,8 +36,14 @@ class TorchFacts:
         return self.by_qualname.get(qualname) if qualname else None
 
     def of_kind(self, kind: str) -> list[ClassFacts]:
-        seen = {id(f): f for f in self.by_qualname.values() if f.kind == kind}
-        return sorted(seen.values(), key=lambda f: f.name)
+        return self._kinds[kind]
+
+    @cached_property
+    def _kinds(self) -> dict[str, list[ClassFacts]]:
+        out: dict[str, dict[int, ClassFacts]] = {}
+        for f in self.by_qualname.values():
+            out.setdefault(f.kind, {})[id(f)] = f
+        return {kind: sorted(found.values(), key=lambda f: f.name) for kind, found in out.items()}
 
 
 _KINDS = {"optimizers": "optimizer", "schedulers": "scheduler", "layers": "layer"}

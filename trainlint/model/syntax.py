@@ -26,6 +26,15 @@ _SKIPPED_FIELDS = frozenset(
     }
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# libcst's node classes are ABCs, so isinstance() on them is slow: remember per type instead.
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node(t: type) -> bool:
+    known = _IS_NODE.get(t)
+    if known is None:
+        known = _IS_NODE[t] = issubclass(t, cst.CSTNode)
+    return known
 
 
 def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -40,12 +49,13 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         _FIELDS[type(node)] = names
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif type(value) in (list, tuple):
+        t = type(value)
+        if t is list or t is tuple:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if _is_node(type(item)):
                     yield item
+        elif _is_node(t):
+            yield value
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -198,24 +208,38 @@ class SyntaxTables:
 # ---------------------------------------------------------------------------
 # The builder
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
 
 
 def _import_qualname(node: Union[cst.Attribute, cst.Name]) -> str:
     return dotted_name(node) or ""
 
 
-@dataclass(frozen=True)
 class _Ctx:
-    scope: Scope
-    function: Optional[Function]
-    cls: Optional[Class]  # set only directly inside a class body
-    loops: tuple[Loop, ...]
-    statement: Optional[cst.CSTNode]
+    """Where the walk is: scope, function, class body, enclosing loops and statement."""
+
+    __slots__ = ("scope", "function", "cls", "loops", "statement")
+
+    def __init__(self, scope: Scope, function: Optional[Function], cls: Optional[Class], loops: tuple[Loop, ...], statement: Optional[cst.CSTNode]) -> None:
+        self.scope = scope
+        self.function = function
+        self.cls = cls  # set only directly inside a class body
+        self.loops = loops
+        self.statement = statement
+
+    def at(self, statement: Optional[cst.CSTNode]) -> "_Ctx":
+        return _Ctx(self.scope, self.function, self.cls, self.loops, statement)
+
+    def within(self, scope: Scope) -> "_Ctx":
+        return _Ctx(scope, self.function, self.cls, self.loops, self.statement)
+
+    def looping(self, loop: Loop) -> "_Ctx":
+        return _Ctx(self.scope, self.function, self.cls, self.loops + (loop,), self.statement)
 
 
 class _Builder:
     def __init__(self, module: cst.Module) -> None:
+        self._handlers: dict[type, object] = {}
         scope = Scope("module", module, None)
         self.t = SyntaxTables(module=module, module_scope=scope)
         self.t.scopes_by_node[module] = scope
@@ -235,11 +259,14 @@ class _Builder:
         self._block(suite.body, ctx)
 
     def _statement(self, stmt: cst.CSTNode, ctx: _Ctx) -> None:
-        handler = getattr(self, "_s_" + type(stmt).__name__, None)
+        t = type(stmt)
+        handler = self._handlers.get(t, False)
+        if handler is False:
+            handler = self._handlers[t] = getattr(self, "_s_" + t.__name__, None)
         if handler is not None:
             handler(stmt, ctx)
         else:
-            self._exprs(stmt, dataclasses.replace(ctx, statement=stmt))
+            self._exprs(stmt, ctx.at(stmt))
 
     def _s_SimpleStatementLine(self, node: cst.SimpleStatementLine, ctx: _Ctx) -> None:
         self._block(node.body, ctx)
@@ -248,13 +275,13 @@ class _Builder:
     _s_IndentedBlock = _s_SimpleStatementLine
 
     def _s_Assign(self, node: cst.Assign, ctx: _Ctx) -> None:
-        ctx = dataclasses.replace(ctx, statement=node)
+        ctx = ctx.at(node)
         self._expr(node.value, ctx)
         for target in node.targets:
             self._target(target.target, "assign", node.value, ctx)
 
     def _s_AnnAssign(self, node: cst.AnnAssign, ctx: _Ctx) -> None:
-        ctx = dataclasses.replace(ctx, statement=node)
+        ctx = ctx.at(node)
         self._expr(node.annotation.annotation, ctx)
         if node.value is not None:
             self._expr(node.value, ctx)
@@ -264,7 +291,7 @@ class _Builder:
             self._target(node.target, "assign", node.value, ctx)
 
     def _s_AugAssign(self, node: cst.AugAssign, ctx: _Ctx) -> None:
-        ctx = dataclasses.replace(ctx, statement=node)
+        ctx = ctx.at(node)
         self._expr(node.value, ctx)
         self._target(node.target, "augassign", None, ctx)
 
@@ -301,13 +328,13 @@ class _Builder:
         if ctx.function is not None:
             ctx.function.returns.append(node)
         if node.value is not None:
-            self._expr(node.value, dataclasses.replace(ctx, statement=node))
+            self._expr(node.value, ctx.at(node))
 
     def _s_Del(self, node: cst.Del, ctx: _Ctx) -> None:
-        self._target(node.target, "del", None, dataclasses.replace(ctx, statement=node))
+        self._target(node.target, "del", None, ctx.at(node))
 
     def _s_FunctionDef(self, node: cst.FunctionDef, ctx: _Ctx) -> None:
-        ctx = dataclasses.replace(ctx, statement=node)
+        ctx = ctx.at(node)
         for decorator in node.decorators:
             self._expr(decorator.decorator, ctx)
         self._bind(node.name.value, "def", node, ctx, statement=node)
@@ -336,7 +363,7 @@ class _Builder:
         return function
 
     def _s_ClassDef(self, node: cst.ClassDef, ctx: _Ctx) -> None:
-        ctx = dataclasses.replace(ctx, statement=node)
+        ctx = ctx.at(node)
         for decorator in node.decorators:
             self._expr(decorator.decorator, ctx)
         for arg in (*node.bases, *node.keywords):
@@ -349,25 +376,25 @@ class _Builder:
         self._suite(node.body, _Ctx(scope, ctx.function, info, ctx.loops, None))
 
     def _s_For(self, node: cst.For, ctx: _Ctx) -> None:
-        header = dataclasses.replace(ctx, statement=node)
+        header = ctx.at(node)
         self._expr(node.iter, header)
         self._target(node.target, "for", None, header)
         loop = Loop(node, ctx.loops[-1] if ctx.loops else None, ctx.function)
         self.t.loops.append(loop)
-        self._suite(node.body, dataclasses.replace(ctx, loops=ctx.loops + (loop,)))
+        self._suite(node.body, ctx.looping(loop))
         if node.orelse is not None:
             self._suite(node.orelse.body, ctx)
 
     def _s_While(self, node: cst.While, ctx: _Ctx) -> None:
-        self._expr(node.test, dataclasses.replace(ctx, statement=node))
+        self._expr(node.test, ctx.at(node))
         loop = Loop(node, ctx.loops[-1] if ctx.loops else None, ctx.function)
         self.t.loops.append(loop)
-        self._suite(node.body, dataclasses.replace(ctx, loops=ctx.loops + (loop,)))
+        self._suite(node.body, ctx.looping(loop))
         if node.orelse is not None:
             self._suite(node.orelse.body, ctx)
 
     def _s_If(self, node: cst.If, ctx: _Ctx) -> None:
-        self._expr(node.test, dataclasses.replace(ctx, statement=node))
+        self._expr(node.test, ctx.at(node))
         self._suite(node.body, ctx)
         orelse = node.orelse
         if isinstance(orelse, cst.If):
@@ -379,9 +406,9 @@ class _Builder:
         self._suite(node.body, ctx)
         for handler in node.handlers:
             if handler.type is not None:
-                self._expr(handler.type, dataclasses.replace(ctx, statement=handler))
+                self._expr(handler.type, ctx.at(handler))
             if handler.name is not None:
-                self._target(handler.name.name, "other", None, dataclasses.replace(ctx, statement=handler))
+                self._target(handler.name.name, "other", None, ctx.at(handler))
             self._suite(handler.body, ctx)
         if node.orelse is not None:
             self._suite(node.orelse.body, ctx)
@@ -391,7 +418,7 @@ class _Builder:
     _s_TryStar = _s_Try
 
     def _s_With(self, node: cst.With, ctx: _Ctx) -> None:
-        header = dataclasses.replace(ctx, statement=node)
+        header = ctx.at(node)
         for item in node.items:
             self._expr(item.item, header)
             if item.asname is not None:
@@ -399,9 +426,9 @@ class _Builder:
         self._suite(node.body, ctx)
 
     def _s_Match(self, node: cst.Match, ctx: _Ctx) -> None:
-        self._expr(node.subject, dataclasses.replace(ctx, statement=node))
+        self._expr(node.subject, ctx.at(node))
         for case in node.cases:
-            case_ctx = dataclasses.replace(ctx, statement=case)
+            case_ctx = ctx.at(case)
             for sub in walk(case.pattern):
                 if isinstance(sub, (cst.MatchAs, cst.MatchStar)) and isinstance(sub.name, cst.Name):
                     self._bind(sub.name.value, "other", sub, case_ctx, statement=case)
@@ -472,22 +499,25 @@ class _Builder:
         stack = [node]
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.Call):
+            t = type(current)
+            if t is cst.Name or t is cst.Integer or t is cst.Float or t is cst.SimpleString:
+                continue  # leaves: nothing below them
+            if t is cst.Call:
                 self.t.calls.append(CallSite(current, ctx.scope, ctx.function, ctx.loops, ctx.statement))
-            elif isinstance(current, cst.Lambda):
+            elif t is cst.Lambda:
                 function = self._function(current, "<lambda>", ctx)
                 self._expr(current.body, _Ctx(function.scope, function, None, (), ctx.statement))
                 continue
-            elif isinstance(current, _COMPREHENSIONS):
+            elif t in _COMPREHENSIONS:
                 self._comprehension(current, ctx)
                 continue
-            elif isinstance(current, cst.NamedExpr):
+            elif t is cst.NamedExpr:
                 scope = ctx.scope
                 while scope.kind == "comprehension" and scope.parent is not None:
                     scope = scope.parent
                 self._expr(current.value, ctx)
                 if isinstance(current.target, cst.Name):
-                    self._bind(current.target.value, "assign", current.target, dataclasses.replace(ctx, scope=scope), value=current.value, statement=ctx.statement)
+                    self._bind(current.target.value, "assign", current.target, ctx.within(scope), value=current.value, statement=ctx.statement)
                 continue
             children = list(child_nodes(current))
             children.reverse()
@@ -496,7 +526,7 @@ class _Builder:
     def _comprehension(self, node, ctx: _Ctx) -> None:
         scope = Scope("comprehension", node, ctx.scope)
         self.t.scopes_by_node[node] = scope
-        inner = dataclasses.replace(ctx, scope=scope)
+        inner = ctx.within(scope)
         clause = node.for_in
         first = True
         while clause is not None:

@@ -199,42 +199,45 @@ class TorchModel:
         self.model = model
 
     @cached_property
-    def _candidate_names(self) -> set[str]:
-        names = {f.name for f in self.model.facts.by_qualname.values()}
-        # Aliases (`Opt = optim.SGD`, `from torch.optim import SGD as S`) bound anywhere.
+    def _aliases(self) -> set[str]:
+        """Names that may stand for a torch class: `Opt = optim.SGD`, `from torch.optim import SGD as S`."""
+        names = set()
         for scope in self.model.tables.scopes_by_node.values():
             for name, bindings in scope.bindings.items():
                 if any(b.kind == "import" or (b.kind == "assign" and isinstance(b.value, (cst.Name, cst.Attribute))) for b in bindings):
                     names.add(name)
         return names
 
-    @cached_property
-    def calls(self) -> list[TorchCall]:
-        out: list[TorchCall] = []
+    def _calls(self, kind: str, cls: type) -> list:
+        """Calls that construct a torch class of one kind. Each kind is resolved only when asked."""
+        names = {f.name for f in self.model.facts.of_kind(kind)} | self._aliases
+        out = []
         ev = self.model.evaluator
-        kinds = {"optimizer": Optimizer, "scheduler": Scheduler, "layer": TorchCall}
         for site in self.model.tables.calls:
             func = site.node.func
-            key = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
-            if key not in self._candidate_names:
+            key = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
+            if key not in names:
                 continue
-            qualname = ev.qualname(func, site.scope, self.model.frame_of(site))
-            facts = self.model.facts.lookup(qualname)
-            if facts is not None:
-                out.append(kinds[facts.kind](self.model, site, facts))
+            facts = self.model.facts.lookup(ev.qualname(func, site.scope, self.model.frame_of(site)))
+            if facts is not None and facts.kind == kind:
+                out.append(cls(self.model, site, facts))
         return out
 
     @cached_property
-    def calls_by_node(self) -> dict[cst.Call, TorchCall]:
-        return {c.node: c for c in self.calls}
-
-    @cached_property
     def optimizers(self) -> list[Optimizer]:
-        return [c for c in self.calls if isinstance(c, Optimizer)]
+        return self._calls("optimizer", Optimizer)
 
     @cached_property
     def schedulers(self) -> list[Scheduler]:
-        return [c for c in self.calls if isinstance(c, Scheduler)]
+        return self._calls("scheduler", Scheduler)
+
+    @cached_property
+    def layers(self) -> list[TorchCall]:
+        return self._calls("layer", TorchCall)
+
+    @cached_property
+    def calls_by_node(self) -> dict[cst.Call, TorchCall]:
+        return {c.node: c for c in (*self.optimizers, *self.schedulers, *self.layers)}
 
     def sequential_children(self, call: TorchCall) -> list[Layer]:
         if call.name not in ("Sequential", "ModuleList"):
