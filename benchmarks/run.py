@@ -23,8 +23,14 @@ and each is reported as median [min-max] over --repeat rounds:
            each run, untimed): cold plus writing the cache
   warm     `trainlint check DIR --jobs 1 --cache-dir PRIMED` (primed once)
   jobs2    `trainlint check DIR --no-cache --jobs 2`, against cold (one job)
+  2proc-1  one process doing a fixed CPU-bound loop, and
+  2proc-2  two processes doing half of it each, at once: 2proc-2/2proc-1 is
+           the best jobs2/jobs1 can be on the machine at that time (on a
+           shared machine another process may hold the second core)
 
-Ratios are of the medians, with the range of the per-round ratios. Goals:
+Ratios are of the medians, with the range of the per-round ratios (also
+printed: the ratio of the fastest runs, and of the median CPU times, which
+other load on the machine disturbs less). Goals:
 cold <= 2.0x floor, warm <= 0.1x cold. Untimed probes also check that a warm
 run imports no libcst, that `check` imports neither pygls nor lsprotocol, and
 that every mode reports the same findings.
@@ -76,6 +82,11 @@ for path in paths:
         failed += 1
 sys.stderr.write(f"parsed {len(paths) - failed} of {len(paths)} files\n")
 """
+
+# Fixed CPU-bound work: one process doing all of it against two doing half each at once shows how much
+# a second process can gain on this machine right now (other load, shared cores), the best --jobs 2 can do.
+SPIN = "import sys\nx = 0\nfor i in range(int(sys.argv[1])):\n    x += i\n"
+SPIN_STEPS = 8_000_000
 
 # The file list, from trainlint's own discovery (so the floor parses exactly what trainlint lints).
 DISCOVER = r"""
@@ -144,6 +155,20 @@ def run_timed(argv: list[str], cwd: Path, ok=(0,), stdout_path: Optional[Path] =
             tail = err.read().decode("utf-8", "replace")[-2000:]
             raise RunFailed(f"{' '.join(argv)} exited {code}:\n{tail}")
     return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def run_group(argvs: list[list[str]], cwd: Path) -> tuple[float, float]:
+    """(wall seconds until all have exited, CPU seconds of all) of processes started together."""
+    start = time.perf_counter()
+    processes = [subprocess.Popen(argv, cwd=cwd, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) for argv in argvs]
+    cpu = 0.0
+    for process in processes:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
+        if code != 0:
+            raise RunFailed(f"{' '.join(process.args)} exited {code}")
+    return time.perf_counter() - start, cpu
 
 
 def peak_rss(argv: list[str], cwd: Path, ok, work: Path) -> Optional[float]:
@@ -260,6 +285,12 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
 
     times: dict[str, list[float]] = {name: [] for name in commands}
     cpu_times: dict[str, list[float]] = {name: [] for name in commands}
+    spin = {
+        "2proc-1": [[python, "-c", SPIN, str(SPIN_STEPS)]],
+        "2proc-2": [[python, "-c", SPIN, str(SPIN_STEPS // 2)]] * 2,
+    }
+    for name in spin:
+        times[name], cpu_times[name] = [], []
     for round_ in range(repeat):
         for name, argv in commands.items():
             if name == "cold-w":
@@ -267,7 +298,11 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
             wall, cpu = run_timed(argv, work, lint_ok if name in ("cold", "cold-w", "warm", "jobs2") else (0,))
             times[name].append(wall)
             cpu_times[name].append(cpu)
-        log(f"   round {round_ + 1}/{repeat}: " + ", ".join(f"{n} {times[n][-1]:.3f}s" for n in commands))
+        for name, argvs in spin.items():
+            wall, cpu = run_group(argvs, work)
+            times[name].append(wall)
+            cpu_times[name].append(cpu)
+        log(f"   round {round_ + 1}/{repeat}: " + ", ".join(f"{n} {times[n][-1]:.3f}s" for n in times))
 
     def ratio(a: str, b: str, table=times) -> dict:
         per_round = [x / y for x, y in zip(table[a], table[b])]
@@ -275,6 +310,7 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
             "median": statistics.median(table[a]) / statistics.median(table[b]),
             "min": min(per_round),
             "max": max(per_round),
+            "of_minimums": min(table[a]) / min(table[b]),  # the least disturbed runs of each
         }
 
     ratios = {
@@ -282,6 +318,7 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
         "cold-w/floor": ratio("cold-w", "floor"),
         "warm/cold": ratio("warm", "cold"),
         "jobs2/jobs1": ratio("jobs2", "cold"),
+        "2proc/1proc": ratio("2proc-2", "2proc-1"),
     }
     # CPU time (user + system, the process and its workers) is less disturbed by other load on the machine.
     cpu_ratios = {key: ratio(*pair, table=cpu_times) for key, pair in (("cold/floor", ("cold", "floor")), ("warm/cold", ("warm", "cold")), ("jobs2/jobs1", ("jobs2", "cold")))}
@@ -301,7 +338,7 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
         "commands": {name: " ".join(argv if name != "floor" else [python, "-c", "<FLOOR script>", str(listing)]) for name, argv in commands.items()},
         "seconds": {name: summarize(values) for name, values in times.items()},
         "cpu_seconds": {name: summarize(values) for name, values in cpu_times.items()},
-        "peak_rss_mib": rss,
+        "peak_rss_mib": {**rss, "2proc-1": None, "2proc-2": None},
         "ratios": ratios,
         "cpu_ratios": cpu_ratios,
         "goals": {key: {"limit": limit, "median": ratios[key]["median"], "met": ratios[key]["median"] <= limit} for key, limit in GOALS.items()},
@@ -330,8 +367,9 @@ def report(r: dict, log) -> None:
         goal = GOALS.get(key)
         verdict = "" if goal is None else f"  goal <= {goal:g}: {'PASS' if value['median'] <= goal else 'FAIL'}"
         cpu = r["cpu_ratios"].get(key)
-        cpu_text = f"  (CPU {cpu['median']:.3f}x)" if cpu else ""
-        log(f"   {key:<13} {value['median']:.3f}x [{value['min']:.3f}-{value['max']:.3f}]{verdict}{cpu_text}")
+        cpu_text = f"; CPU {cpu['median']:.3f}x" if cpu else ""
+        note = "  <- the best jobs2/jobs1 can be on this machine now" if key == "2proc/1proc" else ""
+        log(f"   {key:<13} {value['median']:.3f}x [{value['min']:.3f}-{value['max']:.3f}]{verdict}  (of the minimums {value['of_minimums']:.3f}x{cpu_text}){note}")
     log(f"   warm run imports libcst: {'YES (FAIL)' if r['warm_imports_libcst'] else 'no'}; "
         f"check imports pygls/lsprotocol: {'YES (FAIL)' if r['check_imports_server_stack'] else 'no'} "
         f"(cold loads {r['cold_imports'] or 'none'}, warm loads {r['warm_imports'] or 'none'})")
@@ -386,7 +424,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 log(f"   FAILED: {exc}")
         if results:
             log("\nsummary (wall-clock medians; ratio [min-max of the per-round ratios])")
-            log(f"{'corpus':<40} {'files':>5} {'floor':>7} {'cold':>7} {'warm':>7} {'jobs2':>7}  {'cold/floor':<22} {'warm/cold':<22} {'jobs2/jobs1':<18}")
+            log(f"{'corpus':<34} {'files':>5} {'floor':>7} {'cold':>7} {'warm':>7} {'jobs2':>7}  {'cold/floor':<22} {'warm/cold':<22} {'jobs2/jobs1':<18} {'2proc/1proc':<18}")
             for r in results:
                 sec, rat = r["seconds"], r["ratios"]
 
@@ -396,8 +434,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                     return f"{v['median']:.2f} [{v['min']:.2f}-{v['max']:.2f}]{mark}"
 
                 name = Path(r["directory"]).name
-                log(f"{name[:40]:<40} {r['corpus']['files']:>5} {sec['floor']['median']:>6.2f}s {sec['cold']['median']:>6.2f}s {sec['warm']['median']:>6.2f}s {sec['jobs2']['median']:>6.2f}s  "
-                    f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18}")
+                log(f"{name[:34]:<34} {r['corpus']['files']:>5} {sec['floor']['median']:>6.2f}s {sec['cold']['median']:>6.2f}s {sec['warm']['median']:>6.2f}s {sec['jobs2']['median']:>6.2f}s  "
+                    f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18} {cell('2proc/1proc'):<18}")
         header["load_average_at_end"] = os.getloadavg()
         log(f"load average at end: {' '.join(f'{x:.2f}' for x in header['load_average_at_end'])} (other work on the machine disturbs wall times; CPU times less so)")
         if args.json:
