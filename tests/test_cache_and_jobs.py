@@ -90,3 +90,32 @@ def test_jobs_2_on_the_examples_matches():
         for jobs in ("1", "2")
     ]
     assert outs[0] == outs[1]
+
+
+def test_a_worker_that_dies_does_not_hang_the_run(tmp_path, monkeypatch):
+    """A crash in native code (say, a parser segfault) kills a worker: the run still ends, the
+    other files keep their results and the culprit is reported as TL002 (exit code 2)."""
+    import os
+
+    from trainlint import runner
+    from trainlint.config import Resolver
+    from trainlint.files import discover
+
+    for i in range(20):
+        (tmp_path / f"m{i:02}.py").write_text(BAD)
+    (tmp_path / "killer.py").write_text(BAD)
+    real = runner.run_job
+
+    def run_job(job, options):
+        if job.display.endswith("killer.py"):
+            os.abort()  # what a segfault in libcst's native parser does to the process
+        return real(job, options)
+
+    monkeypatch.setattr(runner, "run_job", run_job)  # inherited by the forked workers
+    resolver = Resolver(cwd=tmp_path)
+    items = list(discover([str(tmp_path)], resolver))
+    results = runner.run(items, resolver, runner.Options(jobs=2))
+    by_name = {r.display.rsplit("/", 1)[-1]: r for r in results}
+    assert len(by_name) == 21
+    assert [d.code for d in by_name["killer.py"].diagnostics] == ["TL002"] and by_name["killer.py"].internal_errors == 1
+    assert all([d.code for d in r.diagnostics] == ["TL101"] for name, r in by_name.items() if name != "killer.py")

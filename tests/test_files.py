@@ -138,3 +138,24 @@ def test_symlinked_directories_are_not_followed(project):
     project.write("real/a.py", BAD)
     (project.root / "loop").symlink_to(project.root)
     assert paths(project, ".") == ["real/a.py"]
+
+
+def test_deeply_nested_code(project):
+    """Valid but deeply nested code is linted (with a deeper stack); code too deep for CPython
+    itself is TL001, never a crash, a hang or a TL002."""
+    finding = "\nopt = torch.optim.SGD(p, lr=10)\n"
+    project.write("sum_500.py", "import torch\nx = " + "+".join(["1"] * 500) + finding)
+    project.write("chain_300.py", "import torch\nx = a" + ".m()" * 300 + finding)
+    project.write("elif_2000.py", "import torch\nif a == 0:\n    pass\n" + "".join(f"elif a == {i}:\n    pass\n" for i in range(1, 2000)) + finding)
+    project.write("sum_8000.py", "import torch\nx = " + "+".join(["1"] * 8000) + finding)
+    project.write("nested_250.py", "import torch\nx = " + "[" * 250 + "]" * 250 + finding)
+    run = project.run("check", "--no-cache", "--output-format", "json", ".", timeout=300)
+    found = sorted((d["path"], d["code"]) for d in json.loads(run.stdout))
+    assert found == [
+        ("chain_300.py", "TL101"),
+        ("elif_2000.py", "TL101"),
+        ("nested_250.py", "TL001"),
+        ("sum_500.py", "TL101"),
+        ("sum_8000.py", "TL001"),
+    ]
+    assert run.returncode == 1

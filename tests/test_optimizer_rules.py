@@ -51,6 +51,7 @@ def test_value_at_the_limit_fires_and_just_below_does_not():
         ("import torch as T", "T.optim.SGD"),
         ("from torch.optim import *", "SGD"),
         ("import torch\nOptim = torch.optim.SGD", "Optim"),
+        ("import torch\nimport torch.nn\nimport torch.onnx", "torch.optim.SGD"),
     ],
 )
 def test_import_aliases(imports, callee):

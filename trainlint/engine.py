@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import sys
+import threading
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -47,28 +49,50 @@ def parse(text: str) -> cst.Module:
     return cst.parse_module(text)
 
 
-def _python_parse(text: str) -> None:
-    """CPython's own parse (raises SyntaxError), without its warnings about the linted code."""
+def parses(text: str) -> bool:
+    """Whether libcst parses the text (deeply nested code included)."""
+    try:
+        parse(text)
+    except RecursionError:
+        return _in_deep_stack(parses, text)
+    except Exception:  # noqa: BLE001 - any parser failure means: it does not parse
+        return False
+    return True
+
+
+def _python_parse(text: str) -> Optional[BaseException]:
+    """CPython's verdict on the code (None: it parses), without its warnings about the linted code."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ast.parse(text)
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            return exc
+    return None
 
 
-def syntax_error(text: str, exc: Exception, settings: LintSettings) -> Diagnostic:
+def _fatal(problem: Optional[BaseException]) -> bool:
+    """Code CPython rejects that libcst must not even try: too deep to parse (libcst's parser
+    crashes, or takes minutes, on such input), or null bytes. Other syntax errors may be newer
+    syntax than this interpreter knows, which libcst still parses."""
+    if problem is None:
+        return False
+    return not isinstance(problem, SyntaxError) or "too many nested" in str(problem)
+
+
+def syntax_error(text: str, problem: Optional[BaseException], settings: LintSettings, parser_error: Optional[Exception] = None) -> Diagnostic:
+    """TL001 with CPython's message and position when CPython rejects the code ("'(' was never
+    closed" points at the real mistake), else libcst's."""
     index = LineIndex(text)
-    if isinstance(exc, cst.ParserSyntaxError):
-        line, column, detail = exc.raw_line, exc.raw_column, exc.message
-    elif isinstance(exc, RecursionError):
-        line, column, detail = 1, 0, "the code is nested too deeply to parse"
-    else:
-        line, column, detail = 1, 0, str(exc)
-    try:  # CPython's messages and positions are the ones users know ("'(' was never closed")
-        _python_parse(text)
-    except SyntaxError as error:
-        if error.lineno:
-            line, column, detail = error.lineno, max((error.offset or 1) - 1, 0), error.msg
-    except (ValueError, MemoryError, RecursionError):
-        pass
+    line, column, detail = 1, 0, "the code could not be parsed"
+    if isinstance(parser_error, cst.ParserSyntaxError):
+        line, column, detail = parser_error.raw_line, parser_error.raw_column, parser_error.message
+    if isinstance(problem, SyntaxError) and problem.lineno:
+        line, column, detail = problem.lineno, max((problem.offset or 1) - 1, 0), problem.msg
+    elif isinstance(problem, (RecursionError, MemoryError)) or isinstance(parser_error, (RecursionError, MemoryError)):
+        detail = "the code is nested too deeply to parse"
+    elif isinstance(problem, ValueError):
+        detail = str(problem)
     message = f"Syntax error: {detail.strip().rstrip('.')}; trainlint checks nothing else in this file until it parses"
     return _diagnostic("TL001", message, _line_span(index, line, column), settings)
 
@@ -82,42 +106,104 @@ def lint_bytes(data: bytes, path: str, settings: LintSettings) -> LintResult:
     return lint_source(text, path, settings)
 
 
-def _could_fire(text: str) -> bool:
-    """Every rule needs torch in the file; other files are only checked for syntax."""
-    return "torch" in text
+def _rules_that_could_fire(text: str, settings: LintSettings) -> list[type[Rule]]:
+    """The enabled rules whose trigger words occur in the text (a rule with none always runs)."""
+    out = []
+    for rule in all_rules():
+        if rule.engine or rule.code not in settings.enabled:
+            continue
+        words = rule.trigger_words()
+        if words is None or any(word in text for word in words):
+            out.append(rule)
+    return out
+
+
+class _TooDeep(Exception):
+    """Python's recursion limit was hit: lint again with a deeper stack."""
+
+
+DEEP_RECURSION_LIMIT = 200_000
+DEEP_STACK_BYTES = 1024 * 1024 * 1024
 
 
 def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
-    if not _could_fire(text):
+    try:
+        return _lint_source(text, path, settings, deep=False)
+    except _TooDeep:
+        return _in_deep_stack(_lint_source, text, path, settings, True)
+
+
+def _in_deep_stack(function, *args):
+    """Run in a thread with a large stack and recursion limit: valid but deeply nested code
+    (a 500-term sum, a long method chain) recurses in libcst and in the model's walks."""
+    result: dict = {}
+
+    def run() -> None:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
         try:
-            _python_parse(text)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            pass  # let libcst say what is wrong, below
-        else:  # no rule can fire here: they all ran, in effect, and found nothing
-            return LintResult(_finish(text, [], settings, ran=set(settings.enabled)))
+            result["value"] = function(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+        finally:
+            sys.setrecursionlimit(limit)
+
+    size = threading.stack_size(DEEP_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=run, name="trainlint-deep")
+        thread.start()
+    finally:
+        threading.stack_size(size)
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def _lint_source(text: str, path: str, settings: LintSettings, deep: bool) -> LintResult:
+    problem = _python_parse(text)
+    if _fatal(problem):
+        return LintResult(_enabled([syntax_error(text, problem, settings)], settings), parsed=False)
+    rules = _rules_that_could_fire(text, settings)
+    if not rules and problem is None:  # nothing to check: no need for the (costly) libcst parse
+        return LintResult(_finish(text, [], settings, ran=set(settings.enabled)))
     try:
         module = parse(text)
-    except (cst.ParserSyntaxError, RecursionError, MemoryError) as exc:
-        return LintResult(_enabled([syntax_error(text, exc, settings)], settings), parsed=False)
+    except RecursionError as exc:
+        if not deep:
+            raise _TooDeep from exc
+        return LintResult(_enabled([syntax_error(text, problem, settings, exc)], settings), parsed=False)
+    except (cst.ParserSyntaxError, MemoryError) as exc:
+        return LintResult(_enabled([syntax_error(text, problem, settings, exc)], settings), parsed=False)
+    if not rules:
+        return LintResult(_finish(text, [], settings, ran=set(settings.enabled)))
 
     diagnostics: list[Diagnostic] = []
     internal = 0
-    ran: set[str] = set()
     try:
         from trainlint.model import ScriptModel
 
         model = ScriptModel(module, path)
+    except RecursionError as exc:
+        if not deep:
+            raise _TooDeep from exc
+        diagnostics.append(_internal(text, "the script model", path, exc, settings))
+        return LintResult(_enabled(diagnostics, settings), internal_errors=1)
     except Exception as exc:  # a bug in the model: report it, never crash the run
         diagnostics.append(_internal(text, "the script model", path, exc, settings))
         return LintResult(_enabled(diagnostics, settings), internal_errors=1)
 
+    ran = set(settings.enabled) - {r.code for r in rules}  # the others cannot fire here
     findings: list[tuple[type[Rule], Finding]] = []
-    for rule in all_rules():
-        if rule.engine or rule.code not in settings.enabled:
-            continue
+    for rule in rules:
         try:
             findings.extend((rule, f) for f in rule().check(model, settings.options(rule)))
             ran.add(rule.code)
+        except RecursionError as exc:
+            if not deep:
+                raise _TooDeep from exc
+            internal += 1
+            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
         except Exception as exc:
             internal += 1
             diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
@@ -128,6 +214,13 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
             fix = finding.fix() if finding.fix is not None else None
             message = finding.message()
             span = model.span(finding.node)
+        except RecursionError as exc:
+            if not deep:
+                raise _TooDeep from exc
+            internal += 1
+            ran.discard(rule.code)
+            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
+            continue
         except Exception as exc:
             internal += 1
             ran.discard(rule.code)

@@ -55,7 +55,7 @@ class FixOutcome:
 
 def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool) -> FixOutcome:
     """Lint and fix until nothing applicable remains; never returns text that does not parse."""
-    from trainlint.engine import lint_source, parse
+    from trainlint.engine import lint_source, parses
 
     outcome = FixOutcome(text)
     for _ in range(MAX_ROUNDS):
@@ -67,11 +67,9 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool) -> FixO
         new_text, applied = apply_edits(outcome.text, result.diagnostics, unsafe)
         if not applied or new_text == outcome.text:
             break
-        try:
-            parse(new_text)
-        except Exception as exc:  # noqa: BLE001 - any parser failure means: do not write
+        if not parses(new_text):
             codes = ", ".join(sorted({d.code for d in applied}))
-            outcome.error = f"fixes for {codes} would produce code that does not parse ({type(exc).__name__}); left unchanged"
+            outcome.error = f"fixes for {codes} would produce code that does not parse; left unchanged"
             break
         outcome.text = new_text
         outcome.applied.extend(applied)

@@ -53,6 +53,12 @@ class Rule:
     Options: ClassVar[type] = NoOptions
     engine: ClassVar[bool] = False  # reported by the engine itself, not by check()
 
+    @classmethod
+    def trigger_words(cls) -> Optional[frozenset[str]]:
+        """Words without which the rule cannot fire: a file containing none of them is not parsed
+        for this rule. None: no such shortcut."""
+        return None
+
     def check(self, model: "ScriptModel", options: Any) -> Iterable[Finding]:
         return ()
 

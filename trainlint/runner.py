@@ -6,6 +6,8 @@ import difflib
 import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -101,8 +103,8 @@ def run_job(job: Job, options: Options) -> FileResult:
     return out
 
 
-def _worker(args: tuple[Job, Options]) -> FileResult:
-    return run_job(*args)
+def _batch(jobs: list[Job], options: Options) -> list[FileResult]:
+    return [run_job(job, options) for job in jobs]
 
 
 def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list[FileResult]:
@@ -143,14 +145,40 @@ def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
         return [run_job(job, options) for job in jobs]
     import trainlint.engine  # noqa: F401  (loaded once here, inherited by forked workers)
 
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     workers = min(options.jobs, len(jobs))
-    chunksize = max(1, len(jobs) // (workers * 4))
     # Largest files first, so no worker is left with a big file at the end.
     ordered = sorted(jobs, key=lambda j: len(j.data), reverse=True)
-    with context.Pool(workers) as pool:
-        return list(pool.imap_unordered(_worker, [(job, options) for job in ordered], chunksize))
+    size = max(1, len(ordered) // (workers * 4))
+    batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+    results: list[FileResult] = []
+    lost: list[Job] = []
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(_batch, batch, options): batch for batch in batches}
+        for future in as_completed(futures):
+            try:
+                results.extend(future.result())
+            except BrokenProcessPool:
+                lost.extend(futures[future])
+    # A worker died (a crash in native code): lint those files one process each, to name the culprit.
+    for job in lost:
+        results.append(_isolated(job, options, context))
+    return results
+
+
+def _isolated(job: Job, options: Options, context) -> FileResult:
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        try:
+            return pool.submit(_batch, [job], options).result()[0]
+        except BrokenProcessPool:
+            return crashed(job.display, job.settings)
+
+
+def crashed(display: str, settings: LintSettings) -> FileResult:
+    rule = REGISTRY["TL002"]
+    message = f"Internal error: the process linting {display} died (a crash in native code); the other files were linted"
+    diagnostic = Diagnostic("TL002", rule.name, message, settings.severity("TL002", rule.severity), Span(1, 0, 1, 0))
+    return FileResult(display, [diagnostic], internal_errors=1)
 
 
 def default_jobs() -> int:

@@ -365,6 +365,8 @@ class Evaluator:
         owner, bindings = scope.lookup(name)
         if not bindings:
             return self._unbound(name, scope)
+        if len({b.qualname for b in bindings if b.kind == "import"}) == 1 and all(b.kind == "import" for b in bindings):
+            bindings = bindings[:1]  # `import torch` and `import torch.nn` both bind `torch`
         if len(bindings) != 1:
             return []
         binding = bindings[0]

@@ -34,6 +34,16 @@ DEFAULT_LR_LIMITS = {
 }
 
 
+class OptimizerRule(Rule):
+    """A rule about optimizer calls: it cannot fire unless an optimizer class is named in the file."""
+
+    @classmethod
+    def trigger_words(cls) -> frozenset[str]:
+        from trainlint.facts import torch_facts
+
+        return frozenset(f.name for f in torch_facts().of_kind("optimizer"))
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -61,7 +71,7 @@ class LearningRateOptions:
 
 
 @register
-class LearningRateTooHigh(Rule):
+class LearningRateTooHigh(OptimizerRule):
     code = "TL101"
     name = "learning-rate-too-high"
     severity = Severity.WARNING
@@ -120,7 +130,7 @@ _CONSEQUENCE = {
 
 
 @register
-class HyperparameterOutOfRange(Rule):
+class HyperparameterOutOfRange(OptimizerRule):
     code = "TL102"
     name = "optimizer-hyperparameter-out-of-range"
     severity = Severity.ERROR
@@ -160,7 +170,7 @@ class HyperparameterOutOfRange(Rule):
 
 
 @register
-class AdamCoupledWeightDecay(Rule):
+class AdamCoupledWeightDecay(OptimizerRule):
     code = "TL103"
     name = "adam-coupled-weight-decay"
     severity = Severity.INFO
