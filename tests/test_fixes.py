@@ -18,7 +18,7 @@ adam = Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
 FIXED_SAFE = BUGGY.replace("  # noqa: TL102", "")
 FIXED_UNSAFE = """\
 import torch
-from torch.optim import Adam, AdamW
+from torch.optim import AdamW
 
 LR = 0.1
 model = torch.nn.Linear(4, 2)
@@ -143,3 +143,11 @@ def test_unsafe_fix_needs_the_flag():
     unsafe = _diagnostic([Edit(Span(1, 0, 1, 1), "X")], Applicability.UNSAFE)
     assert apply_edits("ab\n", [unsafe], unsafe=False) == ("ab\n", [])
     assert apply_edits("ab\n", [unsafe], unsafe=True)[0] == "Xb\n"
+
+
+def test_adamw_fix_keeps_an_import_still_in_use():
+    source = "from torch.optim import Adam\na = Adam(p, weight_decay=1e-4)\nb = Adam(q)\n"
+    outcome = fix_text(source, "x.py", default_settings(), unsafe=True)
+    assert outcome.text == "from torch.optim import Adam, AdamW\na = AdamW(p, weight_decay=1e-4)\nb = Adam(q)\n"
+    attribute = fix_text("import torch.optim as optim\na = optim.Adam(p, weight_decay=1e-4)\n", "x.py", default_settings(), unsafe=True)
+    assert attribute.text == "import torch.optim as optim\na = optim.AdamW(p, weight_decay=1e-4)\n"

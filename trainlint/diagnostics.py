@@ -7,7 +7,7 @@ language server all handle these without importing the parser.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Severity(str, enum.Enum):
@@ -76,6 +76,8 @@ class Diagnostic:
     severity: Severity
     span: Span
     fix: Fix | None = None
+    # More lines whose `# noqa` suppresses this diagnostic (where its value was written).
+    suppression_lines: tuple[int, ...] = field(default=(), compare=False)
 
     @property
     def sort_key(self) -> tuple:

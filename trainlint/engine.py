@@ -32,9 +32,17 @@ class LintResult:
     model: Optional["ScriptModel"] = field(default=None, repr=False)  # for hover and inlay hints
 
 
-def _diagnostic(code: str, message: str, span: Span, settings: LintSettings, fix: Optional[Fix] = None, severity: Optional[Severity] = None) -> Diagnostic:
+def _diagnostic(
+    code: str,
+    message: str,
+    span: Span,
+    settings: LintSettings,
+    fix: Optional[Fix] = None,
+    severity: Optional[Severity] = None,
+    suppression_lines: tuple[int, ...] = (),
+) -> Diagnostic:
     rule = REGISTRY[code]
-    return Diagnostic(code, rule.name, message, settings.severity(code, severity or rule.severity), span, fix)
+    return Diagnostic(code, rule.name, message, settings.severity(code, severity or rule.severity), span, fix, suppression_lines)
 
 
 def _line_span(index: LineIndex, line: int, column: int) -> Span:
@@ -208,12 +216,13 @@ def _lint_source(text: str, path: str, settings: LintSettings, deep: bool) -> Li
             internal += 1
             diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
 
-    model.positions.want(n for _, f in findings for n in (f.node, *f.refs))
+    model.positions.want(n for _, f in findings for n in (f.node, *f.refs, *f.suppressible_at))
     for rule, finding in findings:
         try:
             fix = finding.fix() if finding.fix is not None else None
             message = finding.message()
             span = model.span(finding.node)
+            suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
         except RecursionError as exc:
             if not deep:
                 raise _TooDeep from exc
@@ -226,7 +235,7 @@ def _lint_source(text: str, path: str, settings: LintSettings, deep: bool) -> Li
             ran.discard(rule.code)
             diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
             continue
-        diagnostics.append(_diagnostic(rule.code, message, span, settings, fix, finding.severity))
+        diagnostics.append(_diagnostic(rule.code, message, span, settings, fix, finding.severity, suppression_lines))
     return LintResult(_finish(text, diagnostics, settings, ran), internal_errors=internal, model=model)
 
 
@@ -254,7 +263,7 @@ def _finish(text: str, diagnostics: list[Diagnostic], settings: LintSettings, ra
             continue
         if found.file_suppresses(diagnostic.code):
             continue
-        noqa = found.match(diagnostic.code, diagnostic.span.line, diagnostic.span.end_line)
+        noqa = found.match(diagnostic.code, diagnostic.span.line, diagnostic.span.end_line, diagnostic.suppression_lines)
         if noqa is None:
             kept.append(diagnostic)
         else:

@@ -43,6 +43,8 @@ class Finding:
     fix: Optional[Callable[[], Optional[Fix]]] = None
     refs: Sequence[Any] = ()
     severity: Optional[Severity] = None  # lower than the rule's when the evidence is weaker
+    # Where the reported value was written (a constant, an argparse default): a `# noqa` there counts too.
+    suppressible_at: Sequence[Any] = ()
 
 
 class Rule:

@@ -36,11 +36,13 @@ class Suppressions:
     file_all: bool = False  # `# trainlint: noqa` on its own line
     file_codes: set[str] = field(default_factory=set)  # `# trainlint: noqa: TL101`
 
-    def match(self, code: str, line: int, end_line: int) -> Optional[Noqa]:
-        """The noqa that suppresses `code` reported at these lines, if any."""
+    def match(self, code: str, line: int, end_line: int, more: tuple[int, ...] = ()) -> Optional[Noqa]:
+        """The noqa that suppresses `code` reported at these lines, if any: on the diagnostic's
+        lines, the first or last line of its statement, or the `more` lines (where its value
+        was written)."""
         first, last = self.logical.get(line, (line, line))
         end_first, end_last = self.logical.get(end_line, (end_line, end_line))
-        for candidate in dict.fromkeys((line, first, last, end_line, end_first, end_last)):
+        for candidate in dict.fromkeys((line, first, last, end_line, end_first, end_last, *more)):
             for noqa in self.by_line.get(candidate, ()):
                 if noqa.codes is None or any(c == code for c, _, _ in noqa.codes):
                     return noqa

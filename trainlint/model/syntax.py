@@ -178,6 +178,8 @@ class CallSite:
     function: Optional[Function]
     loops: tuple[Loop, ...]  # innermost last
     statement: cst.CSTNode
+    # The `if` tests around the call (within its function), each with the branch it is in.
+    conditions: tuple[tuple[cst.BaseExpression, bool], ...] = ()
 
 
 @dataclass(eq=False, repr=False)
@@ -218,23 +220,35 @@ def _import_qualname(node: Union[cst.Attribute, cst.Name]) -> str:
 class _Ctx:
     """Where the walk is: scope, function, class body, enclosing loops and statement."""
 
-    __slots__ = ("scope", "function", "cls", "loops", "statement")
+    __slots__ = ("scope", "function", "cls", "loops", "statement", "conditions")
 
-    def __init__(self, scope: Scope, function: Optional[Function], cls: Optional[Class], loops: tuple[Loop, ...], statement: Optional[cst.CSTNode]) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        function: Optional[Function],
+        cls: Optional[Class],
+        loops: tuple[Loop, ...],
+        statement: Optional[cst.CSTNode],
+        conditions: tuple = (),
+    ) -> None:
         self.scope = scope
         self.function = function
         self.cls = cls  # set only directly inside a class body
         self.loops = loops
         self.statement = statement
+        self.conditions = conditions
 
     def at(self, statement: Optional[cst.CSTNode]) -> "_Ctx":
-        return _Ctx(self.scope, self.function, self.cls, self.loops, statement)
+        return _Ctx(self.scope, self.function, self.cls, self.loops, statement, self.conditions)
 
     def within(self, scope: Scope) -> "_Ctx":
-        return _Ctx(scope, self.function, self.cls, self.loops, self.statement)
+        return _Ctx(scope, self.function, self.cls, self.loops, self.statement, self.conditions)
 
     def looping(self, loop: Loop) -> "_Ctx":
-        return _Ctx(self.scope, self.function, self.cls, self.loops + (loop,), self.statement)
+        return _Ctx(self.scope, self.function, self.cls, self.loops + (loop,), self.statement, self.conditions)
+
+    def branch(self, test: cst.BaseExpression, taken: bool) -> "_Ctx":
+        return _Ctx(self.scope, self.function, self.cls, self.loops, self.statement, self.conditions + ((test, taken),))
 
 
 class _Builder:
@@ -394,13 +408,17 @@ class _Builder:
             self._suite(node.orelse.body, ctx)
 
     def _s_If(self, node: cst.If, ctx: _Ctx) -> None:
-        self._expr(node.test, ctx.at(node))
-        self._suite(node.body, ctx)
-        orelse = node.orelse
-        if isinstance(orelse, cst.If):
-            self._s_If(orelse, ctx)
-        elif orelse is not None:
-            self._suite(orelse.body, ctx)
+        while True:  # an elif chain, without recursion
+            self._expr(node.test, ctx.at(node))
+            self._suite(node.body, ctx.branch(node.test, True))
+            ctx = ctx.branch(node.test, False)
+            orelse = node.orelse
+            if isinstance(orelse, cst.If):
+                node = orelse
+                continue
+            if orelse is not None:
+                self._suite(orelse.body, ctx)
+            return
 
     def _s_Try(self, node: Union[cst.Try, cst.TryStar], ctx: _Ctx) -> None:
         self._suite(node.body, ctx)
@@ -503,7 +521,7 @@ class _Builder:
             if t is cst.Name or t is cst.Integer or t is cst.Float or t is cst.SimpleString:
                 continue  # leaves: nothing below them
             if t is cst.Call:
-                self.t.calls.append(CallSite(current, ctx.scope, ctx.function, ctx.loops, ctx.statement))
+                self.t.calls.append(CallSite(current, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions))
             elif t is cst.Lambda:
                 function = self._function(current, "<lambda>", ctx)
                 self._expr(current.body, _Ctx(function.scope, function, None, (), ctx.statement))

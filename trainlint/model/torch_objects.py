@@ -68,17 +68,26 @@ class ParamGroup:
 class Optimizer(TorchCall):
     @cached_property
     def param_groups(self) -> list[ParamGroup]:
-        """The dict entries when the optimizer is given a list of parameter groups."""
-        argument = self.argument("params")
-        if argument is None:
-            return []
+        """Parameter groups: the dicts of a list given as `params`, and `add_param_group({...})`."""
+        ev = self.model.evaluator
         groups = []
-        for known in self.model.evaluator.eval_argument(argument):
+        argument = self.argument("params")
+        for known in ev.eval_argument(argument) if argument is not None else ():
             if isinstance(known.value, Sequence):
                 for element in known.value.node.elements:
-                    for item in self.model.evaluator.eval(element.value, known.value.scope, known.value.frame):
+                    for item in ev.eval(element.value, known.value.scope, known.value.frame):
                         if isinstance(item.value, Mapping) and not item.value.attribute_access:
                             groups.append(ParamGroup(item.value, element.value))
+        for site in self.model.calls_named("add_param_group"):
+            func = site.node.func
+            if not (isinstance(func, cst.Attribute) and site.node.args):
+                continue
+            frame = self.model.frame_of(site)
+            if not any(isinstance(k.value, TorchObject) and k.value.node is self.node for k in ev.eval(func.value, site.scope, frame)):
+                continue
+            for item in ev.eval(site.node.args[0].value, site.scope, frame):
+                if isinstance(item.value, Mapping) and not item.value.attribute_access:
+                    groups.append(ParamGroup(item.value, site.node.args[0].value))
         return groups
 
     @cached_property

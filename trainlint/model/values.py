@@ -148,6 +148,15 @@ class Super:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class HyperParameters:
+    """Lightning's `self.hparams` after `self.save_hyperparameters(...)` in `__init__`."""
+
+    instance: Known  # the module instance
+    init: Function
+    saved: cst.Call  # the save_hyperparameters call
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class TorchObject:
     """An instance of a torch class (an optimizer, a scheduler, a layer)."""
 
@@ -234,6 +243,24 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     cst.Modulo: lambda a, b: a % b,
     cst.Power: lambda a, b: a**b,
 }
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    cst.Equal: lambda a, b: a == b,
+    cst.NotEqual: lambda a, b: a != b,
+    cst.LessThan: lambda a, b: a < b,
+    cst.LessThanEqual: lambda a, b: a <= b,
+    cst.GreaterThan: lambda a, b: a > b,
+    cst.GreaterThanEqual: lambda a, b: a >= b,
+    cst.In: lambda a, b: a in b,
+    cst.NotIn: lambda a, b: a not in b,
+    cst.Is: lambda a, b: a is b if b is None or isinstance(b, bool) else a == b,
+    cst.IsNot: lambda a, b: a is not b if b is None or isinstance(b, bool) else a != b,
+}
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, (int, float, str, bool, type(None), tuple))
+
+
 _CONFIG_FACTORIES = {
     "types.SimpleNamespace": True,
     "argparse.Namespace": True,
@@ -332,6 +359,8 @@ class Evaluator:
             return self._mapping_member(obj, name, label)
         if isinstance(obj, ArgNamespace) and isinstance(name, str) and not item:
             return self.model.argparse.option_default(obj, name)
+        if isinstance(obj, HyperParameters) and isinstance(name, str):
+            return self._hyperparameter(obj, name, label)
         if not isinstance(name, str) or item:
             if isinstance(obj, Sequence) and isinstance(name, int) and not isinstance(name, bool):
                 elements = obj.node.elements
@@ -512,6 +541,34 @@ class Evaluator:
                 if ok:
                     out.append(Known(value, _merge_trails(a.trail, b.trail)))
         return out
+
+    def _e_Comparison(self, node: cst.Comparison, scope: Scope, frame: Frame) -> Candidates:
+        """`args.optim == "Adam"`, `a < b < c`: known only when every operand is a single plain value."""
+        left = self.single(node.left, scope, frame)
+        if left is None or not _plain(left.value):
+            return []
+        trail, result, current = left.trail, True, left.value
+        for target in node.comparisons:
+            right = self.single(target.comparator, scope, frame)
+            if right is None or not _plain(right.value):
+                return []
+            compare = _COMPARE.get(type(target.operator))
+            if compare is None:
+                return []
+            try:
+                result = result and bool(compare(current, right.value))
+            except TypeError:
+                return []
+            trail, current = _merge_trails(trail, right.trail), right.value
+        return [Known(result, trail)]
+
+    def _e_BooleanOperation(self, node: cst.BooleanOperation, scope: Scope, frame: Frame) -> Candidates:
+        left = self.single(node.left, scope, frame)
+        right = self.single(node.right, scope, frame)
+        if left is None or right is None or not (_plain(left.value) and _plain(right.value)):
+            return []
+        value = (left.value and right.value) if isinstance(node.operator, cst.And) else (left.value or right.value)
+        return [Known(value, _merge_trails(left.trail, right.trail))]
 
     def _e_Tuple(self, node: cst.Tuple, scope: Scope, frame: Frame) -> Candidates:
         # A tuple of plain values becomes a Python tuple (betas=(0.9, 0.999)); otherwise a lazy sequence.
@@ -760,9 +817,46 @@ class Evaluator:
                 return True
         return self._opaque_mutation(namespace)
 
+    def _hyperparameters(self, obj: Instance, known: Known) -> Candidates:
+        init = self.model.all_methods(obj.cls).get("__init__")
+        if init is None:
+            return []
+        for site in self.model.calls_named("save_hyperparameters"):
+            func = site.node.func
+            if site.function is init and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                if func.value.value == self.model.first_param_name(init):
+                    return [Known(HyperParameters(known, init, site.node))]
+        return []
+
+    def _hyperparameter(self, obj: HyperParameters, name: str, label: str) -> Candidates:
+        """`self.hparams.lr`: the `__init__` argument `lr` (all of them, or the ones named, are saved)."""
+        instance = obj.instance.value
+        frame = Frame(obj.init, instance.call, instance.frame, obj.instance) if instance.call is not None else Frame(obj.init, None, None, obj.instance)
+        args = obj.saved.args
+        names = [a.value for a in args if a.keyword is None and isinstance(a.value, cst.SimpleString)]
+        if len(args) == 1 and args[0].keyword is None and not names:
+            # save_hyperparameters(config): the attributes or keys of that object
+            found = []
+            for source in self.eval(args[0].value, obj.init.scope, frame):
+                found += self.member(source, name, label, args[0].value) or self.member(source, name, label, args[0].value, item=True)
+            return found
+        if names and name not in {self.single(n, obj.init.scope).value for n in names if self.single(n, obj.init.scope)}:
+            return []
+        if any(a.keyword is not None and a.keyword.value == "ignore" for a in args):
+            return []  # which parameters are left out is not worth guessing
+        params = obj.init.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.name.value == name:
+                return self._param(param, obj.init.scope, frame)
+        return []
+
     def _instance_member(self, obj: Instance, known: Known, name: str, label: str) -> Candidates:
         cls = obj.cls
         stores = self.model.instance_stores(cls, name)
+        if name == "hparams" and not stores:
+            found = self._hyperparameters(obj, known)
+            if found:
+                return found
         external = self._external_stores(cls, name)
         if external:
             # `config = Config(); config.lr = 0.1`: one store and nothing else to compete with it.

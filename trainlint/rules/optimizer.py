@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
@@ -49,18 +50,34 @@ def _is_number(value: Any) -> bool:
 
 
 def _lr_arguments(optimizer: "Optimizer") -> Iterator[tuple["Argument", str]]:
-    """The optimizer's `lr` and every parameter group's `'lr'`."""
+    """The optimizer's `lr` and every parameter group's `'lr'` (with where it stands)."""
     argument = optimizer.argument("lr")
     if argument is not None:
-        yield argument, "learning rate"
+        yield argument, ""
     for i, group in enumerate(optimizer.param_groups):
         argument = group.argument("lr")
         if argument is not None:
-            yield argument, f"learning rate of parameter group {i}"
+            yield argument, f" in parameter group {i}"
 
 
 def _values(model: "ScriptModel", argument: "Argument") -> list["Known"]:
     return [k for k in model.evaluator.eval_argument(argument) if _is_number(k.value)]
+
+
+def unmet_condition(model: "ScriptModel", site) -> Optional[str]:
+    """The code of an `if` test around the call that is false with the script's defaults, if any."""
+    frame = model.frame_of(site)
+    for test, taken in reversed(site.conditions):  # innermost first: the elif's own test
+        known = model.evaluator.single(test, site.scope, frame)
+        if known is not None and isinstance(known.value, (bool, int, str, type(None))) and bool(known.value) != taken:
+            code = " ".join(model.code(test).split())
+            return code if taken else f"not ({code})"
+    return None
+
+
+# The scheduler multiplies the optimizer's lr by a function of the step, or sets the lr itself:
+# the lr passed to the optimizer is then not the rate it trains with.
+_LR_REPLACED_BY = {"LambdaLR", "MultiplicativeLR", "OneCycleLR", "CyclicLR"}
 
 
 @dataclass(frozen=True)
@@ -79,38 +96,69 @@ class LearningRateTooHigh(OptimizerRule):
     Options = LearningRateOptions
 
     def check(self, model: "ScriptModel", options: LearningRateOptions) -> Iterable[Finding]:
+        replaced = {o.node for s in model.torch.schedulers if s.name in _LR_REPLACED_BY for o in s.optimizers}
+        offenders = []
+        uses: dict[Any, list[tuple[float, float]]] = {}  # a literal -> (limit, value) of each rate it sets
         for optimizer in model.torch.optimizers:
             limit = options.limits.get(optimizer.name)
-            if limit is None:
+            if limit is None or optimizer.node in replaced:
                 continue
-            for argument, what in _lr_arguments(optimizer):
-                for known in _values(model, argument):
-                    if known.value >= limit:
-                        yield self._finding(model, optimizer, argument, what, known, limit)
+            for argument, group in _lr_arguments(optimizer):
+                values = _values(model, argument)
+                for known in values:
+                    if known.source is not None:
+                        uses.setdefault(known.source, []).append((limit, known.value))
+                high = [k for k in values if k.value >= limit]
+                if high:
+                    offenders.append((optimizer, argument, group, high, limit))
+        for optimizer, argument, group, high, limit in offenders:
+            yield self._finding(model, optimizer, argument, group, high, limit, uses)
 
-    def _finding(self, model, optimizer, argument, what, known, limit) -> Finding:
+    def _finding(self, model, optimizer, argument, group, high, limit, uses) -> Finding:
+        known = max(high, key=lambda k: k.value)
+        others = len(high) - 1
         typical = limit / 10
+        condition = unmet_condition(model, optimizer.site)
+        borderline = known.value == limit or condition is not None
 
         def message() -> str:
             value = with_origin(model, fmt_number(known.value, as_float=True), known.trail)
-            return (
-                f"{optimizer.name} {what} {value} is at or above {fmt_number(limit)}, about ten times common "
-                f"practice: steps this large make the loss oscillate or diverge instead of going down. "
+            text = (
+                f"{optimizer.name} learning rate {value}{group} is at or above {fmt_number(limit)}, about ten times "
+                f"common practice: steps this large make the loss oscillate or diverge instead of going down. "
                 f"Use about {fmt_number(typical)}"
             )
+            if others:
+                text += f" ({others} more value{'s' * (others > 1)} from other call sites also reach the limit)"
+            if condition is not None:
+                text += f". This optimizer is built only when `{condition}`, which the defaults do not satisfy"
+            return text
 
         def fix() -> Optional[Fix]:
             from trainlint.model.values import is_numeric_literal
 
-            if known.source is None or not is_numeric_literal(known.source):
+            source = known.source
+            if others or source is None or not is_numeric_literal(source):
+                return None
+            # The literal may set other rates too: fix it only when every rate it sets is too
+            # high for the same reason (one shared default feeding SGD and Adam must stay).
+            if any(value < lim or lim != limit for lim, value in uses.get(source, ())):
                 return None
             return Fix(
                 Applicability.UNSAFE,
                 f"Set the learning rate to {fmt_number(typical)}",
-                (replace(model, known.source, fmt_number(typical)),),
+                (replace(model, source, fmt_number(typical)),),
             )
 
-        return Finding(argument.node, message, fix, refs=[o.node for o in known.trail] + [known.source])
+        trail_nodes = [o.node for o in known.trail]
+        return Finding(
+            argument.node,
+            message,
+            fix,
+            refs=trail_nodes + [known.source],
+            severity=Severity.INFO if borderline else None,
+            suppressible_at=trail_nodes,
+        )
 
 
 # (parameter, valid-range text, predicate of a valid value)
@@ -121,6 +169,7 @@ _RANGES = {
     "weight_decay": ("zero or positive", lambda v: v >= 0),
 }
 _CONSEQUENCE = {
+    "nan": "the first step turns every weight into nan",
     "momentum": "momentum of 1 or more makes updates grow without bound, and a negative one is rejected by torch",
     "betas": "torch rejects it, and a moving average with a beta of 1 or more never forgets old gradients",
     "eps": "the update divides by sqrt(v) + eps, so a zero or negative eps gives inf/NaN as soon as a gradient is zero",
@@ -154,11 +203,13 @@ class HyperparameterOutOfRange(OptimizerRule):
                 if not (isinstance(value, tuple) and len(value) == 2 and all(_is_number(b) for b in value)):
                     continue
                 for i, beta in enumerate(value):
-                    if not 0 <= beta < 1:
+                    if not 0 <= beta < 1:  # nan fails this test too
                         yield self._finding(model, optimizer, f"betas[{i}]{where}", beta, "in [0, 1)", "betas", argument, known)
             elif _is_number(known.value):
                 valid_text, valid = _RANGES[name]
-                if not valid(known.value):
+                if math.isnan(known.value):
+                    yield self._finding(model, optimizer, f"{name}{where}", known.value, "a real number", "nan", argument, known)
+                elif not valid(known.value):
                     yield self._finding(model, optimizer, f"{name}{where}", known.value, valid_text, name, argument, known)
 
     def _finding(self, model, optimizer, what, value, valid_text, name, argument, known) -> Finding:
@@ -183,10 +234,10 @@ class AdamCoupledWeightDecay(OptimizerRule):
             decoupled = optimizer.values("decoupled_weight_decay")
             if optimizer.argument("decoupled_weight_decay") is not None and not (len(decoupled) == 1 and decoupled[0].value is False):
                 continue  # Adam(decoupled_weight_decay=True) is AdamW; unknown: stay silent
-            argument = optimizer.argument("weight_decay")
-            if argument is None:
-                continue
-            positive = [k for k in model.evaluator.eval_argument(argument) if _is_number(k.value) and k.value > 0]
+            arguments = [optimizer.argument("weight_decay")] + [g.argument("weight_decay") for g in optimizer.param_groups]
+            positive = [
+                k for a in arguments if a is not None for k in model.evaluator.eval_argument(a) if _is_number(k.value) and k.value > 0
+            ]
             if positive:
                 yield self._finding(model, optimizer, positive[0])
 
@@ -215,6 +266,8 @@ def _adamw_plan(model: "ScriptModel", optimizer: "Optimizer"):
     """How to turn the callee into AdamW: (edits builder, nodes it needs) or None."""
     import libcst as cst
 
+    from trainlint.model.syntax import walk
+
     func = optimizer.node.func
     if isinstance(func, cst.Attribute) and func.attr.value == "Adam":
         return (lambda: [replace(model, func.attr, "AdamW")]), [func.attr]
@@ -236,5 +289,9 @@ def _adamw_plan(model: "ScriptModel", optimizer: "Optimizer"):
     statement = bindings[0].statement
     if isinstance(statement.names, cst.ImportStar):
         return None
+    alias = bindings[0].node
+    uses = sum(1 for node in walk(model.module) if type(node) is cst.Name and node.value == func.value)
+    if uses == 2 and alias.asname is None:  # the import and this call: rename both, leave no unused import
+        return (lambda: [replace(model, alias.name, "AdamW"), replace(model, func, "AdamW")]), [alias.name, func]
     last = statement.names[-1]
     return (lambda: [insert_after(model, last, ", AdamW"), replace(model, func, "AdamW")]), [last, func]
