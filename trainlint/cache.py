@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -60,6 +59,8 @@ class Cache:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file in the same directory, then rename over the target."""
+    import tempfile
+
     path = Path(os.path.realpath(path))  # a symbolic link keeps pointing at the updated file
     mode = None
     try:

@@ -5,16 +5,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10
-    import tomli as tomllib
 
 from trainlint.diagnostics import Severity
 from trainlint.registry import SelectorError, expand_selector, find_rule, resolve_selection
@@ -93,6 +90,10 @@ _KEYS = {
 
 def _table(path: Path) -> Optional[dict]:
     """The trainlint table of a file, or None when the file does not configure trainlint."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -280,19 +281,43 @@ def parse_per_file_ignores(entries: list[str]) -> dict[str, list[str]]:
     return out
 
 
+class GlobSet:
+    """Globs matched at once (one compiled regex) against a path's basename, its path relative to
+    a root, or its absolute path."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        parts = [fnmatch.translate(p.rstrip("/")) for p in patterns if p.rstrip("/")]
+        self._regex = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
+
+    def matches(self, path: Path, root: Path, parents: bool = True) -> bool:
+        """`path` and `root` absolute and resolved. `parents`: a pattern naming a folder matches the
+        files below it too (discovery, which prunes folders as it goes, needs not ask)."""
+        if self._regex is None:
+            return False
+        match = self._regex.match
+        absolute = path.as_posix()
+        if match(path.name) or match(absolute):
+            return True
+        root_text = root.as_posix().rstrip("/") + "/"
+        if not absolute.startswith(root_text):
+            return False
+        relative = absolute[len(root_text) :]
+        if match(relative):
+            return True
+        if parents:
+            parts = relative.split("/")
+            return any(match("/".join(parts[: i + 1])) for i in range(len(parts) - 1))  # `tests` matches tests/x.py
+        return False
+
+
+@lru_cache(maxsize=256)
+def globset(patterns: tuple[str, ...]) -> GlobSet:
+    return GlobSet(patterns)
+
+
 def glob_matches(pattern: str, path: Path, root: Path) -> bool:
     """A pattern matches a path's basename, its path relative to `root`, or its absolute path."""
-    pattern = pattern.rstrip("/")
-    try:
-        relative = path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        relative = None
-    candidates = [path.name, path.resolve().as_posix()]
-    if relative is not None:
-        candidates.append(relative)
-        parts = relative.split("/")
-        candidates.extend("/".join(parts[: i + 1]) for i in range(len(parts) - 1))  # `tests` matches tests/x.py
-    return any(fnmatch.fnmatchcase(c, pattern) for c in candidates)
+    return globset((pattern,)).matches(path.resolve(), root.resolve())
 
 
 # -- per-file settings ------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import sys
 import threading
 import traceback
@@ -135,10 +136,17 @@ DEEP_STACK_BYTES = 1024 * 1024 * 1024
 
 
 def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
+    # The parse allocates some 100,000 objects, none of them garbage yet: collecting cycles in the
+    # middle of it only costs time (a third more, at the 95th percentile in the language server).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _lint_source(text, path, settings, deep=False)
     except _TooDeep:
         return _in_deep_stack(_lint_source, text, path, settings, True)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _in_deep_stack(function, *args):

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-import pathspec
-
-from trainlint.config import Config, Resolver, glob_matches
+from trainlint.config import Config, Resolver, globset
 
 
 @dataclass(frozen=True)
@@ -24,9 +22,10 @@ class _GitIgnores:
     """The `.gitignore` files that apply under a directory; deeper files override shallower ones."""
 
     def __init__(self) -> None:
-        self._specs: dict[Path, Optional[pathspec.GitIgnoreSpec]] = {}
+        self._specs: dict[Path, object] = {}
+        self._chains: dict[Path, tuple[Path, ...]] = {}
 
-    def _spec(self, directory: Path) -> Optional[pathspec.GitIgnoreSpec]:
+    def _spec(self, directory: Path):
         if directory not in self._specs:
             lines: list[str] = []
             for name in (".gitignore", ".git/info/exclude"):
@@ -34,20 +33,33 @@ class _GitIgnores:
                     lines += (directory / name).read_text(encoding="utf-8", errors="replace").splitlines()
                 except OSError:
                     pass
-            self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+            spec = None
+            if lines:
+                import pathspec  # only when there is something to match
+
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+            self._specs[directory] = spec
         return self._specs[directory]
 
+    def _chain(self, directory: Path) -> tuple[Path, ...]:
+        """The folders whose ignore files apply in `directory`: up to its repository's root."""
+        chain = self._chains.get(directory)
+        if chain is None:
+            if (directory / ".git").exists():
+                chain = (directory,)
+            elif directory.parent == directory:
+                chain = ()  # no repository above
+            else:
+                above = self._chain(directory.parent)
+                chain = above + (directory,) if above else ()
+            self._chains[directory] = chain
+        return chain
+
     def ignored(self, path: Path, is_dir: bool) -> bool:
-        """Whether git ignores `path` (an absolute path), by the files of its git repository."""
-        chain = []
-        for folder in path.parents:
-            chain.append(folder)
-            if (folder / ".git").exists():
-                break
-        else:
-            chain = [path.parent]  # not in a repository: only the file's own directory's .gitignore
+        """Whether git ignores `path` (absolute); outside a repository, only its folder's .gitignore counts."""
+        chain = self._chain(path.parent) or (path.parent,)
         verdict = None
-        for folder in reversed(chain):  # root first, deeper files override
+        for folder in chain:  # root first: deeper files override
             spec = self._spec(folder)
             if spec is None:
                 continue
@@ -58,8 +70,14 @@ class _GitIgnores:
         return bool(verdict)
 
 
-def _excluded(path: Path, config: Config, patterns: list[str]) -> bool:
-    return any(glob_matches(p, path, config.root) for p in patterns)
+def _excludes(resolver: Resolver, config: Config) -> tuple[str, ...]:
+    overrides = resolver.overrides
+    return tuple((overrides.exclude if overrides.exclude is not None else config.excludes) + overrides.extend_exclude)
+
+
+def _respects_gitignore(resolver: Resolver, config: Config) -> bool:
+    respect = resolver.overrides.respect_gitignore
+    return config.respect_gitignore if respect is None else respect
 
 
 def discover(paths: list[str], resolver: Resolver, force_exclude: bool = False) -> Iterator[FileItem]:
@@ -67,28 +85,25 @@ def discover(paths: list[str], resolver: Resolver, force_exclude: bool = False) 
     ignores = _GitIgnores()
     seen: set[Path] = set()
     for given in paths:
-        path = Path(given)
         absolute = Path(os.path.abspath(given))
         try:
             info = os.stat(absolute)
         except FileNotFoundError:
-            if os.path.islink(absolute):
-                yield FileItem(absolute, given, "broken symbolic link")
-            else:
-                yield FileItem(absolute, given, "no such file or directory")
+            reason = "broken symbolic link" if os.path.islink(absolute) else "no such file or directory"
+            yield FileItem(absolute, given, reason)
             continue
         except OSError as exc:
             yield FileItem(absolute, given, exc.strerror or str(exc))
             continue
-        config = resolver.config_for(absolute)
-        excludes = resolver.overrides.exclude if resolver.overrides.exclude is not None else config.excludes
-        excludes = excludes + resolver.overrides.extend_exclude
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk(absolute, path, resolver, ignores, seen)
+            yield from _walk(absolute.resolve(), Path(given), resolver, ignores, seen)
             continue
+        config = resolver.config_for(absolute)
         if force_exclude or config.force_exclude:
-            respect = resolver.overrides.respect_gitignore
-            if _excluded(absolute, config, excludes) or ((config.respect_gitignore if respect is None else respect) and ignores.ignored(absolute, False)):
+            resolved = absolute.resolve()
+            if globset(_excludes(resolver, config)).matches(resolved, config.root.resolve()):
+                continue
+            if _respects_gitignore(resolver, config) and ignores.ignored(resolved, False):
                 continue
         if absolute not in seen:
             seen.add(absolute)
@@ -97,32 +112,33 @@ def discover(paths: list[str], resolver: Resolver, force_exclude: bool = False) 
 
 
 def _walk(root: Path, shown_root: Path, resolver: Resolver, ignores: _GitIgnores, seen: set[Path]) -> Iterator[FileItem]:
+    """`root` is resolved once; the paths below it are built from it, never resolved again."""
     stack = [root]
     while stack:
         directory = stack.pop()
         config = resolver.config_for(directory)
-        overrides = resolver.overrides
-        excludes = (overrides.exclude if overrides.exclude is not None else config.excludes) + overrides.extend_exclude
-        respect_gitignore = config.respect_gitignore if overrides.respect_gitignore is None else overrides.respect_gitignore
+        excludes = globset(_excludes(resolver, config))
+        config_root = config.root.resolve()
+        respect_gitignore = _respects_gitignore(resolver, config)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
             continue
         subdirs = []
         for entry in entries:
-            path = Path(entry.path)
+            path = directory / entry.name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
             if is_dir:
-                if entry.name == ".git" or _excluded(path, config, excludes):
+                if entry.name == ".git" or excludes.matches(path, config_root, parents=False):
                     continue
                 if respect_gitignore and ignores.ignored(path, True):
                     continue
                 subdirs.append(path)
                 continue
-            if not entry.name.endswith(".py") or _excluded(path, config, excludes):
+            if not entry.name.endswith(".py") or excludes.matches(path, config_root, parents=False):
                 continue
             try:
                 if entry.is_dir():

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -19,7 +16,7 @@ from trainlint.files import FileItem
 from trainlint.registry import REGISTRY
 from trainlint.settings import LintSettings
 
-PARALLEL_THRESHOLD = 8  # fewer files than this are linted in-process: forking would cost more
+PARALLEL_THRESHOLD = 8  # fewer files to parse than this are linted in-process: forking would cost more
 
 
 @dataclass
@@ -140,9 +137,27 @@ def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list
     return results
 
 
+def _needs_parse(jobs: list[Job]) -> int:
+    """How many files contain a rule's trigger words: only those cost a libcst parse."""
+    from trainlint.registry import all_rules
+
+    words = set()
+    for rule in all_rules():
+        found = rule.trigger_words() if not rule.engine else frozenset()
+        if found is None:
+            return len(jobs)
+        words |= found
+    encoded = [w.encode() for w in words]
+    return sum(1 for job in jobs if any(w in job.data for w in encoded))
+
+
 def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
-    if options.jobs <= 1 or len(jobs) < PARALLEL_THRESHOLD:
+    if options.jobs <= 1 or len(jobs) < PARALLEL_THRESHOLD or _needs_parse(jobs) < PARALLEL_THRESHOLD:
         return [run_job(job, options) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     import trainlint.engine  # noqa: F401  (loaded once here, inherited by forked workers)
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
@@ -167,6 +182,9 @@ def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
 
 
 def _isolated(job: Job, options: Options, context) -> FileResult:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         try:
             return pool.submit(_batch, [job], options).result()[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class TrainlintServer(LanguageServer):
         self.pull = False  # the client pulls diagnostics (textDocument/diagnostic)
         self.refresh_support = False
         self.shown_errors: set[str] = set()
+        self._collection_scheduled = False
 
     # -- configuration ----------------------------------------------------------------
 
@@ -97,6 +99,10 @@ class TrainlintServer(LanguageServer):
         return self.root / "untitled.py"
 
     def lint(self, uri: str) -> Optional[Linted]:
+        """Lint a document (if it changed). Cyclic garbage is collected after the answer is sent,
+        not in the middle of linting or answering: that pause was most of the latency's tail."""
+        gc.disable()
+        self._collect_later()
         document = self.workspace.get_text_document(uri)
         text = document.source
         previous = self.linted.get(uri)
@@ -118,6 +124,16 @@ class TrainlintServer(LanguageServer):
         linted = Linted(document.version, text, result, diagnostics, digest)
         self.linted[uri] = linted
         return linted
+
+    def _collect_later(self) -> None:
+        if not self._collection_scheduled:
+            self._collection_scheduled = True
+            asyncio.get_event_loop().call_soon(self._collect)
+
+    def _collect(self) -> None:
+        self._collection_scheduled = False
+        gc.enable()
+        gc.collect()
 
     def publish(self, uri: str) -> None:
         linted = self.lint(uri)
