@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
 import re
 import sys
@@ -234,6 +233,8 @@ def from_table(table: dict, path: Optional[Path], root: Path) -> Config:
     for key, value in table.items():
         where = f"{prefix}{key_prefix}{key}"
         if key not in _KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, _KEYS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"{prefix}unknown key {key_prefix}{key}{hint}; known keys: {', '.join(_KEYS)}")
@@ -260,14 +261,22 @@ def from_table(table: dict, path: Optional[Path], root: Path) -> Config:
     return config
 
 
-def find(directory: Path) -> Optional[Path]:
-    """The nearest configuration file at or above `directory`."""
-    for folder in (directory, *directory.parents):
-        for name in CONFIG_NAMES:
-            candidate = folder / name
-            if candidate.is_file() and _table(candidate) is not None:
-                return candidate
-    return None
+def find(directory: Path, memo: Optional[dict[Path, Optional[Path]]] = None) -> Optional[Path]:
+    """The nearest configuration file at or above `directory` (`memo`: answers for folders seen)."""
+    if memo is not None and directory in memo:
+        return memo[directory]
+    found = None
+    for name in CONFIG_NAMES:
+        candidate = directory / name
+        if candidate.is_file() and _table(candidate) is not None:
+            found = candidate
+            break
+    else:
+        if directory.parent != directory:
+            found = find(directory.parent, memo)
+    if memo is not None:
+        memo[directory] = found
+    return found
 
 
 def parse_per_file_ignores(entries: list[str]) -> dict[str, list[str]]:
@@ -356,6 +365,8 @@ class Resolver:
         self.last_good_configs: dict[Path, Config] = last_good if last_good is not None else {}
         self.fixed = self._load_explicit(config_path) if config_path else None
         self._by_dir: dict[Path, tuple[Config, tuple]] = {}
+        self._found: dict[Path, Optional[Path]] = {}
+        self._loaded: dict[Path, Config] = {}  # one Config per file, shared by the folders below it
         self._settings: dict[tuple, tuple[Config, LintSettings]] = {}
 
     def _load_explicit(self, path: Path) -> Config:
@@ -375,8 +386,12 @@ class Resolver:
         if cached is not None and cached[1] == stamp:
             return cached[0]
         try:
-            found = find(directory)
-            config = load(found) if found else Config(path=None, root=self.cwd)
+            found = find(directory, None if self.revalidate else self._found)
+            config = self._loaded.get(found) if found else None
+            if config is None:
+                config = load(found) if found else Config(path=None, root=self.cwd)
+                if found and not self.revalidate:
+                    self._loaded[found] = config
             if found:
                 self.last_good_configs[found.resolve()] = config
         except ConfigError as exc:
@@ -392,6 +407,8 @@ class Resolver:
         """Re-read configuration files on the next lookup (the last good ones stay known)."""
         self._by_dir.clear()
         self._settings.clear()
+        self._found.clear()
+        self._loaded.clear()
 
     def settings_for(self, path: Path) -> LintSettings:
         config = self.config_for(path)

@@ -30,6 +30,14 @@ class Span:
     end_line: int
     end_column: int
 
+    def to_json(self) -> dict:
+        """As JSON output states ranges: 1-based columns, end exclusive."""
+        return {"line": self.line, "column": self.column + 1, "end_line": self.end_line, "end_column": self.end_column + 1}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Span":
+        return cls(data["line"], data["column"] - 1, data["end_line"], data["end_column"] - 1)
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -37,17 +45,11 @@ class Edit:
     content: str
 
     def to_json(self) -> dict:
-        return {
-            "line": self.span.line,
-            "column": self.span.column + 1,
-            "end_line": self.span.end_line,
-            "end_column": self.span.end_column + 1,
-            "content": self.content,
-        }
+        return {**self.span.to_json(), "content": self.content}
 
     @classmethod
     def from_json(cls, data: dict) -> Edit:
-        return cls(Span(data["line"], data["column"] - 1, data["end_line"], data["end_column"] - 1), data["content"])
+        return cls(Span.from_json(data), data["content"])
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,7 @@ class Diagnostic:
     def to_json(self) -> dict:
         """The JSON output's object, minus `path` (added by the caller)."""
         return {
-            "line": self.span.line,
-            "column": self.span.column + 1,
-            "end_line": self.span.end_line,
-            "end_column": self.span.end_column + 1,
+            **self.span.to_json(),
             "code": self.code,
             "name": self.name,
             "message": self.message,
@@ -104,6 +103,6 @@ class Diagnostic:
             name=data["name"],
             message=data["message"],
             severity=Severity(data["severity"]),
-            span=Span(data["line"], data["column"] - 1, data["end_line"], data["end_column"] - 1),
+            span=Span.from_json(data),
             fix=Fix.from_json(data["fix"]) if data["fix"] else None,
         )

@@ -101,7 +101,7 @@ def discover(paths: list[str], resolver: Resolver, force_exclude: bool = False) 
         config = resolver.config_for(absolute)
         if force_exclude or config.force_exclude:
             resolved = absolute.resolve()
-            if globset(_excludes(resolver, config)).matches(resolved, config.root.resolve()):
+            if globset(_excludes(resolver, config)).matches(resolved, config.root):
                 continue
             if _respects_gitignore(resolver, config) and ignores.ignored(resolved, False):
                 continue
@@ -118,7 +118,7 @@ def _walk(root: Path, shown_root: Path, resolver: Resolver, ignores: _GitIgnores
         directory = stack.pop()
         config = resolver.config_for(directory)
         excludes = globset(_excludes(resolver, config))
-        config_root = config.root.resolve()
+        config_root = config.root
         respect_gitignore = _respects_gitignore(resolver, config)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)

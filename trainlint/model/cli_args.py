@@ -47,15 +47,8 @@ class ArgparseModel:
     @cached_property
     def options(self) -> dict[ArgParser, list[ArgOption]]:
         out: dict[ArgParser, list[ArgOption]] = {}
-        ev = self.model.evaluator
-        for site in self.model.calls_named("add_argument"):
-            func = site.node.func
-            if not isinstance(func, cst.Attribute):
-                continue
-            frame = ev.frame_for(site.scope, self.model.module_frame)
-            for base in ev.eval(func.value, site.scope, frame):
-                if not isinstance(base.value, ArgParser):
-                    continue
+        for site, base in self.model.method_calls("add_argument"):
+            if isinstance(base.value, ArgParser):
                 option = self._option(base.value, site)
                 if option is not None:
                     out.setdefault(base.value, []).append(option)
@@ -64,17 +57,11 @@ class ArgparseModel:
     @cached_property
     def set_defaults(self) -> dict[ArgParser, dict[str, list[cst.Arg]]]:
         out: dict[ArgParser, dict[str, list[cst.Arg]]] = {}
-        ev = self.model.evaluator
-        for site in self.model.calls_named("set_defaults"):
-            func = site.node.func
-            if not isinstance(func, cst.Attribute):
-                continue
-            frame = ev.frame_for(site.scope, self.model.module_frame)
-            for base in ev.eval(func.value, site.scope, frame):
-                if isinstance(base.value, ArgParser):
-                    for arg in site.node.args:
-                        key = arg.keyword.value if arg.keyword is not None else "**"
-                        out.setdefault(base.value, {}).setdefault(key, []).append(arg)
+        for site, base in self.model.method_calls("set_defaults"):
+            if isinstance(base.value, ArgParser):
+                for arg in site.node.args:
+                    key = arg.keyword.value if arg.keyword is not None else "**"
+                    out.setdefault(base.value, {}).setdefault(key, []).append(arg)
         return out
 
     def _option(self, parser: ArgParser, site: CallSite) -> Optional[ArgOption]:

@@ -94,6 +94,15 @@ class ScriptModel:
             out.extend(self._sites_by_name.get(name, ()))
         return out
 
+    def method_calls(self, name: str):
+        """`obj.name(...)` call sites, each with every value `obj` may have there."""
+        for site in self.calls_named(name):
+            func = site.node.func
+            if isinstance(func, cst.Attribute):
+                frame = self.frame_of(site)
+                for base in self.evaluator.eval(func.value, site.scope, frame):
+                    yield site, base
+
     def frame_of(self, site: CallSite) -> Frame:
         return Frame(site.function) if site.function is not None else MODULE_FRAME
 

@@ -78,14 +78,10 @@ class Optimizer(TorchCall):
                     for item in ev.eval(element.value, known.value.scope, known.value.frame):
                         if isinstance(item.value, Mapping) and not item.value.attribute_access:
                             groups.append(ParamGroup(item.value, element.value))
-        for site in self.model.calls_named("add_param_group"):
-            func = site.node.func
-            if not (isinstance(func, cst.Attribute) and site.node.args):
+        for site, base in self.model.method_calls("add_param_group"):
+            if not (site.node.args and isinstance(base.value, TorchObject) and base.value.node is self.node):
                 continue
-            frame = self.model.frame_of(site)
-            if not any(isinstance(k.value, TorchObject) and k.value.node is self.node for k in ev.eval(func.value, site.scope, frame)):
-                continue
-            for item in ev.eval(site.node.args[0].value, site.scope, frame):
+            for item in ev.eval(site.node.args[0].value, site.scope, self.model.frame_of(site)):
                 if isinstance(item.value, Mapping) and not item.value.attribute_access:
                     groups.append(ParamGroup(item.value, site.node.args[0].value))
         return groups

@@ -142,6 +142,13 @@ class TrainlintServer(LanguageServer):
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=linted.diagnostics, version=linted.version)
             )
 
+    def forget(self, uri: str) -> None:
+        """Drop a document's pending and last lint."""
+        task = self.pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        self.linted.pop(uri, None)
+
     def schedule(self, uri: str, delay: float) -> None:
         task = self.pending.pop(uri, None)
         if task is not None:
@@ -222,20 +229,14 @@ def did_change(ls: TrainlintServer, params: types.DidChangeTextDocumentParams) -
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: TrainlintServer, params: types.DidSaveTextDocumentParams) -> None:
     uri = params.text_document.uri
-    task = ls.pending.pop(uri, None)
-    if task is not None:
-        task.cancel()
-    ls.linted.pop(uri, None)
+    ls.forget(uri)
     ls.publish(uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: TrainlintServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
-    task = ls.pending.pop(uri, None)
-    if task is not None:
-        task.cancel()
-    ls.linted.pop(uri, None)
+    ls.forget(uri)
     if not ls.pull:
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
