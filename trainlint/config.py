@@ -366,6 +366,7 @@ class Resolver:
         self.fixed = self._load_explicit(config_path) if config_path else None
         self._by_dir: dict[Path, tuple[Config, tuple]] = {}
         self._found: dict[Path, Optional[Path]] = {}
+        self._resolved: dict[Path, Path] = {}  # folder as given -> resolved
         self._loaded: dict[Path, Config] = {}  # one Config per file, shared by the folders below it
         self._settings: dict[tuple, tuple[Config, LintSettings]] = {}
 
@@ -375,10 +376,14 @@ class Resolver:
         table = _table(path.resolve())
         return from_table(table or {}, path.resolve(), path.resolve().parent)
 
-    def config_for(self, path: Path) -> Config:
+    def config_for(self, path: Path, is_dir: Optional[bool] = None) -> Config:
+        """The configuration of a file or folder (`is_dir` saves a stat when the caller knows)."""
         if self.fixed is not None:
             return self.fixed
-        directory = (path if path.is_dir() else path.parent).resolve()
+        folder = path if (path.is_dir() if is_dir is None else is_dir) else path.parent
+        directory = self._resolved.get(folder)
+        if directory is None:
+            directory = self._resolved[folder] = folder.resolve()
         if self.preference == "editorOnly":
             return self._by_dir.setdefault(directory, (Config(path=None, root=self.cwd), ()))[0]
         stamp = _stamp(directory) if self.revalidate else ()
@@ -409,9 +414,11 @@ class Resolver:
         self._settings.clear()
         self._found.clear()
         self._loaded.clear()
+        self._resolved.clear()
 
     def settings_for(self, path: Path) -> LintSettings:
-        config = self.config_for(path)
+        """The settings a file is linted with."""
+        config = self.config_for(path, is_dir=False)
         o = self.overrides
         ignored = [
             selector

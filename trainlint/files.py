@@ -116,7 +116,7 @@ def _walk(root: Path, shown_root: Path, resolver: Resolver, ignores: _GitIgnores
     stack = [root]
     while stack:
         directory = stack.pop()
-        config = resolver.config_for(directory)
+        config = resolver.config_for(directory, is_dir=True)
         excludes = globset(_excludes(resolver, config))
         config_root = config.root
         respect_gitignore = _respects_gitignore(resolver, config)
