@@ -14,16 +14,7 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 step "Debian packages"
-need=()
-command -v nvim >/dev/null || need+=(neovim)
-command -v chromium >/dev/null || need+=(chromium)
-command -v rg >/dev/null || need+=(ripgrep)
-dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
-if [ ${#need[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+bash tests/ensure-debian-packages.sh neovim chromium ripgrep libkrb5-dev
 
 step "npm packages for the tests (SARIF validator)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)

@@ -47,15 +47,7 @@ if [ "${SKIP_E2E:-}" = 1 ]; then
 fi
 
 step "Debian packages for the end-to-end test"
-need=()
-command -v chromium >/dev/null || need+=(chromium)
-command -v rg >/dev/null || need+=(ripgrep)
-dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
-if [ ${#need[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+bash "$REPO/tests/ensure-debian-packages.sh" chromium ripgrep libkrb5-dev
 
 step "code-server $CODE_SERVER_VERSION (cached in $SHARED_CACHE)"
 if [ ! -f "$CODE_SERVER_DIR/.installed" ] || [ ! -x "$CODE_SERVER" ]; then

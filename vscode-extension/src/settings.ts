@@ -25,16 +25,10 @@ export interface ExtensionSettings {
 }
 
 /** What the server receives as `initializationOptions.settings` and in `workspace/didChangeConfiguration`. */
-export interface ServerSettings {
-    enable: boolean;
-    run: RunMode;
-    select: string[] | null;
-    extendSelect: string[];
-    ignore: string[];
-    severity: Record<string, SeverityName>;
-    configurationPreference: ConfigurationPreference;
-    inlayHints: boolean;
-}
+export type ServerSettings = Pick<
+    ExtensionSettings,
+    "enable" | "run" | "select" | "extendSelect" | "ignore" | "severity" | "configurationPreference" | "inlayHints"
+>;
 
 export const SECTION = "trainlint";
 
