@@ -151,7 +151,7 @@ def _check(args) -> int:
     options = Options(mode=mode, unsafe=args.unsafe_fixes, jobs=args.jobs or default_jobs(), cache=cache)
     items = list(discover(args.paths, resolver, force_exclude=bool(args.force_exclude)))
     results = run(items, resolver, options)
-    return _report(args, results, mode, files=len(items))
+    return _report(args, results, mode)
 
 
 def _check_stdin(args, resolver: Resolver, mode: str) -> int:
@@ -189,11 +189,11 @@ def _check_stdin(args, resolver: Resolver, mode: str) -> int:
                 # ruff's convention: the fixed code on stdout, the report on stderr.
                 sys.stdout.buffer.write(outcome.text.encode(decoded.encoding))
                 sys.stdout.flush()
-                return _report(args, [result], mode, files=1, stream=sys.stderr)
+                return _report(args, [result], mode, stream=sys.stderr)
             import difflib
 
             result.diff = "".join(difflib.unified_diff(decoded.text.splitlines(True), outcome.text.splitlines(True), display, display))
-    return _report(args, [result], mode, files=1)
+    return _report(args, [result], mode)
 
 
 def _show_settings(resolver: Resolver, path: Path) -> int:
@@ -214,7 +214,7 @@ def _show_settings(resolver: Resolver, path: Path) -> int:
     return EXIT_CLEAN
 
 
-def _report(args, results, mode: str, files: int, stream=None) -> int:
+def _report(args, results, mode: str, stream=None) -> int:
     out = stream or sys.stdout
     internal = sum(r.internal_errors for r in results) + sum(1 for r in results for d in r.diagnostics if d.code == "TL002")
     errors = [r.error for r in results if r.error]
@@ -232,7 +232,7 @@ def _report(args, results, mode: str, files: int, stream=None) -> int:
 
     diagnostics = [(r, d) for r in results for d in r.diagnostics]
     if args.output_format == "text":
-        text = _render_text(args, results, diagnostics, mode, files)
+        text = _render_text(args, results, diagnostics, mode)
     else:
         reports = [FileReport(r.display, r.diagnostics, _source_of(r) if args.output_format == "sarif" else None) for r in results]
         text = render(args.output_format, reports)
@@ -258,7 +258,7 @@ def _source_of(result) -> Optional[str]:
         return None
 
 
-def _render_text(args, results, diagnostics, mode: str, files: int) -> str:
+def _render_text(args, results, diagnostics, mode: str) -> str:
     from trainlint.fixes import is_applicable
 
     lines = []

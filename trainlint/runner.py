@@ -48,13 +48,16 @@ class FileResult:
     cache: Optional[tuple[str, dict]] = field(default=None, repr=False)
 
 
+def _file_level(code: str, message: str, settings: LintSettings) -> Diagnostic:
+    """An engine finding about a whole file, at its start."""
+    rule = REGISTRY[code]
+    return Diagnostic(code, rule.name, message, settings.severity(code, rule.severity), Span(1, 0, 1, 0))
+
+
 def unreadable(display: str, reason: str, settings: LintSettings) -> FileResult:
-    rule = REGISTRY["TL004"]
     if "TL004" not in settings.enabled:
         return FileResult(display, [])
-    message = f"Cannot read {display}: {reason}; trainlint skipped it"
-    diagnostic = Diagnostic("TL004", rule.name, message, settings.severity("TL004", rule.severity), Span(1, 0, 1, 0))
-    return FileResult(display, [diagnostic])
+    return FileResult(display, [_file_level("TL004", f"Cannot read {display}: {reason}; trainlint skipped it", settings)])
 
 
 def _payload(diagnostics: list[Diagnostic]) -> dict:
@@ -193,10 +196,8 @@ def _isolated(job: Job, options: Options, context) -> FileResult:
 
 
 def crashed(display: str, settings: LintSettings) -> FileResult:
-    rule = REGISTRY["TL002"]
     message = f"Internal error: the process linting {display} died (a crash in native code); the other files were linted"
-    diagnostic = Diagnostic("TL002", rule.name, message, settings.severity("TL002", rule.severity), Span(1, 0, 1, 0))
-    return FileResult(display, [diagnostic], internal_errors=1)
+    return FileResult(display, [_file_level("TL002", message, settings)], internal_errors=1)
 
 
 def default_jobs() -> int:

@@ -667,7 +667,8 @@ class Evaluator:
     def _call_builtin(self, name: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
         args = node.args
         if name == "super":
-            function = self.model.call_site(node).function if self.model.call_site(node) else None
+            site = self.model.call_site(node)
+            function = site.function if site is not None else None
             if function is not None and function.cls is not None:
                 return [Known(Super(function.cls, next(iter(self._self_value(function, self.frame_for(function.scope, frame))), None)))]
             return []
