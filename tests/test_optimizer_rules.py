@@ -530,7 +530,7 @@ def test_no_fix_when_the_literal_also_sets_a_rate_that_is_fine():
         import argparse, torch
         parser = argparse.ArgumentParser()
         parser.add_argument("--lr", type=float, default=0.1)
-        parser.add_argument("--optim", default="SGD")
+        parser.add_argument("--optim", type=str, default="SGD")
         args = parser.parse_args()
         if args.optim == "SGD":
             opt = torch.optim.SGD(p, lr=args.lr)

@@ -122,7 +122,7 @@ class ArgparseModel:
         out = []
         for known in ev.eval(default.value, option.site.scope, ev.frame_for(option.site.scope, self.model.module_frame)):
             value = known.value
-            if isinstance(value, str) and converter is not None:
+            if isinstance(value, str) and converter not in (None, "str"):
                 # argparse passes string defaults through `type`.
                 if converter not in ("float", "int"):
                     continue
