@@ -46,6 +46,7 @@ class ScriptModel:
         self.tables: SyntaxTables = build_tables(module)
         self.module_frame = MODULE_FRAME
         self.positions = Positions(module)
+        self._calls_of_cache: dict[Function, list[tuple[CallSite, Frame]]] = {}
 
     # -- shared services ----------------------------------------------------------
 
@@ -129,10 +130,6 @@ class ScriptModel:
                     break
         self._calls_of_cache[function] = found
         return found
-
-    @cached_property
-    def _calls_of_cache(self) -> dict[Function, list]:
-        return {}
 
     def _init_of(self, cls: Class) -> Optional[Function]:
         for klass in self.mro(cls):

@@ -347,9 +347,6 @@ class Evaluator:
         names = {k.value.qualname for k in self.eval(node, scope, frame) if isinstance(k.value, Imported)}
         return names.pop() if len(names) == 1 else None
 
-    def elements(self, sequence: Sequence) -> list[Candidates]:
-        return [self.eval(e.value, sequence.scope, sequence.frame) for e in sequence.node.elements if not isinstance(e, cst.StarredElement)]
-
     def member(self, known: Known, name: Union[str, int, float], label: str, node: cst.CSTNode, item: bool = False) -> Candidates:
         """`obj.name` (or `obj[name]` when item): the values of one member of a known object."""
         obj = known.value
