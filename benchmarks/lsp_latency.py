@@ -81,11 +81,11 @@ parser.add_argument("--epochs", type=int, default=10)
 args = parser.parse_args()
 '''
 
-FOOTER = '''
+FOOTER = """
 model = nn.Sequential(Block0(), Block1())
 optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30)
-'''
+"""
 
 
 def script(lines: int, lr: float) -> str:
@@ -155,7 +155,7 @@ class Client:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def run(python: str, edits: int, lines: int, pull: bool) -> list[float]:
@@ -181,7 +181,9 @@ async def run(python: str, edits: int, lines: int, pull: bool) -> list[float]:
     for version in range(2, edits + 2):
         text = script(lines, 10.0 + version)  # a new value, a new finding: nothing is cached
         sent = time.perf_counter()
-        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]})
+        client.notify(
+            "textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}
+        )
         if pull:
             await client.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})
             samples.append((time.perf_counter() - sent) * 1000)

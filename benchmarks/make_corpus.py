@@ -20,19 +20,47 @@ Only the standard library is used, so any Python can run it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 DEFAULT_FILES = 200
 DEFAULT_SEED = 0
 MIN_LINES, MAX_LINES = 100, 400
 
 WORDS = [
-    "alpha", "atlas", "beacon", "cedar", "delta", "ember", "falcon", "garnet", "harbor", "iris",
-    "juniper", "kepler", "lumen", "meridian", "nimbus", "onyx", "pascal", "quartz", "raven", "sierra",
-    "tundra", "umbra", "vega", "willow", "xenon", "yarrow", "zephyr", "basalt", "cobalt", "dune",
+    "alpha",
+    "atlas",
+    "beacon",
+    "cedar",
+    "delta",
+    "ember",
+    "falcon",
+    "garnet",
+    "harbor",
+    "iris",
+    "juniper",
+    "kepler",
+    "lumen",
+    "meridian",
+    "nimbus",
+    "onyx",
+    "pascal",
+    "quartz",
+    "raven",
+    "sierra",
+    "tundra",
+    "umbra",
+    "vega",
+    "willow",
+    "xenon",
+    "yarrow",
+    "zephyr",
+    "basalt",
+    "cobalt",
+    "dune",
 ]
 TASKS = ["cifar", "mnist", "imagenet", "speech", "text", "tabular", "segmentation", "detection", "lm", "audio"]
 PACKAGES = ["models", "utils", "data", "scripts", "experiments", "engine", "tools", "layers", "configs"]
@@ -77,7 +105,7 @@ class File:
     def lines(self) -> int:
         return len(self.imports) + sum(len(b) + 2 for b in self.blocks)
 
-    def render(self, docstring: str, tail: Optional[list[str]] = None) -> str:
+    def render(self, docstring: str, tail: list[str] | None = None) -> str:
         def third_party(line: str) -> bool:
             return line.split()[1].split(".")[0] in (FRAMEWORK, "numpy")
 
@@ -110,7 +138,7 @@ OPTIMIZERS = {
 class Hyper:
     """The optimizer a training script uses and where its settings come from."""
 
-    def __init__(self, rng: random.Random, bad: Optional[str]) -> None:
+    def __init__(self, rng: random.Random, bad: str | None) -> None:
         self.name = rng.choice(["SGD", "SGD", "Adam", "AdamW", "AdamW", "RMSprop", "Adagrad"])
         usual, high = OPTIMIZERS[self.name]
         self.lr = rng.choice(usual)
@@ -179,12 +207,20 @@ class Config:
         values = self.values()
         if self.style == "argparse":
             f.need("import argparse")
-            lines = ["def parse_args(argv=None):", f'    parser = argparse.ArgumentParser(description="{self.rng.choice(TASKS)} training")']
+            lines = [
+                "def parse_args(argv=None):",
+                f'    parser = argparse.ArgumentParser(description="{self.rng.choice(TASKS)} training")',
+            ]
             helps = {
-                "lr": "learning rate", "weight_decay": "weight decay", "momentum": "SGD momentum",
-                "batch_size": "input batch size for training", "epochs": "number of epochs to train",
-                "seed": "random seed", "log_interval": "how many batches to wait before logging",
-                "num_workers": "data loading workers", "grad_clip": "max gradient norm (0 disables)",
+                "lr": "learning rate",
+                "weight_decay": "weight decay",
+                "momentum": "SGD momentum",
+                "batch_size": "input batch size for training",
+                "epochs": "number of epochs to train",
+                "seed": "random seed",
+                "log_interval": "how many batches to wait before logging",
+                "num_workers": "data loading workers",
+                "grad_clip": "max gradient norm (0 disables)",
                 "out_dir": "where to write checkpoints",
             }
             for key, value in values.items():
@@ -194,8 +230,12 @@ class Config:
                 if kind == "str":
                     lines.append(f'    parser.add_argument("{flag}", default={default}, help="{helps[key]}")')
                 else:
-                    lines.append(f'    parser.add_argument("{flag}", type={kind}, default={default}, metavar="N", help="{helps[key]}")')
-            lines.append('    parser.add_argument("--no-cuda", action="store_true", default=False, help="disables CUDA training")')
+                    lines.append(
+                        f'    parser.add_argument("{flag}", type={kind}, default={default}, metavar="N", help="{helps[key]}")'
+                    )
+            lines.append(
+                '    parser.add_argument("--no-cuda", action="store_true", default=False, help="disables CUDA training")'
+            )
             if self.rng.random() < 0.5:
                 self.dry_run = True
                 lines.append('    parser.add_argument("--dry-run", action="store_true", help="quickly check a single pass")')
@@ -208,7 +248,7 @@ class Config:
                 kind = type(value).__name__
                 default = f'"{value}"' if isinstance(value, str) else num(value)
                 lines.append(f"    {key}: {kind} = {default}")
-            lines.append('    milestones: list = field(default_factory=lambda: [30, 60, 80])')
+            lines.append("    milestones: list = field(default_factory=lambda: [30, 60, 80])")
             lines += ["", "    def describe(self) -> str:", '        return ", ".join(f"{k}={v}" for k, v in vars(self).items())']
             return lines
         if self.style == "constants":
@@ -247,7 +287,7 @@ def model_mlp(f: File, name: str) -> list[str]:
     act = r.choice(["nn.ReLU()", "nn.GELU()", "nn.SiLU()", "nn.Tanh()"])
     p = r.choice([0.1, 0.2, 0.5])
     layers = []
-    for a, b in zip(dims, dims[1:]):
+    for a, b in itertools.pairwise(dims):
         layers += [f"nn.Linear({a}, {b}),", f"{act},", f"nn.Dropout({p}),"]
     out = r.choice([10, 100, 1, 2])
     lines = [
@@ -274,7 +314,7 @@ def model_conv(f: File, name: str) -> list[str]:
     f.need("import torch.nn.functional as F")
     chans = [r.choice([1, 3])] + sorted(r.sample([16, 32, 64, 128, 256], r.randint(2, 4)))
     body = []
-    for a, b in zip(chans, chans[1:]):
+    for a, b in itertools.pairwise(chans):
         body += [f"nn.Conv2d({a}, {b}, kernel_size=3, padding=1, bias=False),", f"nn.BatchNorm2d({b}),", "nn.ReLU(inplace=True),"]
         if r.random() < 0.6:
             body.append("nn.MaxPool2d(2),")
@@ -638,7 +678,7 @@ def helper_checkpoint(f: File) -> list[str]:
         '        shutil.copyfile(path, os.path.join(directory, "model_best.pth.tar"))',
         "",
         "",
-        "def load_checkpoint(path, model, optimizer=None, map_location=\"cpu\"):",
+        'def load_checkpoint(path, model, optimizer=None, map_location="cpu"):',
         "    state = torch.load(path, map_location=map_location)",
         '    model.load_state_dict(state["state_dict"])',
         '    if optimizer is not None and "optimizer" in state:',
@@ -805,13 +845,17 @@ def scheduler_block(f: File, c: Config) -> tuple[list[str], str]:
     f.need("from torch.optim import lr_scheduler")
     epochs = c.ref("epochs")
     if kind == "step":
-        return [f"scheduler = lr_scheduler.StepLR(optimizer, step_size={f.rng.choice([1, 10, 30])}, gamma={f.rng.choice([0.1, 0.5, 0.7])})"], "epoch"
+        return [
+            f"scheduler = lr_scheduler.StepLR(optimizer, step_size={f.rng.choice([1, 10, 30])}, gamma={f.rng.choice([0.1, 0.5, 0.7])})"
+        ], "epoch"
     if kind == "multistep":
         return ["scheduler = lr_scheduler.MultiStepLR(optimizer, milestones=[30, 60, 80], gamma=0.1)"], "epoch"
     if kind == "cosine":
         return [f"scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max={epochs})"], "epoch"
     if kind == "onecycle":
-        return [f"scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr={c.ref('lr')}, total_steps={epochs} * len(train_loader))"], "batch"
+        return [
+            f"scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr={c.ref('lr')}, total_steps={epochs} * len(train_loader))"
+        ], "batch"
     if kind == "lambda":
         if "warmup" not in f.names:
             f.names.add("warmup")
@@ -821,7 +865,7 @@ def scheduler_block(f: File, c: Config) -> tuple[list[str], str]:
             "scheduler = lr_scheduler.LambdaLR(optimizer, lambda s: cosine_with_warmup(s, total_steps // 20, total_steps))",
         ], "batch"
     if kind == "plateau":
-        return ["scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, mode=\"min\", factor=0.5, patience=5)"], "metric"
+        return ['scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=5)'], "metric"
     return [], ""
 
 
@@ -856,7 +900,7 @@ def train_fn(f: File, kind: str, step_when: str, c: Config) -> list[str]:
         lines.append("        optimizer.zero_grad(set_to_none=True)")
     if amp:
         lines += [
-            '        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):',
+            "        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):",
             "            output = model(data)",
             f"            loss = {loss}",
         ]
@@ -898,7 +942,7 @@ def eval_fn(f: File, kind: str) -> list[str]:
             "        for data, target in loader:",
             "            data, target = data.to(device), target.to(device)",
             "            output = model(data)",
-            "            total += F.cross_entropy(output.view(-1, output.size(-1)), target.view(-1), reduction=\"sum\").item()",
+            '            total += F.cross_entropy(output.view(-1, output.size(-1)), target.view(-1), reduction="sum").item()',
             "            count += target.numel()",
             "    loss = total / max(1, count)",
             '    print(f"eval loss {loss:.4f} ppl {math.exp(min(loss, 20)):.2f}")',
@@ -952,7 +996,7 @@ def main_fn(f: File, model: str, dataset: str, kind: str, h: Hyper, c: Config, g
         body.append(f"criterion = nn.CrossEntropyLoss(label_smoothing={r.choice([0.0, 0.1])}).to(device)")
     if amp:
         body.append('scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")')
-    body.append("best = float(\"inf\")")
+    body.append('best = float("inf")')
     call_args = ["model", "train_loader", "optimizer", "epoch", "device"]
     if step_when == "batch":
         call_args.append("scheduler")
@@ -991,7 +1035,7 @@ def main_fn(f: File, model: str, dataset: str, kind: str, h: Hyper, c: Config, g
 # -- whole files --------------------------------------------------------------------------------------
 
 
-def training_script(rng: random.Random, bad: Optional[str]) -> str:
+def training_script(rng: random.Random, bad: str | None) -> str:
     f = File(rng)
     h = Hyper(rng, bad)
     style = rng.choice(["argparse", "argparse", "dict", "dataclass", "constants"])
@@ -1008,7 +1052,9 @@ def training_script(rng: random.Random, bad: Optional[str]) -> str:
     if groups:
         f.names.add("param_groups")
         f.add(helper_param_groups(f))
-    for name in rng.sample(["average_meter", "seed", "checkpoint", "count", "device", "logging", "timer", "ema"], rng.randint(0, 3)):
+    for name in rng.sample(
+        ["average_meter", "seed", "checkpoint", "count", "device", "logging", "timer", "ema"], rng.randint(0, 3)
+    ):
         f.names.add(name)
         f.add(HELPERS[name](f))
     if style in ("argparse", "dataclass"):
@@ -1070,19 +1116,21 @@ def utils_module(rng: random.Random) -> str:
         # a factory that builds an optimizer from a config mapping, as many training repos have
         f.need("import torch")
         opt = rng.choice(["SGD", "AdamW", "Adam"])
-        f.add([
-            "def create_optimizer(model, cfg):",
-            '    name = cfg.get("opt", "' + opt.lower() + '").lower()',
-            '    lr = cfg.get("lr", ' + num(OPTIMIZERS[opt][0][0]) + ")",
-            '    wd = cfg.get("weight_decay", 0.0)',
-            '    if name == "sgd":',
-            '        return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg.get("momentum", 0.9), weight_decay=wd)',
-            '    if name == "adamw":',
-            "        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)",
-            '    if name == "adam":',
-            "        return torch.optim.Adam(model.parameters(), lr=lr)",
-            '    raise ValueError(f"unknown optimizer {name}")',
-        ])
+        f.add(
+            [
+                "def create_optimizer(model, cfg):",
+                '    name = cfg.get("opt", "' + opt.lower() + '").lower()',
+                '    lr = cfg.get("lr", ' + num(OPTIMIZERS[opt][0][0]) + ")",
+                '    wd = cfg.get("weight_decay", 0.0)',
+                '    if name == "sgd":',
+                '        return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg.get("momentum", 0.9), weight_decay=wd)',
+                '    if name == "adamw":',
+                "        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)",
+                '    if name == "adam":',
+                "        return torch.optim.Adam(model.parameters(), lr=lr)",
+                '    raise ValueError(f"unknown optimizer {name}")',
+            ]
+        )
     return f.render("Training utilities shared by the scripts.")
 
 
@@ -1096,9 +1144,17 @@ def plain_module(rng: random.Random) -> str:
     while f.lines < target:
         f.add(pieces[i % len(pieces)](f, i // len(pieces)))
         i += 1
-    f.add(["def main(argv=None):", "    args = build_cli().parse_args(argv)" if "cli" in f.names else "    args = None", "    return 0 if args is None or args else 1"])
-    text = f.render(f"{rng.choice(['Data preparation', 'Reporting', 'Experiment bookkeeping', 'Dataset statistics'])} helpers.", [
-        'if __name__ == "__main__":', "    raise SystemExit(main())"])
+    f.add(
+        [
+            "def main(argv=None):",
+            "    args = build_cli().parse_args(argv)" if "cli" in f.names else "    args = None",
+            "    return 0 if args is None or args else 1",
+        ]
+    )
+    text = f.render(
+        f"{rng.choice(['Data preparation', 'Reporting', 'Experiment bookkeeping', 'Dataset statistics'])} helpers.",
+        ['if __name__ == "__main__":', "    raise SystemExit(main())"],
+    )
     assert FRAMEWORK not in text
     return text
 
@@ -1107,21 +1163,21 @@ def _plain_csv(f: File, n: int) -> list[str]:
     f.need("import csv")
     name = f.fresh("read_rows")
     return [
-        f"def {name}(path, delimiter=\",\", skip_header=True):",
+        f'def {name}(path, delimiter=",", skip_header=True):',
         "    rows = []",
-        "    with open(path, newline=\"\") as handle:",
+        '    with open(path, newline="") as handle:',
         "        reader = csv.reader(handle, delimiter=delimiter)",
         "        if skip_header:",
         "            next(reader, None)",
         "        for row in reader:",
-        "            if not row or row[0].startswith(\"#\"):",
+        '            if not row or row[0].startswith("#"):',
         "                continue",
         "            rows.append([cell.strip() for cell in row])",
         "    return rows",
         "",
         "",
         f"def {f.fresh('write_rows')}(path, rows, header=None):",
-        "    with open(path, \"w\", newline=\"\") as handle:",
+        '    with open(path, "w", newline="") as handle:',
         "        writer = csv.writer(handle)",
         "        if header:",
         "            writer.writerow(header)",
@@ -1134,7 +1190,9 @@ def _plain_config(f: File, n: int) -> list[str]:
     r = f.rng
     name = f.fresh("DEFAULTS").upper()
     lines = [f"{name} = {{"]
-    for key in r.sample(["lr", "batch_size", "epochs", "warmup", "dropout", "seed", "dataset", "image_size", "num_classes", "label_smoothing"], 6):
+    for key in r.sample(
+        ["lr", "batch_size", "epochs", "warmup", "dropout", "seed", "dataset", "image_size", "num_classes", "label_smoothing"], 6
+    ):
         value = r.choice(['"' + r.choice(TASKS) + '"', str(r.randint(1, 512)), num(r.choice([0.1, 0.001, 3e-4, 0.5]))])
         lines.append(f'    "{key}": {value},')
     lines += [
@@ -1219,7 +1277,7 @@ def _plain_paths(f: File, n: int) -> list[str]:
     f.need("import os")
     f.need("from pathlib import Path")
     return [
-        f"def {f.fresh('find_files')}(root, suffixes=(\".jpg\", \".png\", \".wav\")):",
+        f'def {f.fresh("find_files")}(root, suffixes=(".jpg", ".png", ".wav")):',
         "    found = []",
         "    for directory, _, files in os.walk(root):",
         "        for name in sorted(files):",
@@ -1258,12 +1316,12 @@ def _plain_cli(f: File, n: int) -> list[str]:
 # -- the corpus ------------------------------------------------------------------------------------------
 
 
-def plan(count: int, rng: random.Random) -> list[tuple[str, str, Optional[str]]]:
+def plan(count: int, rng: random.Random) -> list[tuple[str, str, str | None]]:
     """(relative path, kind, finding) for each file; kinds in the proportions of a research repository."""
-    out: list[tuple[str, str, Optional[str]]] = []
+    out: list[tuple[str, str, str | None]] = []
     used: set[str] = set()
     packages = set()
-    for i in range(count):
+    for _i in range(count):
         roll = rng.random()
         if roll < 0.55:
             kind = "train"
@@ -1323,10 +1381,12 @@ def generate(out_dir: Path, count: int = DEFAULT_FILES, seed: int = DEFAULT_SEED
     return written
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="directory to write into (created if missing)")
-    parser.add_argument("--files", type=int, default=DEFAULT_FILES, help=f"modules to write, besides package markers (default {DEFAULT_FILES})")
+    parser.add_argument(
+        "--files", type=int, default=DEFAULT_FILES, help=f"modules to write, besides package markers (default {DEFAULT_FILES})"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     args = parser.parse_args(argv)
     written = generate(args.out, args.files, args.seed)

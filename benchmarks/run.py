@@ -56,7 +56,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -116,10 +115,34 @@ with open(out, "w", encoding="utf-8") as handle:
 """
 
 DEFAULT_EXCLUDE_FALLBACK = {
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
-    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
-    ".trainlint_cache", ".venv", ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out",
-    "build", "dist", "node_modules", "site-packages", "venv",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".trainlint_cache",
+    ".venv",
+    ".vscode",
+    "__pypackages__",
+    "__pycache__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
 }
 
 
@@ -137,18 +160,13 @@ def trainlint_command(python: str) -> list[str]:
     return [str(script)] if script.exists() else [python, "-m", "trainlint"]
 
 
-def run_timed(argv: list[str], cwd: Path, ok=(0,), stdout_path: Optional[Path] = None) -> tuple[float, float]:
+def run_timed(argv: list[str], cwd: Path, ok=(0,), stdout_path: Path | None = None) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one process and the children it waited for; raises RunFailed on an unexpected exit status."""
-    with tempfile.TemporaryFile() as err:
-        out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
-        try:
-            start = time.perf_counter()
-            process = subprocess.Popen(argv, cwd=cwd, env=ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-            _, status, usage = os.wait4(process.pid, 0)
-            elapsed = time.perf_counter() - start
-        finally:
-            if stdout_path:
-                out.close()
+    with tempfile.TemporaryFile() as err, open(stdout_path or os.devnull, "wb") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, env=ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
         process.returncode = code = os.waitstatus_to_exitcode(status)
         if code not in ok:
             err.seek(0)
@@ -171,7 +189,7 @@ def run_group(argvs: list[list[str]], cwd: Path) -> tuple[float, float]:
     return time.perf_counter() - start, cpu
 
 
-def peak_rss(argv: list[str], cwd: Path, ok, work: Path) -> Optional[float]:
+def peak_rss(argv: list[str], cwd: Path, ok, work: Path) -> float | None:
     """Peak RSS in MiB of one run (the largest of the process and the workers it waited for), by /usr/bin/time."""
     if not TIME.exists():
         return None
@@ -186,7 +204,9 @@ def peak_rss(argv: list[str], cwd: Path, ok, work: Path) -> Optional[float]:
 def list_files(python: str, directory: Path, work: Path) -> tuple[Path, int, str]:
     """Write the files trainlint lints under directory to a list; returns (list, count, how)."""
     listing = work / f"files-{hashlib.sha1(str(directory).encode()).hexdigest()[:8]}.txt"
-    result = subprocess.run([python, "-c", DISCOVER, str(directory), str(listing)], cwd=work, env=ENV, capture_output=True, text=True)
+    result = subprocess.run(
+        [python, "-c", DISCOVER, str(directory), str(listing)], cwd=work, env=ENV, capture_output=True, text=True
+    )
     how = "trainlint's discovery"
     if result.returncode != 0:  # the discovery API moved: walk with the default excludes instead
         how = "fallback walk (default excludes, no .gitignore)"
@@ -216,7 +236,15 @@ def summarize(values: list[float]) -> dict:
 
 def probe(python: str, argv: list[str], work: Path) -> dict:
     out = work / "probe.json"
-    result = subprocess.run([python, "-c", PROBE, str(out), *argv], cwd=work, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(
+        [python, "-c", PROBE, str(out), *argv],
+        cwd=work,
+        env=ENV,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if result.returncode != 0 or not out.exists():
         raise RunFailed(f"probe of {' '.join(argv)} failed:\n{result.stderr[-2000:]}")
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -226,12 +254,20 @@ def probe(python: str, argv: list[str], work: Path) -> dict:
 
 def import_times(python: str, argv: list[str], work: Path, top: int = 8) -> list[tuple[str, float]]:
     """The costliest top-level imports of one run (cumulative ms, from -X importtime)."""
-    result = subprocess.run([python, "-X", "importtime", "-m", "trainlint", *argv], cwd=work, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(
+        [python, "-X", "importtime", "-m", "trainlint", *argv],
+        cwd=work,
+        env=ENV,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     rows = []
     for line in result.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
-        parts = [p.strip() for p in line[len("import time:"):].split("|")]
+        parts = [p.strip() for p in line[len("import time:") :].split("|")]
         if len(parts) != 3 or not parts[1].isdigit():
             continue
         name = parts[2]
@@ -247,7 +283,9 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
     listing, count, how = list_files(python, directory, work)
     stats = corpus_stats(listing)
     log(f"\n== {directory}")
-    log(f"   {stats['files']} files ({stats['files_with_torch']} mention torch), {stats['lines']} lines, {stats['bytes'] / 1e6:.2f} MB; file list from {how}")
+    log(
+        f"   {stats['files']} files ({stats['files_with_torch']} mention torch), {stats['lines']} lines, {stats['bytes'] / 1e6:.2f} MB; file list from {how}"
+    )
     if count == 0:
         raise RunFailed(f"no Python files to lint under {directory}")
 
@@ -268,7 +306,7 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
     outputs: dict[str, bytes] = {}
     # Prime the warm cache, then an untimed warm-up round (bytecode, OS file cache), capturing each mode's report.
     run_timed(commands["warm"], work, lint_ok)
-    rss: dict[str, Optional[float]] = {}
+    rss: dict[str, float | None] = {}
     for name, argv in commands.items():
         ok = lint_ok if name in ("cold", "cold-w", "warm", "jobs2") else (0,)
         if name == "cold-w":
@@ -281,7 +319,9 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
         rss[name] = peak_rss(argv, work, ok, work)
     reports = {name: outputs[name] for name in ("cold", "cold-w", "warm", "jobs2")}
     same_findings = len(set(reports.values())) == 1
-    summary_line = [line for line in reports["cold"].decode("utf-8", "replace").splitlines() if line.startswith(("Found ", "All checks"))] or [""]
+    summary_line = [
+        line for line in reports["cold"].decode("utf-8", "replace").splitlines() if line.startswith(("Found ", "All checks"))
+    ] or [""]
 
     times: dict[str, list[float]] = {name: [] for name in commands}
     cpu_times: dict[str, list[float]] = {name: [] for name in commands}
@@ -305,7 +345,7 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
         log(f"   round {round_ + 1}/{repeat}: " + ", ".join(f"{n} {times[n][-1]:.3f}s" for n in times))
 
     def ratio(a: str, b: str, table=times) -> dict:
-        per_round = [x / y for x, y in zip(table[a], table[b])]
+        per_round = [x / y for x, y in zip(table[a], table[b], strict=False)]
         return {
             "median": statistics.median(table[a]) / statistics.median(table[b]),
             "min": min(per_round),
@@ -321,7 +361,10 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
         "2proc/1proc": ratio("2proc-2", "2proc-1"),
     }
     # CPU time (user + system, the process and its workers) is less disturbed by other load on the machine.
-    cpu_ratios = {key: ratio(*pair, table=cpu_times) for key, pair in (("cold/floor", ("cold", "floor")), ("warm/cold", ("warm", "cold")), ("jobs2/jobs1", ("jobs2", "cold")))}
+    cpu_ratios = {
+        key: ratio(*pair, table=cpu_times)
+        for key, pair in (("cold/floor", ("cold", "floor")), ("warm/cold", ("warm", "cold")), ("jobs2/jobs1", ("jobs2", "cold")))
+    }
 
     # Which heavy packages each kind of run imports (in-process probes, untimed).
     warm_probe = probe(python, ["check", target, "--jobs", "1", "--cache-dir", str(cache_warm)], work)
@@ -335,13 +378,19 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
         "file_list": how,
         "findings_summary": summary_line[0],
         "same_findings_in_every_mode": same_findings,
-        "commands": {name: " ".join(argv if name != "floor" else [python, "-c", "<FLOOR script>", str(listing)]) for name, argv in commands.items()},
+        "commands": {
+            name: " ".join(argv if name != "floor" else [python, "-c", "<FLOOR script>", str(listing)])
+            for name, argv in commands.items()
+        },
         "seconds": {name: summarize(values) for name, values in times.items()},
         "cpu_seconds": {name: summarize(values) for name, values in cpu_times.items()},
         "peak_rss_mib": {**rss, "2proc-1": None, "2proc-2": None},
         "ratios": ratios,
         "cpu_ratios": cpu_ratios,
-        "goals": {key: {"limit": limit, "median": ratios[key]["median"], "met": ratios[key]["median"] <= limit} for key, limit in GOALS.items()},
+        "goals": {
+            key: {"limit": limit, "median": ratios[key]["median"], "met": ratios[key]["median"] <= limit}
+            for key, limit in GOALS.items()
+        },
         "warm_imports": warm_probe["loaded"],
         "cold_imports": cold_probe["loaded"],
         "warm_imports_libcst": "libcst" in warm_probe["loaded"],
@@ -355,7 +404,10 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
 
 def report(r: dict, log) -> None:
     s = r["seconds"]
-    log(f"   findings: {r['findings_summary']}" + ("" if r["same_findings_in_every_mode"] else "  WARNING: the modes report different findings"))
+    log(
+        f"   findings: {r['findings_summary']}"
+        + ("" if r["same_findings_in_every_mode"] else "  WARNING: the modes report different findings")
+    )
     c = r["cpu_seconds"]
     log(f"   {'':<10} {'wall: median':>13} {'[min-max]':<17} {'CPU: median':>11} {'peak RSS':>9}")
     for name in s:
@@ -369,22 +421,28 @@ def report(r: dict, log) -> None:
         cpu = r["cpu_ratios"].get(key)
         cpu_text = f"; CPU {cpu['median']:.3f}x" if cpu else ""
         note = "  <- the best jobs2/jobs1 can be on this machine now" if key == "2proc/1proc" else ""
-        log(f"   {key:<13} {value['median']:.3f}x [{value['min']:.3f}-{value['max']:.3f}]{verdict}  (of the minimums {value['of_minimums']:.3f}x{cpu_text}){note}")
-    log(f"   warm run imports libcst: {'YES (FAIL)' if r['warm_imports_libcst'] else 'no'}; "
+        log(
+            f"   {key:<13} {value['median']:.3f}x [{value['min']:.3f}-{value['max']:.3f}]{verdict}  (of the minimums {value['of_minimums']:.3f}x{cpu_text}){note}"
+        )
+    log(
+        f"   warm run imports libcst: {'YES (FAIL)' if r['warm_imports_libcst'] else 'no'}; "
         f"check imports pygls/lsprotocol: {'YES (FAIL)' if r['check_imports_server_stack'] else 'no'} "
-        f"(cold loads {r['cold_imports'] or 'none'}, warm loads {r['warm_imports'] or 'none'})")
+        f"(cold loads {r['cold_imports'] or 'none'}, warm loads {r['warm_imports'] or 'none'})"
+    )
     log("   costliest imports, cold: " + ", ".join(f"{n} {ms:.0f} ms" for n, ms in r["top_imports_cold_ms"][:5]))
     log("   costliest imports, warm: " + ", ".join(f"{n} {ms:.0f} ms" for n, ms in r["top_imports_warm_ms"][:5]))
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="directories to lint (default: a generated corpus)")
     parser.add_argument("--with-generated", action="store_true", help="also measure the generated corpus when DIRs are given")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds per corpus (default 5)")
     parser.add_argument("--files", type=int, default=200, help="size of the generated corpus (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated corpus (default 0)")
-    parser.add_argument("--python", default=default_python(), help="the interpreter trainlint is installed in (default: the repository's .venv)")
+    parser.add_argument(
+        "--python", default=default_python(), help="the interpreter trainlint is installed in (default: the repository's .venv)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON (- for standard output)")
     args = parser.parse_args(argv)
     log = (lambda text: print(text, file=sys.stderr)) if args.json == "-" else print
@@ -401,20 +459,34 @@ def main(argv: Optional[list[str]] = None) -> int:
             generated = work / f"corpus-{args.files}-seed{args.seed}"
             generate(generated, args.files, args.seed)
             dirs.insert(0, generated)
-        version = subprocess.run([args.python, "-c", "import sys, trainlint; from importlib.metadata import version; print(trainlint.__version__, version('libcst'), sys.version.split()[0])"], capture_output=True, text=True).stdout.split()
-        revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "trainlint"], capture_output=True, text=True).stdout.strip()
+        version = subprocess.run(
+            [
+                args.python,
+                "-c",
+                "import sys, trainlint; from importlib.metadata import version; print(trainlint.__version__, version('libcst'), sys.version.split()[0])",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        revision = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "trainlint"], capture_output=True, text=True
+        ).stdout.strip()
         header = {
             "date": datetime.date.today().isoformat(),
             "trainlint_source": (revision or "?") + (" + uncommitted changes in trainlint/" if dirty else ""),
             "load_average_at_start": os.getloadavg(),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
             "python": args.python,
-            "versions": dict(zip(("trainlint", "libcst", "python"), version)),
+            "versions": dict(zip(("trainlint", "libcst", "python"), version, strict=False)),
             "repeat": args.repeat,
         }
         log(f"trainlint benchmarks, {header['date']}, {header['machine']}, versions {header['versions']}, {args.repeat} rounds")
-        log(f"trainlint source: {header['trainlint_source']}; load average at start: {' '.join(f'{x:.2f}' for x in header['load_average_at_start'])}")
+        log(
+            f"trainlint source: {header['trainlint_source']}; load average at start: {' '.join(f'{x:.2f}' for x in header['load_average_at_start'])}"
+        )
         results, failures = [], []
         for directory in dirs:
             try:
@@ -424,20 +496,26 @@ def main(argv: Optional[list[str]] = None) -> int:
                 log(f"   FAILED: {exc}")
         if results:
             log("\nsummary (wall-clock medians; ratio [min-max of the per-round ratios])")
-            log(f"{'corpus':<34} {'files':>5} {'floor':>7} {'cold':>7} {'warm':>7} {'jobs2':>7}  {'cold/floor':<22} {'warm/cold':<22} {'jobs2/jobs1':<18} {'2proc/1proc':<18}")
+            log(
+                f"{'corpus':<34} {'files':>5} {'floor':>7} {'cold':>7} {'warm':>7} {'jobs2':>7}  {'cold/floor':<22} {'warm/cold':<22} {'jobs2/jobs1':<18} {'2proc/1proc':<18}"
+            )
             for r in results:
                 sec, rat = r["seconds"], r["ratios"]
 
-                def cell(key: str) -> str:
+                def cell(key: str, rat: dict = rat) -> str:
                     v = rat[key]
                     mark = "" if key not in GOALS else (" ok" if v["median"] <= GOALS[key] else " MISS")
                     return f"{v['median']:.2f} [{v['min']:.2f}-{v['max']:.2f}]{mark}"
 
                 name = Path(r["directory"]).name
-                log(f"{name[:34]:<34} {r['corpus']['files']:>5} {sec['floor']['median']:>6.2f}s {sec['cold']['median']:>6.2f}s {sec['warm']['median']:>6.2f}s {sec['jobs2']['median']:>6.2f}s  "
-                    f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18} {cell('2proc/1proc'):<18}")
+                log(
+                    f"{name[:34]:<34} {r['corpus']['files']:>5} {sec['floor']['median']:>6.2f}s {sec['cold']['median']:>6.2f}s {sec['warm']['median']:>6.2f}s {sec['jobs2']['median']:>6.2f}s  "
+                    f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18} {cell('2proc/1proc'):<18}"
+                )
         header["load_average_at_end"] = os.getloadavg()
-        log(f"load average at end: {' '.join(f'{x:.2f}' for x in header['load_average_at_end'])} (other work on the machine disturbs wall times; CPU times less so)")
+        log(
+            f"load average at end: {' '.join(f'{x:.2f}' for x in header['load_average_at_end'])} (other work on the machine disturbs wall times; CPU times less so)"
+        )
         if args.json:
             text = json.dumps({**header, "results": results, "failures": failures}, indent=2)
             if args.json == "-":

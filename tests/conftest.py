@@ -37,7 +37,9 @@ class Run:
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path | str | None = None, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120) -> Run:
+def run_cli(
+    *args: str, cwd: Path | str | None = None, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120
+) -> Run:
     """The real command line, as a subprocess: `python -m trainlint ARGS`."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("PYTHONSAFEPATH", None)

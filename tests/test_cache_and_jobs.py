@@ -76,7 +76,12 @@ def test_jobs_2_matches_jobs_1(tmp_path):
         (tmp_path / f"m{i}.py").write_text(BAD.replace("10", str(i + 1)) if i % 3 else "import torch\nx = 1\n")
     (tmp_path / "broken.py").write_text("def f(:\n")
     runs = [
-        subprocess.run([sys.executable, "-m", "trainlint", "check", "--no-cache", "--output-format", "json", "--jobs", jobs, "."], cwd=tmp_path, capture_output=True, text=True)
+        subprocess.run(
+            [sys.executable, "-m", "trainlint", "check", "--no-cache", "--output-format", "json", "--jobs", jobs, "."],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         for jobs in ("1", "2")
     ]
     assert runs[0].returncode == runs[1].returncode == 1
@@ -86,7 +91,22 @@ def test_jobs_2_matches_jobs_1(tmp_path):
 
 def test_jobs_2_on_the_examples_matches():
     outs = [
-        subprocess.run([sys.executable, "-m", "trainlint", "check", "--no-cache", "--output-format", "json", "--jobs", jobs, str(ROOT / "examples")], capture_output=True, text=True).stdout
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "trainlint",
+                "check",
+                "--no-cache",
+                "--output-format",
+                "json",
+                "--jobs",
+                jobs,
+                str(ROOT / "examples"),
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout
         for jobs in ("1", "2")
     ]
     assert outs[0] == outs[1]

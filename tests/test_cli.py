@@ -4,9 +4,9 @@ import json
 import re
 
 import pytest
+from conftest import ROOT, run_cli
 
 from trainlint import __version__
-from conftest import ROOT, run_cli
 
 BAD = "import torch\nmodel = torch.nn.Linear(2, 2)\nopt = torch.optim.SGD(model.parameters(), lr=10)\n"
 ADAM_WD = "import torch\nopt = torch.optim.Adam(p, weight_decay=1e-4)\n"
@@ -64,7 +64,9 @@ def test_github_format(project):
     project.write("dir/a, b.py", BAD + ADAM_WD.replace("import torch\n", ""))
     run = project.run("check", "--no-cache", "--output-format", "github", "dir")
     lines = run.stdout.splitlines()
-    assert lines[0].startswith("::warning file=dir/a%2C b.py,line=3,col=43,endLine=3,endColumn=48,title=TL101 (learning-rate-too-high)::TL101 SGD learning rate 10.0")
+    assert lines[0].startswith(
+        "::warning file=dir/a%2C b.py,line=3,col=43,endLine=3,endColumn=48,title=TL101 (learning-rate-too-high)::TL101 SGD learning rate 10.0"
+    )
     assert lines[1].startswith("::notice file=dir/a%2C b.py,line=4,") and "TL103" in lines[1]
     assert run.returncode == 1
 
@@ -128,7 +130,9 @@ def test_stdin_respects_per_file_ignores(project):
 
 
 def test_show_settings(project):
-    project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL103"]\n[tool.trainlint.rules.TL101]\nlimits = { SGD = 2.0 }\n')
+    project.write(
+        "pyproject.toml", '[tool.trainlint]\nignore = ["TL103"]\n[tool.trainlint.rules.TL101]\nlimits = { SGD = 2.0 }\n'
+    )
     project.write("a.py", BAD)
     run = project.run("check", "--show-settings", "a.py")
     data = json.loads(run.stdout)
@@ -158,7 +162,15 @@ def test_rule_command():
     by_name = run_cli("rule", "adam-coupled-weight-decay", "--output-format", "json")
     assert json.loads(by_name.stdout)["code"] == "TL103"
     listing = run_cli("rule", "--all")
-    assert [line.split()[0] for line in listing.stdout.splitlines()] == ["TL001", "TL002", "TL003", "TL004", "TL101", "TL102", "TL103"]
+    assert [line.split()[0] for line in listing.stdout.splitlines()] == [
+        "TL001",
+        "TL002",
+        "TL003",
+        "TL004",
+        "TL101",
+        "TL102",
+        "TL103",
+    ]
     assert run_cli("rule", "TL999").returncode == 2
 
 
@@ -173,6 +185,8 @@ def test_runs_without_torch_importable(project):
     import sys
 
     project.write("a.py", BAD)
-    code = "import sys; sys.modules['torch'] = None; from trainlint.cli import main; sys.exit(main(['check', '--no-cache', 'a.py']))"
+    code = (
+        "import sys; sys.modules['torch'] = None; from trainlint.cli import main; sys.exit(main(['check', '--no-cache', 'a.py']))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True)
     assert proc.returncode == 1 and "TL101" in proc.stdout, proc.stderr

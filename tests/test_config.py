@@ -80,9 +80,18 @@ def test_per_file_ignores_table(project):
         ("[tool.trainlint]\nselect = 'TL1'\n", "tool.trainlint.select: expected a list of strings"),
         ("[tool.trainlint]\nselect = ['TL9']\n", "tool.trainlint.select: unknown rule selector 'TL9'"),
         ("[tool.trainlint]\nignore = ['no-such-rule']\n", "unknown rule selector 'no-such-rule'"),
-        ("[tool.trainlint.severity]\nTL101 = 'fatal'\n", "tool.trainlint.severity.TL101: severity must be 'error', 'warning' or 'info'"),
-        ("[tool.trainlint.rules.TL101]\nlimit = 2\n", "tool.trainlint.rules.TL101: unknown option 'limit' for TL101 (options: limits)"),
-        ("[tool.trainlint.rules.TL101]\nlimits = { SGD = 'high' }\n", "tool.trainlint.rules.TL101.limits: expected a table of a string -> a number"),
+        (
+            "[tool.trainlint.severity]\nTL101 = 'fatal'\n",
+            "tool.trainlint.severity.TL101: severity must be 'error', 'warning' or 'info'",
+        ),
+        (
+            "[tool.trainlint.rules.TL101]\nlimit = 2\n",
+            "tool.trainlint.rules.TL101: unknown option 'limit' for TL101 (options: limits)",
+        ),
+        (
+            "[tool.trainlint.rules.TL101]\nlimits = { SGD = 'high' }\n",
+            "tool.trainlint.rules.TL101.limits: expected a table of a string -> a number",
+        ),
         ("[tool.trainlint.rules.TL777]\nx = 1\n", "tool.trainlint.rules.TL777: no rule has this code or name"),
         ("[tool.trainlint.rules.TL102]\nx = 1\n", "unknown option 'x' for TL102 (options: none)"),
         ("[tool.trainlint]\nrespect-gitignore = 'yes'\n", "tool.trainlint.respect-gitignore: expected true or false"),

@@ -14,7 +14,17 @@ def paths(project, *args):
 
 
 def test_recursive_discovery_and_default_excludes(project):
-    for name in ("a.py", "pkg/b.py", "pkg/sub/c.py", ".venv/lib/d.py", "build/e.py", "node_modules/f.py", "pkg/__pycache__/g.py", "notes.txt", "h.pyi"):
+    for name in (
+        "a.py",
+        "pkg/b.py",
+        "pkg/sub/c.py",
+        ".venv/lib/d.py",
+        "build/e.py",
+        "node_modules/f.py",
+        "pkg/__pycache__/g.py",
+        "notes.txt",
+        "h.pyi",
+    ):
         project.write(name, BAD)
     assert paths(project, ".") == ["a.py", "pkg/b.py", "pkg/sub/c.py"]
     assert paths(project) == ["a.py", "pkg/b.py", "pkg/sub/c.py"], "the default path is ."
@@ -27,7 +37,14 @@ def test_gitignore_is_respected(project):
     for name in ("train.py", "generated/x.py", "a_tmp.py", "keep_tmp.py", "pkg/local.py", "pkg/model.py"):
         project.write(name, BAD)
     assert paths(project, ".") == ["keep_tmp.py", "pkg/model.py", "train.py"]
-    assert paths(project, "--no-respect-gitignore", ".") == ["a_tmp.py", "generated/x.py", "keep_tmp.py", "pkg/local.py", "pkg/model.py", "train.py"]
+    assert paths(project, "--no-respect-gitignore", ".") == [
+        "a_tmp.py",
+        "generated/x.py",
+        "keep_tmp.py",
+        "pkg/local.py",
+        "pkg/model.py",
+        "train.py",
+    ]
     # Linting a subdirectory still honours the repository's .gitignore above it.
     project.write("pkg/gen_tmp.py", BAD)
     assert paths(project, "pkg") == ["pkg/model.py"]
@@ -86,7 +103,7 @@ def test_empty_file(project):
 def test_50000_line_file(project):
     body = "".join(f"x{i} = {i} * 2\n" for i in range(49_996))
     project.write("huge.py", "import torch\n" + body + "LR = 10\nopt = torch.optim.SGD(p, lr=LR)\n")
-    assert sum(1 for _ in open(project.root / "huge.py")) == 49_999
+    assert (project.root / "huge.py").read_text().count("\n") == 49_999
     run = project.run("check", "--no-cache", "--output-format", "json", "huge.py", timeout=300)
     (d,) = json.loads(run.stdout)
     assert d["code"] == "TL101" and d["line"] == 49_999 and "(LR, line 49998)" in d["message"]
@@ -146,7 +163,10 @@ def test_deeply_nested_code(project):
     finding = "\nopt = torch.optim.SGD(p, lr=10)\n"
     project.write("sum_500.py", "import torch\nx = " + "+".join(["1"] * 500) + finding)
     project.write("chain_300.py", "import torch\nx = a" + ".m()" * 300 + finding)
-    project.write("elif_2000.py", "import torch\nif a == 0:\n    pass\n" + "".join(f"elif a == {i}:\n    pass\n" for i in range(1, 2000)) + finding)
+    project.write(
+        "elif_2000.py",
+        "import torch\nif a == 0:\n    pass\n" + "".join(f"elif a == {i}:\n    pass\n" for i in range(1, 2000)) + finding,
+    )
     project.write("sum_8000.py", "import torch\nx = " + "+".join(["1"] * 8000) + finding)
     project.write("nested_250.py", "import torch\nx = " + "[" * 250 + "]" * 250 + finding)
     run = project.run("check", "--no-cache", "--output-format", "json", ".", timeout=300)

@@ -127,7 +127,9 @@ def test_failed_write_leaves_the_file_and_exits_2(project):
 
 
 def _diagnostic(edits, applicability=Applicability.SAFE):
-    return Diagnostic("TL003", "unused-suppression", "m", Severity.WARNING, Span(1, 0, 1, 1), Fix(applicability, "f", tuple(edits)))
+    return Diagnostic(
+        "TL003", "unused-suppression", "m", Severity.WARNING, Span(1, 0, 1, 1), Fix(applicability, "f", tuple(edits))
+    )
 
 
 def test_overlapping_fixes_are_applied_one_per_round():
@@ -149,5 +151,7 @@ def test_adamw_fix_keeps_an_import_still_in_use():
     source = "from torch.optim import Adam\na = Adam(p, weight_decay=1e-4)\nb = Adam(q)\n"
     outcome = fix_text(source, "x.py", default_settings(), unsafe=True)
     assert outcome.text == "from torch.optim import Adam, AdamW\na = AdamW(p, weight_decay=1e-4)\nb = Adam(q)\n"
-    attribute = fix_text("import torch.optim as optim\na = optim.Adam(p, weight_decay=1e-4)\n", "x.py", default_settings(), unsafe=True)
+    attribute = fix_text(
+        "import torch.optim as optim\na = optim.Adam(p, weight_decay=1e-4)\n", "x.py", default_settings(), unsafe=True
+    )
     assert attribute.text == "import torch.optim as optim\na = optim.AdamW(p, weight_decay=1e-4)\n"

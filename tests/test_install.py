@@ -28,9 +28,13 @@ def test_wheel_installs_and_runs_without_torch(tmp_path):
     page = subprocess.run([str(trainlint), "rule", "TL101"], capture_output=True, text=True, cwd=tmp_path)
     assert page.returncode == 0
     assert page.stdout.startswith("# TL101 learning-rate-too-high")
-    where = subprocess.run([str(python), "-c", "import trainlint.pages as p; print(p.pages_dir())"], capture_output=True, text=True, cwd=tmp_path)
+    where = subprocess.run(
+        [str(python), "-c", "import trainlint.pages as p; print(p.pages_dir())"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert str(env_dir) in where.stdout and "_pages" in where.stdout
 
-    check = subprocess.run([str(trainlint), "check", "--no-cache", str(ROOT / "examples")], capture_output=True, text=True, cwd=tmp_path)
+    check = subprocess.run(
+        [str(trainlint), "check", "--no-cache", str(ROOT / "examples")], capture_output=True, text=True, cwd=tmp_path
+    )
     assert check.returncode == 1, check.stderr
     assert "TL101 SGD learning rate 10.0 (default of --lr, line 18)" in check.stdout

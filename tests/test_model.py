@@ -105,5 +105,5 @@ def test_model_building_is_one_cheap_pass():
     model = build()
     # Nothing derived is computed until a query asks for it.
     assert "torch" not in vars(model) and "evaluator" not in vars(model)
-    model.torch.optimizers
+    assert [o.name for o in model.torch.optimizers] == ["SGD"]
     assert "evaluator" in vars(model)

@@ -1,9 +1,9 @@
 """TL101-TL103 on bad code, and silence on the clean shapes real training code takes."""
 
 import pytest
+from conftest import codes, lint
 
 from trainlint.rules.optimizer import LearningRateOptions
-from conftest import codes, lint
 
 
 def tl101(code, **kw):
@@ -426,7 +426,8 @@ def test_tl102_resolves_constants():
 
 
 def test_tl102_clean():
-    assert codes("""
+    assert (
+        codes("""
         import torch
         a = torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0)
         b = torch.optim.Adam(p, betas=(0.9, 0.999), eps=1e-8)
@@ -435,7 +436,9 @@ def test_tl102_clean():
         e = torch.optim.Adagrad(p, eps=1e-10)
         f = torch.optim.Adam(p, betas=betas_from_somewhere)
         g = torch.optim.Adadelta(p, momentum=5)
-    """) == []
+    """)
+        == []
+    )
 
 
 # -- TL103 ----------------------------------------------------------------------------------------------
@@ -453,7 +456,8 @@ def test_tl103_positional_weight_decay():
 
 
 def test_tl103_clean():
-    assert codes("""
+    assert (
+        codes("""
         import torch
         a = torch.optim.Adam(p, lr=1e-3)
         b = torch.optim.Adam(p, lr=1e-3, weight_decay=0)
@@ -461,7 +465,9 @@ def test_tl103_clean():
         d = torch.optim.Adam(p, lr=1e-3, weight_decay=1e-4, decoupled_weight_decay=True)
         e = torch.optim.NAdam(p, weight_decay=1e-4, decoupled_weight_decay=True)
         f = torch.optim.Adam(p, weight_decay=wd_from_elsewhere)
-    """) == []
+    """)
+        == []
+    )
 
 
 def test_config_attributes_set_once():
@@ -495,7 +501,8 @@ def test_config_attributes_set_once():
 
 
 def test_config_attributes_set_more_than_once_are_not_guessed():
-    assert tl101("""
+    assert (
+        tl101("""
         import torch
 
         class Config:
@@ -509,11 +516,14 @@ def test_config_attributes_set_more_than_once_are_not_guessed():
         cfg["lr"] = cfg["lr"] / 1000
         torch.optim.SGD(p, lr=config.lr)
         torch.optim.SGD(p, lr=cfg["lr"])
-    """) == []
+    """)
+        == []
+    )
 
 
 def test_schedulers_that_replace_the_learning_rate():
-    assert tl101("""
+    assert (
+        tl101("""
         import torch
         from torch.optim.lr_scheduler import LambdaLR, OneCycleLR
         a = torch.optim.SGD(p, lr=1.0)
@@ -522,7 +532,9 @@ def test_schedulers_that_replace_the_learning_rate():
         sb = OneCycleLR(b, max_lr=1e-3, total_steps=1000)
         c = torch.optim.SGD(p, lr=10)
         sc = torch.optim.lr_scheduler.StepLR(c, step_size=10)
-    """)[0].span.line == 8, "only c: a StepLR does not replace the rate"
+    """)[0].span.line
+        == 8
+    ), "only c: a StepLR does not replace the rate"
 
 
 def test_no_fix_when_the_literal_also_sets_a_rate_that_is_fine():
@@ -540,7 +552,7 @@ def test_no_fix_when_the_literal_also_sets_a_rate_that_is_fine():
     (d,) = found
     assert d.fix is None, "0.1 is right for the default SGD path: fixing it for Adam would break SGD"
     assert d.severity.value == "info"
-    assert d.message.endswith("This optimizer is built only when `args.optim == \"Adam\"`, which the defaults do not satisfy")
+    assert d.message.endswith('This optimizer is built only when `args.optim == "Adam"`, which the defaults do not satisfy')
 
 
 def test_unmet_else_branch_condition():
@@ -569,13 +581,16 @@ def test_call_sites_with_high_values_are_one_finding():
 
 
 def test_noqa_where_the_value_is_written():
-    assert tl101("""
+    assert (
+        tl101("""
         import argparse, torch
         parser = argparse.ArgumentParser()
         parser.add_argument("--lr", type=float, default=10)  # noqa: TL101 (an LR range test)
         args = parser.parse_args()
         opt = torch.optim.SGD(p, lr=args.lr)
-    """) == []
+    """)
+        == []
+    )
 
 
 def test_lightning_hparams():

@@ -2,11 +2,11 @@
 
 import libcst as cst
 import pytest
+from conftest import ROOT
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from trainlint.model.positions import Positions
 from trainlint.model.syntax import walk
-from conftest import ROOT
 
 TRICKY = '''\
 # -*- coding: utf-8 -*-
@@ -46,7 +46,10 @@ def test_targeted_positions_match_position_provider(name, source):
         span = positions.span(node)
         want = expected[node]
         assert (span.line, span.column, span.end_line, span.end_column) == (
-            want.start.line, want.start.column, want.end.line, want.end.column
+            want.start.line,
+            want.start.column,
+            want.end.line,
+            want.end.column,
         ), (name, type(node).__name__, module.code_for_node(node)[:40])
 
 

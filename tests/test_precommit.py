@@ -12,13 +12,17 @@ PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True, capture_output=True
+    )
 
 
 def snapshot_of_this_project(tmp_path: Path) -> Path:
     """pre-commit installs a hook repository from a git commit: make one of the working tree."""
     repo = tmp_path / "trainlint-repo"
-    ignore = shutil.ignore_patterns(".git", ".venv", "node_modules", ".trainlint_cache", "__pycache__", "*.egg-info", ".e2e", "test-artifacts", "*.vsix")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", ".trainlint_cache", "__pycache__", "*.egg-info", ".e2e", "test-artifacts", "*.vsix"
+    )
     shutil.copytree(ROOT, repo, ignore=ignore)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
@@ -27,7 +31,9 @@ def snapshot_of_this_project(tmp_path: Path) -> Path:
 
 
 def test_manifest_is_valid():
-    proc = subprocess.run([*PRE_COMMIT, "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [*PRE_COMMIT, "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -42,13 +48,27 @@ def test_hooks_through_pre_commit_try_repo(tmp_path):
     git(work, "add", "-A")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PIP_NO_INPUT": "1"}
 
-    check = subprocess.run([*PRE_COMMIT, "try-repo", str(hooks), "trainlint", "--all-files"], cwd=work, capture_output=True, text=True, env=env, timeout=600)
+    check = subprocess.run(
+        [*PRE_COMMIT, "try-repo", str(hooks), "trainlint", "--all-files"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     output = check.stdout + check.stderr
     assert check.returncode == 1, output
     assert "train.py:2:26: TL101 SGD learning rate 10.0" in output
     assert "stale.py:2:35: TL003 [*] Unused suppression" in output
 
-    fix = subprocess.run([*PRE_COMMIT, "try-repo", str(hooks), "trainlint-fix", "--all-files"], cwd=work, capture_output=True, text=True, env=env, timeout=600)
+    fix = subprocess.run(
+        [*PRE_COMMIT, "try-repo", str(hooks), "trainlint-fix", "--all-files"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert fix.returncode == 1, fix.stdout + fix.stderr  # files were modified, and TL101 remains
     assert (work / "stale.py").read_text() == "import torch\nopt = torch.optim.SGD(p, lr=0.1)\n"
     assert (work / "train.py").read_text() == "import torch\nopt = torch.optim.SGD(p, lr=10)\n", "unsafe fixes stay off"

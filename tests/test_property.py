@@ -14,13 +14,14 @@ import re
 import hypothesmith
 import libcst
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from trainlint.engine import lint_source
 from trainlint.fixes import fix_text
 from trainlint.pages import load_pages
 from trainlint.settings import default_settings
-from conftest import ROOT
 
 SETTINGS = default_settings()
 APPLIED = {"hypothesmith": 0, "mutations": 0}
@@ -32,7 +33,7 @@ SEEDS += [path.read_text() for path in sorted((ROOT / "examples").rglob("*.py"))
 def parses(text: str) -> bool:
     try:
         libcst.parse_module(text)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any parser failure means it does not parse
         return False
     return True
 

@@ -6,10 +6,10 @@ import sys
 import zipfile
 
 import pytest
+from conftest import ROOT, lint
 
 from trainlint.pages import RULES_BASE_URL, load_pages, pages_dir
 from trainlint.registry import all_rules
-from conftest import ROOT, lint
 
 PAGES = load_pages()
 RULES = all_rules()

@@ -4,16 +4,19 @@ import json
 import re
 import subprocess
 
+from conftest import ROOT
+
 from trainlint.pages import page_url
 from trainlint.registry import find_rule
-from conftest import ROOT
 
 VALIDATOR = ROOT / "tests" / "node" / "node_modules" / "@microsoft" / "sarif-multitool-linux" / "Sarif.Multitool"
 
 
 def validate(path):
     assert VALIDATOR.is_file(), "run tests/run-all.sh (npm ci in tests/node) to install the SARIF validator"
-    proc = subprocess.run([str(VALIDATOR), "validate", "--rule-kind", "Gh;Sarif", str(path)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(VALIDATOR), "validate", "--rule-kind", "Gh;Sarif", str(path)], capture_output=True, text=True, timeout=300
+    )
     # It exits 0 even when it reports errors: read its output.
     output = proc.stdout + proc.stderr
     assert "Analysis completed successfully" in output, output
@@ -59,5 +62,8 @@ def test_fingerprints_survive_lines_moving(project):
     first = json.loads(project.run("check", "--no-cache", "--output-format", "sarif", "train.py").stdout)
     path.write_text("import torch\n\n# a comment added above\nopt = torch.optim.SGD(p, lr=10)\n")
     second = json.loads(project.run("check", "--no-cache", "--output-format", "sarif", "train.py").stdout)
-    fingerprint = lambda log: log["runs"][0]["results"][0]["partialFingerprints"]
+
+    def fingerprint(log):
+        return log["runs"][0]["results"][0]["partialFingerprints"]
+
     assert fingerprint(first) == fingerprint(second)

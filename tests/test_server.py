@@ -66,7 +66,9 @@ async def start(client: LanguageClient, root: Path, *, pull=False, encodings=Non
 def open_doc(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
     path.write_text(text, encoding="utf-8")
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text))
+    )
     return uri
 
 
@@ -165,10 +167,14 @@ async def test_pull_diagnostics(lsp: LanguageClient, tmp_path):
     uri = open_doc(lsp, tmp_path / "train.py", BAD)
     report = await lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri)))
     assert codes(report.items) == ["TL101"] and report.result_id
-    again = await lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri), previous_result_id=report.result_id))
+    again = await lsp.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri), previous_result_id=report.result_id)
+    )
     assert again.kind == "unchanged"
     change(lsp, uri, CLEAN, 2)
-    fresh = await lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri), previous_result_id=report.result_id))
+    fresh = await lsp.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri), previous_result_id=report.result_id)
+    )
     assert fresh.kind == "full" and list(fresh.items) == []
     assert uri not in lsp.diagnostics, "a pulling client gets no pushed diagnostics"
 
@@ -177,7 +183,9 @@ async def test_half_typed_code_is_one_syntax_error(lsp: LanguageClient, tmp_path
     await start(lsp, tmp_path)
     uri = open_doc(lsp, tmp_path / "train.py", BAD)
     await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
-    half = BAD.replace("optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)", "optimizer = torch.optim.SGD(model.parameters(), lr=")
+    half = BAD.replace(
+        "optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)", "optimizer = torch.optim.SGD(model.parameters(), lr="
+    )
     change(lsp, uri, half, 2)
     (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL001"])
     assert d.range.start.line == 8 and d.severity == types.DiagnosticSeverity.Error
@@ -262,10 +270,15 @@ async def test_quick_fixes_applied(lsp: LanguageClient, tmp_path):
 
 async def test_disable_for_this_line(lsp: LanguageClient, tmp_path):
     await start(lsp, tmp_path)
-    multiline = BAD.replace("optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)", "optimizer = torch.optim.SGD(\n    model.parameters(),\n    lr=args.lr,  # tuned later\n)")
+    multiline = BAD.replace(
+        "optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)",
+        "optimizer = torch.optim.SGD(\n    model.parameters(),\n    lr=args.lr,  # tuned later\n)",
+    )
     cases = {
         BAD: BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: TL101\n"),
-        BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: E501\n"): BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: E501, TL101\n"),
+        BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: E501\n"): BAD.replace(
+            "lr=args.lr)\n", "lr=args.lr)  # noqa: E501, TL101\n"
+        ),
         BAD.replace("lr=args.lr)\n", "lr=args.lr)  # why\n"): BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: TL101  # why\n"),
         multiline: multiline.replace("\n)\n", "\n)  # noqa: TL101\n"),
     }
@@ -294,7 +307,9 @@ async def test_fix_all_source_action_and_command(lsp: LanguageClient, tmp_path):
     # Minimal edits, not a whole-document replace: only the changed stretches.
     assert sum(len(e.new_text) + e.range.end.line - e.range.start.line for e in edits) <= 12
 
-    await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="trainlint.server.fixAll", arguments=[{"uri": uri}]))
+    await lsp.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="trainlint.server.fixAll", arguments=[{"uri": uri}])
+    )
     (edit,) = lsp.applied_edits
     (document_change,) = edit.document_changes
     assert apply(source, list(document_change.edits)) == expected
@@ -365,7 +380,11 @@ async def test_config_reload_and_broken_config(lsp: LanguageClient, tmp_path):
     await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL103"], fresh=True)  # the last good configuration
     await until(lambda: any("selct" in m.message for m in lsp.messages))
     (message,) = [m for m in lsp.messages if "selct" in m.message]
-    assert message.type == types.MessageType.Error and "pyproject.toml" in message.message and "did you mean 'select'" in message.message
+    assert (
+        message.type == types.MessageType.Error
+        and "pyproject.toml" in message.message
+        and "did you mean 'select'" in message.message
+    )
 
     pyproject.write_text("[tool.trainlint]\nignore = ['TL103']\n")
     watched(lsp, pyproject)
@@ -392,7 +411,14 @@ async def test_editor_settings_and_preference(lsp: LanguageClient, tmp_path):
     settings = {"trainlint": {"select": ["TL103"], "configurationPreference": "filesystemFirst"}}
     lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
     await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
-    settings = {"trainlint": {"select": ["TL1"], "ignore": ["TL101"], "severity": {"TL103": "error"}, "configurationPreference": "editorOnly"}}
+    settings = {
+        "trainlint": {
+            "select": ["TL1"],
+            "ignore": ["TL101"],
+            "severity": {"TL103": "error"},
+            "configurationPreference": "editorOnly",
+        }
+    }
     lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
     (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL103"])
     assert d.severity == types.DiagnosticSeverity.Error

@@ -2,9 +2,10 @@
 
 import textwrap
 
+from conftest import lint
+
 from trainlint.fixes import fix_text
 from trainlint.settings import default_settings
-from conftest import lint
 
 BAD = "import torch\nopt = torch.optim.SGD(p, lr=10)"
 
@@ -62,7 +63,9 @@ def test_unused_suppression_reported_with_safe_fix():
     (d,) = lint("import torch\nopt = torch.optim.SGD(p, lr=0.1)  # noqa: TL101\n")
     assert d.code == "TL003" and "TL101" in d.message
     assert d.fix.applicability.value == "safe"
-    outcome = fix_text("import torch\nopt = torch.optim.SGD(p, lr=0.1)  # noqa: TL101\n", "x.py", default_settings(), unsafe=False)
+    outcome = fix_text(
+        "import torch\nopt = torch.optim.SGD(p, lr=0.1)  # noqa: TL101\n", "x.py", default_settings(), unsafe=False
+    )
     assert outcome.text == "import torch\nopt = torch.optim.SGD(p, lr=0.1)\n"
 
 

@@ -3,9 +3,10 @@
 import subprocess
 import sys
 
+from conftest import ROOT
+
 from trainlint.facts import torch_facts
 from trainlint.rules.optimizer import DEFAULT_LR_LIMITS
-from conftest import ROOT
 
 
 def test_facts_match_installed_torch():

@@ -49,7 +49,10 @@ def _classes(namespace: object, base: type | tuple[type, ...], public: str) -> d
             continue
         if cls in (base if isinstance(base, tuple) else (base,)):
             continue
-        entry = {"qualname": f"{public}.{name}", "aliases": sorted({f"{cls.__module__}.{cls.__qualname__}"} - {f"{public}.{name}"})}
+        entry = {
+            "qualname": f"{public}.{name}",
+            "aliases": sorted({f"{cls.__module__}.{cls.__qualname__}"} - {f"{public}.{name}"}),
+        }
         entry.update(_signature(cls))
         out[name] = entry
     return out

@@ -5,11 +5,11 @@ A run answered entirely from here never imports libcst.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 from trainlint import __version__
 
@@ -17,7 +17,7 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache dire
 
 
 class Cache:
-    def __init__(self, directory: Optional[Path]) -> None:
+    def __init__(self, directory: Path | None) -> None:
         self.root = directory
         self.directory = directory / __version__ if directory else None
 
@@ -29,7 +29,7 @@ class Cache:
             digest.update(part)
         return digest.hexdigest()
 
-    def get(self, key: str) -> Optional[dict]:
+    def get(self, key: str) -> dict | None:
         if self.directory is None:
             return None
         try:
@@ -63,10 +63,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
     path = Path(os.path.realpath(path))  # a symbolic link keeps pointing at the updated file
     mode = None
-    try:
+    with contextlib.suppress(OSError):
         mode = os.stat(path).st_mode & 0o7777
-    except OSError:
-        pass
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -77,8 +75,6 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise

@@ -7,8 +7,8 @@ import dataclasses
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from trainlint import __version__
 from trainlint.config import ConfigError, Overrides, Resolver, parse_per_file_ignores
@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_ERROR)
 
 
-def _selectors(values: Optional[list[str]]) -> Optional[list[str]]:
+def _selectors(values: list[str] | None) -> list[str] | None:
     if values is None:
         return None
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
@@ -38,14 +38,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="lint files (the default: the current directory)")
     check.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories; - reads stdin")
-    check.add_argument("--select", action="append", metavar="RULES", help="rules to enable (codes, prefixes, names or ALL), replacing the configuration's")
+    check.add_argument(
+        "--select",
+        action="append",
+        metavar="RULES",
+        help="rules to enable (codes, prefixes, names or ALL), replacing the configuration's",
+    )
     check.add_argument("--extend-select", action="append", metavar="RULES", help="rules to enable in addition")
     check.add_argument("--ignore", action="append", metavar="RULES", help="rules to disable")
     check.add_argument("--per-file-ignores", action="append", metavar="GLOB:RULES", help="rules to disable in matching files")
     check.add_argument("--exclude", action="append", metavar="GLOBS", help="paths to skip, replacing the defaults")
     check.add_argument("--extend-exclude", action="append", metavar="GLOBS", help="paths to skip in addition to the defaults")
-    check.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None, help="apply excludes to files named on the command line too")
-    check.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None, help="skip files .gitignore lists (default: on)")
+    check.add_argument(
+        "--force-exclude",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply excludes to files named on the command line too",
+    )
+    check.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip files .gitignore lists (default: on)",
+    )
     check.add_argument("--fix", action=argparse.BooleanOptionalAction, default=False, help="apply safe fixes")
     check.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes that change behaviour (hyperparameters)")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff and write nothing")
@@ -53,12 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of each finding")
     check.add_argument("--show-settings", metavar="PATH", help="print the settings PATH is linted with, and exit")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    check.add_argument("--cache-dir", metavar="DIR", help="where to cache results (default: .trainlint_cache in the project root)")
+    check.add_argument(
+        "--cache-dir", metavar="DIR", help="where to cache results (default: .trainlint_cache in the project root)"
+    )
     check.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel processes (default: the number of CPUs)")
     check.add_argument("--output-format", choices=FORMATS, default="text")
     check.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of standard output")
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of discovering one")
-    check.add_argument("--stdin-filename", metavar="PATH", help="the path of the code read from stdin (for configuration and messages)")
+    check.add_argument(
+        "--stdin-filename", metavar="PATH", help="the path of the code read from stdin (for configuration and messages)"
+    )
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
 
     rule = commands.add_parser("rule", help="print a rule's page, or list every rule")
@@ -71,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -90,7 +109,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_CLEAN
-    except Exception as exc:  # a crash must still exit 2 with something useful
+    except Exception as exc:  # noqa: BLE001 - a crash must still exit 2 with something useful
         import traceback
 
         traceback.print_exc()
@@ -124,7 +143,11 @@ def _overrides(args) -> Overrides:
 def _validate_overrides(overrides: Overrides) -> None:
     from trainlint.config import _check_selectors
 
-    for flag, values in (("--select", overrides.select or []), ("--extend-select", overrides.extend_select), ("--ignore", overrides.ignore)):
+    for flag, values in (
+        ("--select", overrides.select or []),
+        ("--extend-select", overrides.extend_select),
+        ("--ignore", overrides.ignore),
+    ):
         _check_selectors(values, flag)
 
 
@@ -184,7 +207,9 @@ def _check_stdin(args, resolver: Resolver, mode: str) -> int:
             decoded = None
         if decoded is not None:
             outcome = fix_text(decoded.text, display, settings, args.unsafe_fixes)
-            result = FileResult(display, outcome.remaining, outcome.text, outcome.internal_errors, len(outcome.applied), error=outcome.error)
+            result = FileResult(
+                display, outcome.remaining, outcome.text, outcome.internal_errors, len(outcome.applied), error=outcome.error
+            )
             if mode == "fix":
                 # ruff's convention: the fixed code on stdout, the report on stderr.
                 sys.stdout.buffer.write(outcome.text.encode(decoded.encoding))
@@ -192,7 +217,9 @@ def _check_stdin(args, resolver: Resolver, mode: str) -> int:
                 return _report(args, [result], mode, stream=sys.stderr)
             import difflib
 
-            result.diff = "".join(difflib.unified_diff(decoded.text.splitlines(True), outcome.text.splitlines(True), display, display))
+            result.diff = "".join(
+                difflib.unified_diff(decoded.text.splitlines(True), outcome.text.splitlines(True), display, display)
+            )
     return _report(args, [result], mode)
 
 
@@ -207,7 +234,9 @@ def _show_settings(resolver: Resolver, path: Path) -> int:
         "severity": {code: s.value for code, s in sorted(settings.severities.items())},
         "exclude": resolver.overrides.exclude if resolver.overrides.exclude is not None else config.excludes,
         "extend_exclude": resolver.overrides.extend_exclude,
-        "respect_gitignore": config.respect_gitignore if resolver.overrides.respect_gitignore is None else resolver.overrides.respect_gitignore,
+        "respect_gitignore": config.respect_gitignore
+        if resolver.overrides.respect_gitignore is None
+        else resolver.overrides.respect_gitignore,
         "rule_options": {code: dataclasses.asdict(o) for code, o in sorted(settings.rule_options.items())},
     }
     print(json.dumps(data, indent=2))
@@ -234,7 +263,9 @@ def _report(args, results, mode: str, stream=None) -> int:
     if args.output_format == "text":
         text = _render_text(args, results, diagnostics, mode)
     else:
-        reports = [FileReport(r.display, r.diagnostics, _source_of(r) if args.output_format == "sarif" else None) for r in results]
+        reports = [
+            FileReport(r.display, r.diagnostics, _source_of(r) if args.output_format == "sarif" else None) for r in results
+        ]
         text = render(args.output_format, reports)
     if args.output_file:
         Path(args.output_file).write_text(text, encoding="utf-8")
@@ -247,7 +278,7 @@ def _report(args, results, mode: str, stream=None) -> int:
     return EXIT_CLEAN
 
 
-def _source_of(result) -> Optional[str]:
+def _source_of(result) -> str | None:
     if result.source is not None:
         return result.source
     from trainlint.source import DecodeError, decode
@@ -289,7 +320,9 @@ def _summary(args, results, diagnostics, mode: str) -> str:
             return f"Found {fixed} finding{'s' * (fixed != 1)} ({fixed} fixed, 0 remaining)."
         return "All checks passed!"
     by_severity = Counter(d.severity for _, d in diagnostics)
-    parts = ", ".join(f"{by_severity[s]} {s.value}{'s' * (by_severity[s] != 1 and s is not Severity.INFO)}" for s in Severity if by_severity[s])
+    parts = ", ".join(
+        f"{by_severity[s]} {s.value}{'s' * (by_severity[s] != 1 and s is not Severity.INFO)}" for s in Severity if by_severity[s]
+    )
     text = f"Found {total + fixed} finding{'s' * (total + fixed != 1)}"
     text += f" ({fixed} fixed, {total} remaining: {parts})." if fixed else f" ({parts})."
     safe = sum(1 for _, d in diagnostics if is_applicable(d, False))

@@ -10,7 +10,7 @@ import typing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from trainlint.diagnostics import Severity
 from trainlint.registry import SelectorError, expand_selector, find_rule, resolve_selection
@@ -20,30 +20,54 @@ from trainlint.settings import LintSettings
 CONFIG_NAMES = (".trainlint.toml", "trainlint.toml", "pyproject.toml")
 
 DEFAULT_EXCLUDE = [
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
-    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
-    ".trainlint_cache", ".venv", ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out",
-    "build", "dist", "node_modules", "site-packages", "venv",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".trainlint_cache",
+    ".venv",
+    ".vscode",
+    "__pypackages__",
+    "__pycache__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
 ]
 
 
 class ConfigError(Exception):
     """A configuration problem: the message names the file and the key."""
 
-    def __init__(self, message: str, path: Optional[Path] = None) -> None:
+    def __init__(self, message: str, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
 
 
 @dataclass
 class Config:
-    path: Optional[Path]  # None: no configuration file, defaults only
+    path: Path | None  # None: no configuration file, defaults only
     root: Path  # paths in the configuration are relative to this
-    select: Optional[list[str]] = None
+    select: list[str] | None = None
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    exclude: Optional[list[str]] = None
+    exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     force_exclude: bool = False
@@ -59,14 +83,14 @@ class Config:
 class Overrides:
     """What the command line (or an editor) says, on top of the configuration file."""
 
-    select: Optional[list[str]] = None
+    select: list[str] | None = None
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    exclude: Optional[list[str]] = None
+    exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
-    force_exclude: Optional[bool] = None
-    respect_gitignore: Optional[bool] = None
+    force_exclude: bool | None = None
+    respect_gitignore: bool | None = None
     severity: dict[str, Severity] = field(default_factory=dict)
 
 
@@ -87,7 +111,7 @@ _KEYS = {
 }
 
 
-def _table(path: Path) -> Optional[dict]:
+def _table(path: Path) -> dict | None:
     """The trainlint table of a file, or None when the file does not configure trainlint."""
     if sys.version_info >= (3, 11):
         import tomllib
@@ -214,7 +238,7 @@ def _check_rules(value: Any, where: str) -> dict[str, Any]:
     return out
 
 
-def load(path: Path) -> Optional[Config]:
+def load(path: Path) -> Config | None:
     """Read and validate one configuration file; None when it does not configure trainlint."""
     path = path.resolve()
     table = _table(path)
@@ -226,7 +250,7 @@ def load(path: Path) -> Optional[Config]:
         raise ConfigError(str(exc), path) from None
 
 
-def from_table(table: dict, path: Optional[Path], root: Path) -> Config:
+def from_table(table: dict, path: Path | None, root: Path) -> Config:
     prefix = f"{path}: " if path else ""
     key_prefix = _prefix(path) if path else ""
     config = Config(path=path, root=root)
@@ -261,7 +285,7 @@ def from_table(table: dict, path: Optional[Path], root: Path) -> Config:
     return config
 
 
-def find(directory: Path, memo: Optional[dict[Path, Optional[Path]]] = None) -> Optional[Path]:
+def find(directory: Path, memo: dict[Path, Path | None] | None = None) -> Path | None:
     """The nearest configuration file at or above `directory` (`memo`: answers for folders seen)."""
     if memo is not None and directory in memo:
         return memo[directory]
@@ -286,7 +310,9 @@ def parse_per_file_ignores(entries: list[str]) -> dict[str, list[str]]:
         glob, sep, codes = entry.rpartition(":")
         if not sep or not glob:
             raise ConfigError(f"--per-file-ignores {entry!r}: expected GLOB:CODE[,CODE...]")
-        out.setdefault(glob, []).extend(_check_selectors([c.strip() for c in codes.split(",") if c.strip()], f"--per-file-ignores {entry!r}"))
+        out.setdefault(glob, []).extend(
+            _check_selectors([c.strip() for c in codes.split(",") if c.strip()], f"--per-file-ignores {entry!r}")
+        )
     return out
 
 
@@ -348,13 +374,13 @@ class Resolver:
 
     def __init__(
         self,
-        overrides: Optional[Overrides] = None,
-        config_path: Optional[Path] = None,
-        cwd: Optional[Path] = None,
+        overrides: Overrides | None = None,
+        config_path: Path | None = None,
+        cwd: Path | None = None,
         preference: str = "editorFirst",
         tolerant: bool = False,
         revalidate: bool = False,
-        last_good: Optional[dict[Path, Config]] = None,
+        last_good: dict[Path, Config] | None = None,
     ) -> None:
         self.overrides = overrides or Overrides()
         self.cwd = (cwd or Path.cwd()).resolve()
@@ -365,7 +391,7 @@ class Resolver:
         self.last_good_configs: dict[Path, Config] = last_good if last_good is not None else {}
         self.fixed = self._load_explicit(config_path) if config_path else None
         self._by_dir: dict[Path, tuple[Config, tuple]] = {}
-        self._found: dict[Path, Optional[Path]] = {}
+        self._found: dict[Path, Path | None] = {}
         self._resolved: dict[Path, Path] = {}  # folder as given -> resolved
         self._loaded: dict[Path, Config] = {}  # one Config per file, shared by the folders below it
         self._settings: dict[tuple, tuple[Config, LintSettings]] = {}
@@ -376,7 +402,7 @@ class Resolver:
         table = _table(path.resolve())
         return from_table(table or {}, path.resolve(), path.resolve().parent)
 
-    def config_for(self, path: Path, is_dir: Optional[bool] = None) -> Config:
+    def config_for(self, path: Path, is_dir: bool | None = None) -> Config:
         """The configuration of a file or folder (`is_dir` saves a stat when the caller knows)."""
         if self.fixed is not None:
             return self.fixed

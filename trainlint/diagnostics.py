@@ -35,7 +35,7 @@ class Span:
         return {"line": self.line, "column": self.column + 1, "end_line": self.end_line, "end_column": self.end_column + 1}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Span":
+    def from_json(cls, data: dict) -> Span:
         return cls(data["line"], data["column"] - 1, data["end_line"], data["end_column"] - 1)
 
 
@@ -78,7 +78,7 @@ class Diagnostic:
     severity: Severity
     span: Span
     fix: Fix | None = None
-    # More lines whose `# noqa` suppresses this diagnostic (where its value was written).
+    # More lines whose noqa comment suppresses this diagnostic (where its value was written).
     suppression_lines: tuple[int, ...] = field(default=(), compare=False)
 
     @property

@@ -9,15 +9,15 @@ import threading
 import traceback
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from trainlint import suppress
 from trainlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
 from trainlint.registry import REGISTRY, Finding, Rule, all_rules
 from trainlint.settings import LintSettings
 from trainlint.source import DecodeError, LineIndex, decode
-from trainlint import suppress
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
@@ -30,7 +30,7 @@ class LintResult:
     diagnostics: list[Diagnostic]
     parsed: bool = True  # False when the text does not parse: fixes must not touch it
     internal_errors: int = 0
-    model: Optional["ScriptModel"] = field(default=None, repr=False)  # for hover and inlay hints
+    model: ScriptModel | None = field(default=None, repr=False)  # for hover and inlay hints
 
 
 def _diagnostic(
@@ -38,8 +38,8 @@ def _diagnostic(
     message: str,
     span: Span,
     settings: LintSettings,
-    fix: Optional[Fix] = None,
-    severity: Optional[Severity] = None,
+    fix: Fix | None = None,
+    severity: Severity | None = None,
     suppression_lines: tuple[int, ...] = (),
 ) -> Diagnostic:
     rule = REGISTRY[code]
@@ -69,7 +69,7 @@ def parses(text: str) -> bool:
     return True
 
 
-def _python_parse(text: str) -> Optional[BaseException]:
+def _python_parse(text: str) -> BaseException | None:
     """CPython's verdict on the code (None: it parses), without its warnings about the linted code."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -80,7 +80,7 @@ def _python_parse(text: str) -> Optional[BaseException]:
     return None
 
 
-def _fatal(problem: Optional[BaseException]) -> bool:
+def _fatal(problem: BaseException | None) -> bool:
     """Code CPython rejects that libcst must not even try: too deep to parse (libcst's parser
     crashes, or takes minutes, on such input), or null bytes. Other syntax errors may be newer
     syntax than this interpreter knows, which libcst still parses."""
@@ -89,7 +89,9 @@ def _fatal(problem: Optional[BaseException]) -> bool:
     return not isinstance(problem, SyntaxError) or "too many nested" in str(problem)
 
 
-def syntax_error(text: str, problem: Optional[BaseException], settings: LintSettings, parser_error: Optional[Exception] = None) -> Diagnostic:
+def syntax_error(
+    text: str, problem: BaseException | None, settings: LintSettings, parser_error: Exception | None = None
+) -> Diagnostic:
     """TL001 with CPython's message and position when CPython rejects the code ("'(' was never
     closed" points at the real mistake), else libcst's."""
     index = LineIndex(text)
@@ -159,7 +161,7 @@ def _in_deep_stack(function, *args):
         sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
         try:
             result["value"] = function(*args)
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             result["error"] = exc
         finally:
             sys.setrecursionlimit(limit)
@@ -193,58 +195,57 @@ def _lint_source(text: str, path: str, settings: LintSettings, deep: bool) -> Li
         return LintResult(_enabled([syntax_error(text, problem, settings, exc)], settings), parsed=False)
     if not rules:
         return LintResult(_finish(text, [], settings, ran=set(settings.enabled)))
+    return _Run(text, path, settings, deep).check(module, rules)
 
-    diagnostics: list[Diagnostic] = []
-    internal = 0
-    try:
+
+class _Run:
+    """The rules of one parsed file: each crash becomes a TL002 and the others still run."""
+
+    def __init__(self, text: str, path: str, settings: LintSettings, deep: bool) -> None:
+        self.text, self.path, self.settings, self.deep = text, path, settings, deep
+        self.diagnostics: list[Diagnostic] = []
+        self.internal = 0
+
+    def crashed(self, what: str, exc: Exception) -> None:
+        """Record a crash; a recursion error first gets another try on a deeper stack."""
+        if isinstance(exc, RecursionError) and not self.deep:
+            raise _TooDeep from exc
+        self.internal += 1
+        self.diagnostics.append(_internal(self.text, what, self.path, exc, self.settings))
+
+    def check(self, module: cst.Module, rules: list[type[Rule]]) -> LintResult:
         from trainlint.model import ScriptModel
 
-        model = ScriptModel(module, path)
-    except RecursionError as exc:
-        if not deep:
-            raise _TooDeep from exc
-        diagnostics.append(_internal(text, "the script model", path, exc, settings))
-        return LintResult(_enabled(diagnostics, settings), internal_errors=1)
-    except Exception as exc:  # a bug in the model: report it, never crash the run
-        diagnostics.append(_internal(text, "the script model", path, exc, settings))
-        return LintResult(_enabled(diagnostics, settings), internal_errors=1)
-
-    ran = set(settings.enabled) - {r.code for r in rules}  # the others cannot fire here
-    findings: list[tuple[type[Rule], Finding]] = []
-    for rule in rules:
         try:
-            findings.extend((rule, f) for f in rule().check(model, settings.options(rule)))
-            ran.add(rule.code)
-        except RecursionError as exc:
-            if not deep:
-                raise _TooDeep from exc
-            internal += 1
-            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
-        except Exception as exc:
-            internal += 1
-            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
+            model = ScriptModel(module, self.path)
+        except Exception as exc:  # noqa: BLE001 - a bug in the model is reported, never a crash of the run
+            self.crashed("the script model", exc)
+            return LintResult(_enabled(self.diagnostics, self.settings), internal_errors=self.internal)
 
-    model.positions.want(n for _, f in findings for n in (f.node, *f.refs, *f.suppressible_at))
-    for rule, finding in findings:
-        try:
-            fix = finding.fix() if finding.fix is not None else None
-            message = finding.message()
-            span = model.span(finding.node)
-            suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
-        except RecursionError as exc:
-            if not deep:
-                raise _TooDeep from exc
-            internal += 1
-            ran.discard(rule.code)
-            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
-            continue
-        except Exception as exc:
-            internal += 1
-            ran.discard(rule.code)
-            diagnostics.append(_internal(text, f"rule {rule.code} ({rule.name})", path, exc, settings))
-            continue
-        diagnostics.append(_diagnostic(rule.code, message, span, settings, fix, finding.severity, suppression_lines))
-    return LintResult(_finish(text, diagnostics, settings, ran), internal_errors=internal, model=model)
+        ran = set(self.settings.enabled) - {r.code for r in rules}  # the others cannot fire here
+        findings: list[tuple[type[Rule], Finding]] = []
+        for rule in rules:
+            try:
+                findings.extend((rule, f) for f in rule().check(model, self.settings.options(rule)))
+                ran.add(rule.code)
+            except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the others' findings
+                self.crashed(f"rule {rule.code} ({rule.name})", exc)
+
+        model.positions.want(n for _, f in findings for n in (f.node, *f.refs, *f.suppressible_at))
+        for rule, finding in findings:
+            try:
+                self.diagnostics.append(self.diagnostic(rule, finding, model))
+            except Exception as exc:  # noqa: BLE001 - as above, for the message and fix of one finding
+                ran.discard(rule.code)
+                self.crashed(f"rule {rule.code} ({rule.name})", exc)
+        return LintResult(_finish(self.text, self.diagnostics, self.settings, ran), internal_errors=self.internal, model=model)
+
+    def diagnostic(self, rule: type[Rule], finding: Finding, model: ScriptModel) -> Diagnostic:
+        fix = finding.fix() if finding.fix is not None else None
+        message = finding.message()
+        span = model.span(finding.node)
+        suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
+        return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines)
 
 
 def _internal(text: str, what: str, path: str, exc: BaseException, settings: LintSettings) -> Diagnostic:
@@ -324,7 +325,7 @@ def _removal(index: LineIndex, noqa: suppress.Noqa, unused: set[str]) -> tuple[E
         while start > 0 and line_text[start - 1] in " \t":
             start -= 1  # the spaces before the comment go too
     elif rest.lstrip().startswith("#"):
-        end += len(rest) - len(rest.lstrip())  # `# noqa: X  # why`: keep the second comment
+        end += len(rest) - len(rest.lstrip())  # `noqa: X  # why`: keep the second comment
     else:
-        content = "#"  # `# noqa: X why`: the rest stays a comment
+        content = "#"  # `noqa: X why`: the rest stays a comment
     return (Edit(Span(noqa.line, start, noqa.line, end), content),)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
 
 from trainlint.config import Config, Resolver, globset
 
@@ -15,7 +16,7 @@ from trainlint.config import Config, Resolver, globset
 class FileItem:
     path: Path
     display: str  # as the user gave it, or relative to the directory given
-    error: Optional[str] = None  # why it cannot be read (broken link, FIFO, missing)
+    error: str | None = None  # why it cannot be read (broken link, FIFO, missing)
 
 
 class _GitIgnores:
@@ -29,10 +30,8 @@ class _GitIgnores:
         if directory not in self._specs:
             lines: list[str] = []
             for name in (".gitignore", ".git/info/exclude"):
-                try:
+                with contextlib.suppress(OSError):
                     lines += (directory / name).read_text(encoding="utf-8", errors="replace").splitlines()
-                except OSError:
-                    pass
             spec = None
             if lines:
                 import pathspec  # only when there is something to match
@@ -155,7 +154,7 @@ def _walk(root: Path, shown_root: Path, resolver: Resolver, ignores: _GitIgnores
         stack.extend(reversed(subdirs))
 
 
-def _unreadable(entry: os.DirEntry) -> Optional[str]:
+def _unreadable(entry: os.DirEntry) -> str | None:
     try:
         info = entry.stat(follow_symlinks=True)
     except FileNotFoundError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from trainlint.diagnostics import Applicability, Diagnostic
 from trainlint.settings import LintSettings
@@ -26,7 +25,10 @@ def apply_edits(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
     for diagnostic in diagnostics:
         if not is_applicable(diagnostic, unsafe):
             continue
-        ranges = [(index.offset(e.span.line, e.span.column), index.offset(e.span.end_line, e.span.end_column), e.content) for e in diagnostic.fix.edits]
+        ranges = [
+            (index.offset(e.span.line, e.span.column), index.offset(e.span.end_line, e.span.end_column), e.content)
+            for e in diagnostic.fix.edits
+        ]
         if any(_overlaps(start, end, other) for start, end, _ in ranges for other in taken):
             continue  # applied in a later round, against the updated text
         taken.extend((start, end) for start, end, _ in ranges)
@@ -49,7 +51,7 @@ class FixOutcome:
     text: str
     applied: list[Diagnostic] = field(default_factory=list)
     remaining: list[Diagnostic] = field(default_factory=list)
-    error: Optional[str] = None  # a fix that broke the code: the text is left as it was
+    error: str | None = None  # a fix that broke the code: the text is left as it was
     internal_errors: int = 0
 
 

@@ -60,7 +60,7 @@ def _render(value: Any, as_float: bool = False) -> str | None:
     return None
 
 
-def _facts(model: "ScriptModel", call: "TorchCall") -> list[Fact]:
+def _facts(model: ScriptModel, call: TorchCall) -> list[Fact]:
     from trainlint.model.values import is_literal
 
     out = []
@@ -82,7 +82,7 @@ def _facts(model: "ScriptModel", call: "TorchCall") -> list[Fact]:
     return out
 
 
-def torch_call_insights(model: "ScriptModel") -> list[Insight]:
+def torch_call_insights(model: ScriptModel) -> list[Insight]:
     from trainlint.model.torch_objects import Optimizer
 
     calls = [*model.torch.optimizers, *model.torch.schedulers]

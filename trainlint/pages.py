@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 # Where the pages are published: SARIF's helpUri and the editor's links point here.
 RULES_BASE_URL = "https://github.com/trainlint/trainlint/blob/main/rules/"
@@ -55,9 +54,9 @@ def parse_page(text: str) -> RulePage:
     if match is None:
         raise ValueError("a rule page starts with '# TLnnn kebab-name'")
     page = RulePage(code=match.group(1), name=match.group(2), summary="", text=text)
-    section: Optional[str] = None
+    section: str | None = None
     body: list[str] = []
-    in_code: Optional[str] = None
+    in_code: str | None = None
     block: list[str] = []
     paragraphs: list[str] = []
     for line in lines[1:]:
@@ -106,7 +105,7 @@ def load_pages() -> dict[str, RulePage]:
     return out
 
 
-def get_page(code: str) -> Optional[RulePage]:
+def get_page(code: str) -> RulePage | None:
     return load_pages().get(code)
 
 

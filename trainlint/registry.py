@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from trainlint.diagnostics import Fix, Severity
 
@@ -40,10 +41,10 @@ class Finding:
 
     node: Any
     message: Callable[[], str]
-    fix: Optional[Callable[[], Optional[Fix]]] = None
+    fix: Callable[[], Fix | None] | None = None
     refs: Sequence[Any] = ()
-    severity: Optional[Severity] = None  # lower than the rule's when the evidence is weaker
-    # Where the reported value was written (a constant, an argparse default): a `# noqa` there counts too.
+    severity: Severity | None = None  # lower than the rule's when the evidence is weaker
+    # Where the reported value was written (a constant, an argparse default): a noqa comment there counts too.
     suppressible_at: Sequence[Any] = ()
 
 
@@ -56,12 +57,12 @@ class Rule:
     engine: ClassVar[bool] = False  # reported by the engine itself, not by check()
 
     @classmethod
-    def trigger_words(cls) -> Optional[frozenset[str]]:
+    def trigger_words(cls) -> frozenset[str] | None:
         """Words without which the rule cannot fire: a file containing none of them is not parsed
         for this rule. None: no such shortcut."""
         return None
 
-    def check(self, model: "ScriptModel", options: Any) -> Iterable[Finding]:
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         return ()
 
 
@@ -85,7 +86,7 @@ def by_name() -> dict[str, type[Rule]]:
     return {rule.name: rule for rule in all_rules()}
 
 
-def find_rule(key: str) -> Optional[type[Rule]]:
+def find_rule(key: str) -> type[Rule] | None:
     """A rule by code (any case) or kebab-case name."""
     all_rules()
     return REGISTRY.get(key.upper()) or by_name().get(key.lower())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
 
 from trainlint.cache import Cache, write_atomic
 from trainlint.config import Resolver
@@ -24,7 +24,7 @@ class Options:
     mode: str = "lint"  # lint | fix | diff
     unsafe: bool = False
     jobs: int = 1
-    cache: Optional[Cache] = None
+    cache: Cache | None = None
 
 
 @dataclass
@@ -33,19 +33,19 @@ class Job:
     display: str
     data: bytes
     settings: LintSettings
-    key: Optional[str]
+    key: str | None
 
 
 @dataclass
 class FileResult:
     display: str
     diagnostics: list[Diagnostic]
-    source: Optional[str] = None
+    source: str | None = None
     internal_errors: int = 0
     fixed: int = 0
     diff: str = ""
-    error: Optional[str] = None  # a fix that could not be applied or written
-    cache: Optional[tuple[str, dict]] = field(default=None, repr=False)
+    error: str | None = None  # a fix that could not be applied or written
+    cache: tuple[str, dict] | None = field(default=None, repr=False)
 
 
 def _file_level(code: str, message: str, settings: LintSettings) -> Diagnostic:
@@ -82,7 +82,9 @@ def run_job(job: Job, options: Options) -> FileResult:
         result = lint_bytes(job.data, job.display, job.settings)
         return FileResult(job.display, result.diagnostics, None, result.internal_errors)
     outcome = fix_text(decoded.text, job.display, job.settings, options.unsafe)
-    out = FileResult(job.display, outcome.remaining, outcome.text, outcome.internal_errors, len(outcome.applied), error=outcome.error)
+    out = FileResult(
+        job.display, outcome.remaining, outcome.text, outcome.internal_errors, len(outcome.applied), error=outcome.error
+    )
     if outcome.text != decoded.text:
         if options.mode == "diff":
             out.diff = "".join(

@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from trainlint.diagnostics import Severity
 
@@ -23,7 +23,7 @@ class LintSettings:
     def options(self, rule) -> Any:
         return self.rule_options.get(rule.code) or rule.Options()
 
-    def without(self, codes: frozenset[str]) -> "LintSettings":
+    def without(self, codes: frozenset[str]) -> LintSettings:
         return dataclasses.replace(self, enabled=self.enabled - codes)
 
     def fingerprint(self) -> str:
@@ -39,7 +39,7 @@ class LintSettings:
         return hash(self.fingerprint())
 
 
-def default_settings(select: Optional[list[str]] = None) -> LintSettings:
+def default_settings(select: list[str] | None = None) -> LintSettings:
     from trainlint.registry import resolve_selection
 
     return LintSettings(resolve_selection(select or ["ALL"], [], []))

@@ -6,7 +6,6 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Optional
 
 from trainlint.source import LineIndex
 
@@ -15,7 +14,9 @@ _NOQA = re.compile(
     r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:(?:\s*,\s*|\s+)[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
 )
-_FILE_NOQA = re.compile(r"#\s*trainlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:(?:\s*,\s*|\s+)[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_FILE_NOQA = re.compile(
+    r"#\s*trainlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:(?:\s*,\s*|\s+)[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
@@ -23,8 +24,8 @@ _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 class Noqa:
     line: int
     column: int  # of the `#`, 0-based code points
-    end_column: int  # end of the `# noqa[: codes]` part
-    codes: Optional[list[tuple[str, int, int]]]  # (CODE, start, end) columns; None for a bare noqa
+    end_column: int  # end of the noqa comment (with its codes)
+    codes: list[tuple[str, int, int]] | None  # (CODE, start, end) columns; None for a bare noqa
     comment: str
     used: set[str] = field(default_factory=set)
 
@@ -36,7 +37,7 @@ class Suppressions:
     file_all: bool = False  # `# trainlint: noqa` on its own line
     file_codes: set[str] = field(default_factory=set)  # `# trainlint: noqa: TL101`
 
-    def match(self, code: str, line: int, end_line: int, more: tuple[int, ...] = ()) -> Optional[Noqa]:
+    def match(self, code: str, line: int, end_line: int, more: tuple[int, ...] = ()) -> Noqa | None:
         """The noqa that suppresses `code` reported at these lines, if any: on the diagnostic's
         lines, the first or last line of its statement, or the `more` lines (where its value
         was written)."""
@@ -56,7 +57,7 @@ def scan(text: str) -> tuple[list[tuple[int, int, str]], dict[int, tuple[int, in
     """Real comments (not `#` inside strings) and each line's logical-line extent."""
     comments: list[tuple[int, int, str]] = []
     logical: dict[int, tuple[int, int]] = {}
-    start: Optional[int] = None
+    start: int | None = None
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.COMMENT:
@@ -95,8 +96,6 @@ def parse(text: str) -> Suppressions:
             if match.group("codes"):
                 base = column + match.start("codes")
                 codes = [(m.group().upper(), base + m.start(), base + m.end()) for m in _CODE.finditer(match.group("codes"))]
-            result.by_line.setdefault(line, []).append(
-                Noqa(line, column + match.start(), column + match.end(), codes, comment)
-            )
+            result.by_line.setdefault(line, []).append(Noqa(line, column + match.start(), column + match.end(), codes, comment))
             break
     return result

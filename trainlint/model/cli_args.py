@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -30,7 +30,7 @@ class ArgOption:
         return (longs or list(self.flags) or [self.dest])[0]
 
 
-def _dest(flags: list[str]) -> Optional[str]:
+def _dest(flags: list[str]) -> str | None:
     if not flags:
         return None
     if not flags[0].startswith("-"):
@@ -41,7 +41,7 @@ def _dest(flags: list[str]) -> Optional[str]:
 
 
 class ArgparseModel:
-    def __init__(self, model: "ScriptModel") -> None:
+    def __init__(self, model: ScriptModel) -> None:
         self.model = model
 
     @cached_property
@@ -64,7 +64,7 @@ class ArgparseModel:
                     out.setdefault(base.value, {}).setdefault(key, []).append(arg)
         return out
 
-    def _option(self, parser: ArgParser, site: CallSite) -> Optional[ArgOption]:
+    def _option(self, parser: ArgParser, site: CallSite) -> ArgOption | None:
         flags: list[str] = []
         keywords: dict[str, cst.Arg] = {}
         for arg in site.node.args:
@@ -111,7 +111,7 @@ class ArgparseModel:
                 return []
         if "default" not in keywords:
             action = ev.single(keywords["action"].value, option.site.scope) if "action" in keywords else None
-            implied = {"store_true": False, "store_false": True}.get(action.value if action else None, None)
+            implied = {"store_true": False, "store_false": True}.get(action.value if action else None)
             return [Known(implied, (Origin(f"default of {option.label}", option.site.node),))]
         default = keywords["default"]
         converter = None

@@ -9,8 +9,8 @@ taken from). It gives the same ranges as PositionProvider (tests compare them).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Iterable, Iterator, Optional
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -84,7 +84,7 @@ class Positions:
         self._wanted: set[cst.CSTNode] = set()
         self._ranges: dict[cst.CSTNode, Span] = {}
 
-    def want(self, nodes: Iterable[Optional[cst.CSTNode]]) -> None:
+    def want(self, nodes: Iterable[cst.CSTNode | None]) -> None:
         self._wanted.update(n for n in nodes if n is not None and n not in self._ranges)
 
     def span(self, node: cst.CSTNode) -> Span:

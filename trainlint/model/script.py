@@ -7,8 +7,8 @@ classes), so a rule pays only for what it asks.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Iterable, Optional
 
 import libcst as cst
 
@@ -30,7 +30,7 @@ from trainlint.model.values import (
 _DATACLASS_DECORATORS = {"dataclasses.dataclass", "attr.s", "attr.define", "attrs.define", "attrs.frozen", "attr.frozen"}
 
 
-def _callee_key(func: cst.BaseExpression) -> Optional[str]:
+def _callee_key(func: cst.BaseExpression) -> str | None:
     if isinstance(func, cst.Name):
         return func.value
     if isinstance(func, cst.Attribute):
@@ -39,7 +39,7 @@ def _callee_key(func: cst.BaseExpression) -> Optional[str]:
 
 
 class ScriptModel:
-    def __init__(self, module: cst.Module, path: str = "<string>", facts: Optional[TorchFacts] = None) -> None:
+    def __init__(self, module: cst.Module, path: str = "<string>", facts: TorchFacts | None = None) -> None:
         self.module = module
         self.path = path
         self.facts = facts or torch_facts()
@@ -85,7 +85,7 @@ class ScriptModel:
                 out.setdefault(key, []).append(site)
         return out
 
-    def call_site(self, node: cst.Call) -> Optional[CallSite]:
+    def call_site(self, node: cst.Call) -> CallSite | None:
         return self._sites_by_node.get(node)
 
     def calls_named(self, *names: str) -> list[CallSite]:
@@ -131,7 +131,7 @@ class ScriptModel:
         self._calls_of_cache[function] = found
         return found
 
-    def _init_of(self, cls: Class) -> Optional[Function]:
+    def _init_of(self, cls: Class) -> Function | None:
         for klass in self.mro(cls):
             if "__init__" in klass.methods:
                 return klass.methods["__init__"]
@@ -143,7 +143,12 @@ class ScriptModel:
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
         func = site.node.func
         skip_self = function.is_method and not self._is_static(function)
-        if skip_self and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == function.cls.name:
+        if (
+            skip_self
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == function.cls.name
+        ):
             skip_self = False  # Class.method(obj, ...): self passed explicitly
         if skip_self and isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Name):
             skip_self = False  # Base.__init__(self, ...)
@@ -184,12 +189,12 @@ class ScriptModel:
 
     # -- classes ----------------------------------------------------------------------
 
-    def first_param(self, function: Function) -> Optional[cst.Param]:
+    def first_param(self, function: Function) -> cst.Param | None:
         params = function.params
         ordered = [*params.posonly_params, *params.params]
         return ordered[0] if ordered and not self._is_static(function) else None
 
-    def first_param_name(self, function: Function) -> Optional[str]:
+    def first_param_name(self, function: Function) -> str | None:
         param = self.first_param(function)
         return param.name.value if param is not None else None
 
@@ -262,4 +267,3 @@ class ScriptModel:
 
     def bind_fields(self, cls: Class, site: CallSite, frame: Frame) -> BoundArguments:
         return self.bind_arguments(site, self.dataclass_fields(cls), frame)
-

@@ -11,18 +11,39 @@ derived from these tables on demand.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Union
 
 import libcst as cst
 
 # Fields that hold only whitespace, punctuation or comments: never walked.
 _SKIPPED_FIELDS = frozenset(
     {
-        "lpar", "rpar", "comma", "semicolon", "leading_lines", "header", "footer", "newline",
-        "trailing_whitespace", "lines_after_decorators", "equal", "colon", "star", "dot",
-        "default_indicator", "lbracket", "rbracket", "lbrace", "rbrace", "asynchronous",
-        "operator", "whitespace", "first_line", "empty_lines", "indent",
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "leading_lines",
+        "header",
+        "footer",
+        "newline",
+        "trailing_whitespace",
+        "lines_after_decorators",
+        "equal",
+        "colon",
+        "star",
+        "dot",
+        "default_indicator",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "asynchronous",
+        "operator",
+        "whitespace",
+        "first_line",
+        "empty_lines",
+        "indent",
     }
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -42,9 +63,7 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     names = _FIELDS.get(type(node))
     if names is None:
         names = tuple(
-            f.name
-            for f in dataclasses.fields(node)
-            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+            f.name for f in dataclasses.fields(node) if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
         )
         _FIELDS[type(node)] = names
     for name in names:
@@ -69,7 +88,7 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(children)
 
 
-def dotted_name(node: cst.CSTNode) -> Optional[str]:
+def dotted_name(node: cst.CSTNode) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     parts = []
     while isinstance(node, cst.Attribute):
@@ -91,19 +110,19 @@ class Binding:
 
     name: str
     kind: str  # assign | import | param | def | class | for | with | augassign | other | del
-    scope: "Scope"
+    scope: Scope
     node: cst.CSTNode  # the binding node (the Name target, the alias, the Param, the def)
-    value: Optional[cst.BaseExpression] = None  # the assigned expression, when there is one
-    unpack_index: Optional[int] = None  # `a, b = call()`: which element of value
-    qualname: Optional[str] = None  # imports: the fully qualified name bound
-    statement: Optional[cst.CSTNode] = None
+    value: cst.BaseExpression | None = None  # the assigned expression, when there is one
+    unpack_index: int | None = None  # `a, b = call()`: which element of value
+    qualname: str | None = None  # imports: the fully qualified name bound
+    statement: cst.CSTNode | None = None
 
 
 @dataclass(eq=False, repr=False)
 class Scope:
     kind: str  # module | function | class | lambda | comprehension
     node: cst.CSTNode
-    parent: Optional["Scope"]
+    parent: Scope | None
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     globals: set[str] = field(default_factory=set)
     nonlocals: set[str] = field(default_factory=set)
@@ -112,9 +131,9 @@ class Scope:
     def bind(self, binding: Binding) -> None:
         self.bindings.setdefault(binding.name, []).append(binding)
 
-    def lookup(self, name: str) -> tuple[Optional["Scope"], list[Binding]]:
+    def lookup(self, name: str) -> tuple[Scope | None, list[Binding]]:
         """Python's name resolution: local, enclosing functions, module (classes skipped)."""
-        scope: Optional[Scope] = self
+        scope: Scope | None = self
         first = True
         while scope is not None:
             if first or scope.kind != "class":
@@ -126,7 +145,7 @@ class Scope:
         return None, []
 
     @property
-    def module_scope(self) -> "Scope":
+    def module_scope(self) -> Scope:
         scope = self
         while scope.parent is not None:
             scope = scope.parent
@@ -135,9 +154,9 @@ class Scope:
 
 @dataclass(eq=False, repr=False)
 class Loop:
-    node: Union[cst.For, cst.While]
-    parent: Optional["Loop"]
-    function: Optional["Function"]
+    node: cst.For | cst.While
+    parent: Loop | None
+    function: Function | None
 
     @property
     def depth(self) -> int:
@@ -146,11 +165,11 @@ class Loop:
 
 @dataclass(eq=False, repr=False)
 class Function:
-    node: Union[cst.FunctionDef, cst.Lambda]
+    node: cst.FunctionDef | cst.Lambda
     name: str
     scope: Scope  # the function's own scope
     outer: Scope  # where the def stands
-    cls: Optional["Class"]  # the class whose body holds the def, for methods
+    cls: Class | None  # the class whose body holds the def, for methods
     returns: list[cst.Return] = field(default_factory=list)
 
     @property
@@ -175,7 +194,7 @@ class Class:
 class CallSite:
     node: cst.Call
     scope: Scope
-    function: Optional[Function]
+    function: Function | None
     loops: tuple[Loop, ...]  # innermost last
     statement: cst.CSTNode
     # The `if` tests around the call (within its function), each with the branch it is in.
@@ -187,10 +206,10 @@ class Store:
     """`base.attr = value` or `base[key] = value` (value None for augmented stores)."""
 
     base: cst.BaseExpression
-    key: Union[str, cst.BaseExpression]  # attribute name, or the subscript expression
-    value: Optional[cst.BaseExpression]
+    key: str | cst.BaseExpression  # attribute name, or the subscript expression
+    value: cst.BaseExpression | None
     scope: Scope
-    function: Optional[Function]
+    function: Function | None
     node: cst.CSTNode
 
 
@@ -213,22 +232,22 @@ class SyntaxTables:
 _COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
 
 
-def _import_qualname(node: Union[cst.Attribute, cst.Name]) -> str:
+def _import_qualname(node: cst.Attribute | cst.Name) -> str:
     return dotted_name(node) or ""
 
 
 class _Ctx:
     """Where the walk is: scope, function, class body, enclosing loops and statement."""
 
-    __slots__ = ("scope", "function", "cls", "loops", "statement", "conditions")
+    __slots__ = ("cls", "conditions", "function", "loops", "scope", "statement")
 
     def __init__(
         self,
         scope: Scope,
-        function: Optional[Function],
-        cls: Optional[Class],
+        function: Function | None,
+        cls: Class | None,
         loops: tuple[Loop, ...],
-        statement: Optional[cst.CSTNode],
+        statement: cst.CSTNode | None,
         conditions: tuple = (),
     ) -> None:
         self.scope = scope
@@ -238,16 +257,16 @@ class _Ctx:
         self.statement = statement
         self.conditions = conditions
 
-    def at(self, statement: Optional[cst.CSTNode]) -> "_Ctx":
+    def at(self, statement: cst.CSTNode | None) -> _Ctx:
         return _Ctx(self.scope, self.function, self.cls, self.loops, statement, self.conditions)
 
-    def within(self, scope: Scope) -> "_Ctx":
+    def within(self, scope: Scope) -> _Ctx:
         return _Ctx(scope, self.function, self.cls, self.loops, self.statement, self.conditions)
 
-    def looping(self, loop: Loop) -> "_Ctx":
+    def looping(self, loop: Loop) -> _Ctx:
         return _Ctx(self.scope, self.function, self.cls, self.loops + (loop,), self.statement, self.conditions)
 
-    def branch(self, test: cst.BaseExpression, taken: bool) -> "_Ctx":
+    def branch(self, test: cst.BaseExpression, taken: bool) -> _Ctx:
         return _Ctx(self.scope, self.function, self.cls, self.loops, self.statement, self.conditions + ((test, taken),))
 
 
@@ -355,7 +374,7 @@ class _Builder:
         function = self._function(node, node.name.value, ctx)
         self._suite(node.body, _Ctx(function.scope, function, None, (), None))
 
-    def _function(self, node: Union[cst.FunctionDef, cst.Lambda], name: str, ctx: _Ctx) -> Function:
+    def _function(self, node: cst.FunctionDef | cst.Lambda, name: str, ctx: _Ctx) -> Function:
         params = node.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             if param.default is not None:
@@ -420,7 +439,7 @@ class _Builder:
                 self._suite(orelse.body, ctx)
             return
 
-    def _s_Try(self, node: Union[cst.Try, cst.TryStar], ctx: _Ctx) -> None:
+    def _s_Try(self, node: cst.Try | cst.TryStar, ctx: _Ctx) -> None:
         self._suite(node.body, ctx)
         for handler in node.handlers:
             if handler.type is not None:
@@ -483,7 +502,7 @@ class _Builder:
                 and len(value.elements) == len(elements)
                 and not any(isinstance(e, cst.StarredElement) for e in value.elements)
             )
-            for i, (element, raw) in enumerate(zip(elements, target.elements)):
+            for i, (element, raw) in enumerate(zip(elements, target.elements, strict=False)):
                 if isinstance(raw, cst.StarredElement):
                     self._target(element, "other", None, ctx)
                 elif same_shape:
@@ -500,7 +519,9 @@ class _Builder:
             self._expr(target.value, ctx)
             for element in target.slice:
                 self._expr(element.slice, ctx)
-            key = target.slice[0].slice.value if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) else target
+            key = (
+                target.slice[0].slice.value if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) else target
+            )
             self.t.item_stores.append(Store(target.value, key, value if index is None else None, ctx.scope, ctx.function, target))
         elif isinstance(target, cst.StarredElement):
             self._target(target.value, "other", None, ctx)
@@ -535,7 +556,14 @@ class _Builder:
                     scope = scope.parent
                 self._expr(current.value, ctx)
                 if isinstance(current.target, cst.Name):
-                    self._bind(current.target.value, "assign", current.target, ctx.within(scope), value=current.value, statement=ctx.statement)
+                    self._bind(
+                        current.target.value,
+                        "assign",
+                        current.target,
+                        ctx.within(scope),
+                        value=current.value,
+                        statement=ctx.statement,
+                    )
                 continue
             children = list(child_nodes(current))
             children.reverse()

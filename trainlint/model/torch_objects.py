@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -28,7 +28,7 @@ _MODULE_BASES = {
 class TorchCall:
     """A call that constructs a torch class (`optim.SGD(...)`, `nn.Linear(...)`)."""
 
-    model: "ScriptModel"
+    model: ScriptModel
     site: CallSite
     facts: ClassFacts
 
@@ -44,7 +44,7 @@ class TorchCall:
     def arguments(self) -> BoundArguments:
         return self.model.bind_arguments(self.site, self.facts.positional, self.model.frame_of(self.site))
 
-    def argument(self, name: str) -> Optional[Argument]:
+    def argument(self, name: str) -> Argument | None:
         return self.arguments.arguments.get(name)
 
     def values(self, name: str) -> Candidates:
@@ -60,7 +60,7 @@ class ParamGroup:
     mapping: Mapping
     node: cst.CSTNode
 
-    def argument(self, key: str) -> Optional[Argument]:
+    def argument(self, key: str) -> Argument | None:
         expr = self.mapping.entries.get(key)
         return Argument(expr, self.mapping.scope, self.mapping.frame, expr) if expr is not None else None
 
@@ -101,22 +101,28 @@ class Optimizer(TorchCall):
         for expr, scope, frame in exprs:
             base = _parameters_owner(expr)
             if base is not None:
-                out.extend(k for k in self.model.evaluator.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject)))
+                out.extend(
+                    k for k in self.model.evaluator.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject))
+                )
         unique = {id(getattr(k.value, "cls", None) or k.value.node): k for k in out}
         return list(unique.values())
 
 
 class Scheduler(TorchCall):
     @cached_property
-    def optimizers(self) -> list["Optimizer"]:
+    def optimizers(self) -> list[Optimizer]:
         argument = self.argument("optimizer")
         if argument is None:
             return []
         by_node = {o.node: o for o in self.model.torch.optimizers}
-        return [by_node[k.value.node] for k in self.model.evaluator.eval_argument(argument) if isinstance(k.value, TorchObject) and k.value.node in by_node]
+        return [
+            by_node[k.value.node]
+            for k in self.model.evaluator.eval_argument(argument)
+            if isinstance(k.value, TorchObject) and k.value.node in by_node
+        ]
 
 
-def _parameters_owner(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+def _parameters_owner(expr: cst.BaseExpression) -> cst.BaseExpression | None:
     """`model` in `model.parameters()`, `filter(f, model.parameters())`, `list(model.parameters())`."""
     for _ in range(4):
         if not isinstance(expr, cst.Call):
@@ -137,14 +143,14 @@ class Layer:
 
     attribute: str
     call: TorchCall
-    children: list["Layer"]  # the contents of nn.Sequential / nn.ModuleList
+    children: list[Layer]  # the contents of nn.Sequential / nn.ModuleList
 
 
 @dataclass(eq=False, repr=False)
 class ModuleClass:
     """A class of this file that subclasses nn.Module."""
 
-    model: "ScriptModel"
+    model: ScriptModel
     cls: Class
 
     @property
@@ -169,7 +175,7 @@ class ModuleClass:
         return out
 
     @cached_property
-    def forward(self) -> Optional[Function]:
+    def forward(self) -> Function | None:
         return self.model.all_methods(self.cls).get("forward")
 
     @cached_property
@@ -200,7 +206,7 @@ def _postorder(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 class TorchModel:
-    def __init__(self, model: "ScriptModel") -> None:
+    def __init__(self, model: ScriptModel) -> None:
         self.model = model
 
     @cached_property
@@ -209,7 +215,10 @@ class TorchModel:
         names = set()
         for scope in self.model.tables.scopes_by_node.values():
             for name, bindings in scope.bindings.items():
-                if any(b.kind == "import" or (b.kind == "assign" and isinstance(b.value, (cst.Name, cst.Attribute))) for b in bindings):
+                if any(
+                    b.kind == "import" or (b.kind == "assign" and isinstance(b.value, (cst.Name, cst.Attribute)))
+                    for b in bindings
+                ):
                     names.add(name)
         return names
 
@@ -273,4 +282,3 @@ class TorchModel:
             if name in _MODULE_BASES or (facts is not None and facts.kind == "layer"):
                 return True
         return any(self._is_module(base, seen) for base in self.model.base_classes(cls))
-

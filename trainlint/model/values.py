@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -42,9 +43,9 @@ class Known:
     value: Any
     trail: tuple[Origin, ...] = ()
     # The literal the value was written as, when it was written as one: what a fix edits.
-    source: Optional[cst.BaseExpression] = None
+    source: cst.BaseExpression | None = None
 
-    def hop(self, origin: Origin) -> "Known":
+    def hop(self, origin: Origin) -> Known:
         return Known(self.value, self.trail + (origin,), self.source)
 
 
@@ -58,10 +59,10 @@ Candidates = list[Known]
 class Frame:
     """Where an expression is evaluated: a function invoked from one call site, or from any."""
 
-    function: Optional[Function] = None
-    call: Optional[CallSite] = None  # None: any caller (every call site and defaults)
-    caller: Optional["Frame"] = None  # the frame the call's arguments are evaluated in
-    self_value: Optional[Known] = field(default=None, compare=False)  # the bound instance for methods
+    function: Function | None = None
+    call: CallSite | None = None  # None: any caller (every call site and defaults)
+    caller: Frame | None = None  # the frame the call's arguments are evaluated in
+    self_value: Known | None = field(default=None, compare=False)  # the bound instance for methods
 
 
 MODULE_FRAME = Frame()
@@ -86,7 +87,7 @@ class Builtin:
 class Sequence:
     """A tuple or list literal, its elements evaluated on demand."""
 
-    node: Union[cst.Tuple, cst.List]
+    node: cst.Tuple | cst.List
     scope: Scope
     frame: Frame
 
@@ -131,20 +132,20 @@ class Instance:
     """An instance of a class of this file, built at `call` (None: any instance)."""
 
     cls: Class
-    call: Optional[CallSite] = None
+    call: CallSite | None = None
     frame: Frame = MODULE_FRAME
 
 
 @dataclass(frozen=True, repr=False)
 class FunctionRef:
     function: Function
-    self_value: Optional[Known] = field(default=None, compare=False)
+    self_value: Known | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Super:
     cls: Class
-    self_value: Optional[Known]
+    self_value: Known | None
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -182,7 +183,7 @@ class Argument:
     scope: Scope
     frame: Frame
     node: cst.CSTNode  # the Arg (or dict entry) to point at
-    label: Optional[str] = None  # names an entry of a `**config` spread, for messages
+    label: str | None = None  # names an entry of a `**config` spread, for messages
 
 
 @dataclass
@@ -295,7 +296,7 @@ def _arith(op: type, a: Any, b: Any) -> tuple[bool, Any]:
 class Evaluator:
     """Evaluates expressions of one module against its syntax tables."""
 
-    def __init__(self, model: "ScriptModel") -> None:
+    def __init__(self, model: ScriptModel) -> None:
         self.model = model
         self.tables = model.tables
         self._memo: dict[tuple, Candidates] = {}
@@ -332,22 +333,22 @@ class Evaluator:
             return found
         return [self._hop_if_written(k, argument.expr, argument.label, argument.expr) for k in found]
 
-    def mapping_label(self, mapping: Mapping, key) -> Optional[str]:
+    def mapping_label(self, mapping: Mapping, key) -> str | None:
         name = self._mapping_names.get(mapping.node)
         return f"{name}[{key!r}]" if name is not None else None
 
-    def single(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Optional[Known]:
+    def single(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Known | None:
         """The value when every candidate agrees on it."""
         found = self.eval(node, scope, frame)
         values = {_hashable(k.value) for k in found}
         return found[0] if len(values) == 1 else None
 
-    def qualname(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Optional[str]:
+    def qualname(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> str | None:
         """The qualified name an expression refers to (`torch.optim.SGD`), if it is imported."""
         names = {k.value.qualname for k in self.eval(node, scope, frame) if isinstance(k.value, Imported)}
         return names.pop() if len(names) == 1 else None
 
-    def member(self, known: Known, name: Union[str, int, float], label: str, node: cst.CSTNode, item: bool = False) -> Candidates:
+    def member(self, known: Known, name: str | int | float, label: str, node: cst.CSTNode, item: bool = False) -> Candidates:
         """`obj.name` (or `obj[name]` when item): the values of one member of a known object."""
         obj = known.value
         if isinstance(obj, Imported) and not item and isinstance(name, str):
@@ -450,7 +451,7 @@ class Evaluator:
 
     def frame_for(self, scope: Scope, frame: Frame) -> Frame:
         """The frame for evaluating code of `scope`, keeping call bindings when they are its own."""
-        f: Optional[Frame] = frame
+        f: Frame | None = frame
         while f is not None:
             if f.function is not None and f.function.scope is scope:
                 return f
@@ -497,7 +498,10 @@ class Evaluator:
         if frame.self_value is not None:
             return [frame.self_value]
         if function.node.decorators:
-            names = {self.qualname(d.decorator, function.outer) or getattr(d.decorator, "value", None) for d in function.node.decorators}
+            names = {
+                self.qualname(d.decorator, function.outer) or getattr(d.decorator, "value", None)
+                for d in function.node.decorators
+            }
             if names & {"staticmethod", "classmethod"}:
                 return [Known(ClassRef(function.cls))] if "classmethod" in names else []
         return [Known(Instance(function.cls))]
@@ -667,7 +671,11 @@ class Evaluator:
             site = self.model.call_site(node)
             function = site.function if site is not None else None
             if function is not None and function.cls is not None:
-                return [Known(Super(function.cls, next(iter(self._self_value(function, self.frame_for(function.scope, frame))), None)))]
+                return [
+                    Known(
+                        Super(function.cls, next(iter(self._self_value(function, self.frame_for(function.scope, frame))), None))
+                    )
+                ]
             return []
         if name == "dict":
             return self._mapping_call(node, scope, frame, attribute_access=False)
@@ -773,7 +781,8 @@ class Evaluator:
     def _mapping_stores(self, obj: Mapping, key) -> list[Store]:
         """`cfg[key] = ...` (or `cfg.key = ...` for attribute-style configs) on this object."""
         out = [
-            s for s in self.tables.item_stores
+            s
+            for s in self.tables.item_stores
             if (isinstance(s.key, cst.CSTNode) or s.key == key) and self._refers_to(s.base, s.scope, obj)
         ]
         if obj.attribute_access and isinstance(key, str):
@@ -829,14 +838,20 @@ class Evaluator:
     def _hyperparameter(self, obj: HyperParameters, name: str, label: str) -> Candidates:
         """`self.hparams.lr`: the `__init__` argument `lr` (all of them, or the ones named, are saved)."""
         instance = obj.instance.value
-        frame = Frame(obj.init, instance.call, instance.frame, obj.instance) if instance.call is not None else Frame(obj.init, None, None, obj.instance)
+        frame = (
+            Frame(obj.init, instance.call, instance.frame, obj.instance)
+            if instance.call is not None
+            else Frame(obj.init, None, None, obj.instance)
+        )
         args = obj.saved.args
         names = [a.value for a in args if a.keyword is None and isinstance(a.value, cst.SimpleString)]
         if len(args) == 1 and args[0].keyword is None and not names:
             # save_hyperparameters(config): the attributes or keys of that object
             found = []
             for source in self.eval(args[0].value, obj.init.scope, frame):
-                found += self.member(source, name, label, args[0].value) or self.member(source, name, label, args[0].value, item=True)
+                found += self.member(source, name, label, args[0].value) or self.member(
+                    source, name, label, args[0].value, item=True
+                )
             return found
         if names and name not in {self.single(n, obj.init.scope).value for n in names if self.single(n, obj.init.scope)}:
             return []
@@ -895,11 +910,14 @@ class Evaluator:
                 if isinstance(store.base, cst.Name) and self.model.first_param_name(store.function) == store.base.value:
                     continue
             frame = self.frame_for(store.scope, MODULE_FRAME)
-            if any(isinstance(k.value, Instance) and self.model.is_subclass(k.value.cls, cls) for k in self.eval(store.base, store.scope, frame)):
+            if any(
+                isinstance(k.value, Instance) and self.model.is_subclass(k.value.cls, cls)
+                for k in self.eval(store.base, store.scope, frame)
+            ):
                 out.append(store)
         return out
 
-    def _class_member(self, cls: Class, name: str, label: str, self_value: Optional[Known]) -> Candidates:
+    def _class_member(self, cls: Class, name: str, label: str, self_value: Known | None) -> Candidates:
         for klass in self.model.mro(cls):
             method = klass.methods.get(name)
             if method is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Edit, Span
 
@@ -18,19 +19,19 @@ def fmt_number(value: Any, as_float: bool = False) -> str:
     return repr(value)
 
 
-def describe(model: "ScriptModel", trail: Sequence["Origin"]) -> str:
+def describe(model: ScriptModel, trail: Sequence[Origin]) -> str:
     """`default of --lr, line 12; passed to Trainer(), line 40`."""
     return "; ".join(f"{origin.label}, line {model.positions.line(origin.node)}" for origin in trail)
 
 
-def with_origin(model: "ScriptModel", text: str, trail: Sequence["Origin"]) -> str:
+def with_origin(model: ScriptModel, text: str, trail: Sequence[Origin]) -> str:
     return f"{text} ({describe(model, trail)})" if trail else text
 
 
-def replace(model: "ScriptModel", node: Any, content: str) -> Edit:
+def replace(model: ScriptModel, node: Any, content: str) -> Edit:
     return Edit(model.span(node), content)
 
 
-def insert_after(model: "ScriptModel", node: Any, content: str) -> Edit:
+def insert_after(model: ScriptModel, node: Any, content: str) -> Edit:
     end = model.span(node)
     return Edit(Span(end.end_line, end.end_column, end.end_line, end.end_column), content)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Applicability, Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
@@ -49,7 +50,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _lr_arguments(optimizer: "Optimizer") -> Iterator[tuple["Argument", str]]:
+def _lr_arguments(optimizer: Optimizer) -> Iterator[tuple[Argument, str]]:
     """The optimizer's `lr` and every parameter group's `'lr'` (with where it stands)."""
     argument = optimizer.argument("lr")
     if argument is not None:
@@ -60,11 +61,11 @@ def _lr_arguments(optimizer: "Optimizer") -> Iterator[tuple["Argument", str]]:
             yield argument, f" in parameter group {i}"
 
 
-def _values(model: "ScriptModel", argument: "Argument") -> list["Known"]:
+def _values(model: ScriptModel, argument: Argument) -> list[Known]:
     return [k for k in model.evaluator.eval_argument(argument) if _is_number(k.value)]
 
 
-def unmet_condition(model: "ScriptModel", site) -> Optional[str]:
+def unmet_condition(model: ScriptModel, site) -> str | None:
     """The code of an `if` test around the call that is false with the script's defaults, if any."""
     frame = model.frame_of(site)
     for test, taken in reversed(site.conditions):  # innermost first: the elif's own test
@@ -95,7 +96,7 @@ class LearningRateTooHigh(OptimizerRule):
     fix = FixKind.UNSAFE
     Options = LearningRateOptions
 
-    def check(self, model: "ScriptModel", options: LearningRateOptions) -> Iterable[Finding]:
+    def check(self, model: ScriptModel, options: LearningRateOptions) -> Iterable[Finding]:
         replaced = {o.node for s in model.torch.schedulers if s.name in _LR_REPLACED_BY for o in s.optimizers}
         offenders = []
         uses: dict[Any, list[tuple[float, float]]] = {}  # a literal -> (limit, value) of each rate it sets
@@ -134,7 +135,7 @@ class LearningRateTooHigh(OptimizerRule):
                 text += f". This optimizer is built only when `{condition}`, which the defaults do not satisfy"
             return text
 
-        def fix() -> Optional[Fix]:
+        def fix() -> Fix | None:
             from trainlint.model.values import is_numeric_literal
 
             source = known.source
@@ -184,7 +185,7 @@ class HyperparameterOutOfRange(OptimizerRule):
     name = "optimizer-hyperparameter-out-of-range"
     severity = Severity.ERROR
 
-    def check(self, model: "ScriptModel", options: Any) -> Iterable[Finding]:
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         for optimizer in model.torch.optimizers:
             groups = [(optimizer.argument, "")]
             groups += [(group.argument, f" of parameter group {i}") for i, group in enumerate(optimizer.param_groups)]
@@ -227,21 +228,27 @@ class AdamCoupledWeightDecay(OptimizerRule):
     severity = Severity.INFO
     fix = FixKind.UNSAFE
 
-    def check(self, model: "ScriptModel", options: Any) -> Iterable[Finding]:
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         for optimizer in model.torch.optimizers:
             if optimizer.name != "Adam":
                 continue
             decoupled = optimizer.values("decoupled_weight_decay")
-            if optimizer.argument("decoupled_weight_decay") is not None and not (len(decoupled) == 1 and decoupled[0].value is False):
+            if optimizer.argument("decoupled_weight_decay") is not None and not (
+                len(decoupled) == 1 and decoupled[0].value is False
+            ):
                 continue  # Adam(decoupled_weight_decay=True) is AdamW; unknown: stay silent
             arguments = [optimizer.argument("weight_decay")] + [g.argument("weight_decay") for g in optimizer.param_groups]
             positive = [
-                k for a in arguments if a is not None for k in model.evaluator.eval_argument(a) if _is_number(k.value) and k.value > 0
+                k
+                for a in arguments
+                if a is not None
+                for k in model.evaluator.eval_argument(a)
+                if _is_number(k.value) and k.value > 0
             ]
             if positive:
                 yield self._finding(model, optimizer, positive[0])
 
-    def _finding(self, model: "ScriptModel", optimizer: "Optimizer", known: "Known") -> Finding:
+    def _finding(self, model: ScriptModel, optimizer: Optimizer, known: Known) -> Finding:
         def message() -> str:
             shown = with_origin(model, fmt_number(known.value), known.trail)
             return (
@@ -254,7 +261,7 @@ class AdamCoupledWeightDecay(OptimizerRule):
         plan = _adamw_plan(model, optimizer)
         refs = [o.node for o in known.trail] + (plan[1] if plan else [])
 
-        def fix() -> Optional[Fix]:
+        def fix() -> Fix | None:
             if plan is None:
                 return None
             return Fix(Applicability.UNSAFE, "Replace Adam with AdamW", tuple(plan[0]()))
@@ -262,7 +269,7 @@ class AdamCoupledWeightDecay(OptimizerRule):
         return Finding(optimizer.node.func, message, fix, refs=refs)
 
 
-def _adamw_plan(model: "ScriptModel", optimizer: "Optimizer"):
+def _adamw_plan(model: ScriptModel, optimizer: Optimizer):
     """How to turn the callee into AdamW: (edits builder, nodes it needs) or None."""
     import libcst as cst
 
@@ -273,7 +280,7 @@ def _adamw_plan(model: "ScriptModel", optimizer: "Optimizer"):
         return (lambda: [replace(model, func.attr, "AdamW")]), [func.attr]
     if not isinstance(func, cst.Name):
         return None
-    scope, bindings = optimizer.site.scope.lookup(func.value)
+    _scope, bindings = optimizer.site.scope.lookup(func.value)
     if len(bindings) != 1 or bindings[0].qualname != "torch.optim.Adam" or not isinstance(bindings[0].statement, cst.ImportFrom):
         return None
     module_scope = optimizer.site.scope.module_scope

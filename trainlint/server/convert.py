@@ -37,7 +37,9 @@ def to_position(index: LineIndex, line: int, column: int, encoding: str) -> type
 
 
 def to_range(index: LineIndex, span: Span, encoding: str) -> types.Range:
-    return types.Range(to_position(index, span.line, span.column, encoding), to_position(index, span.end_line, span.end_column, encoding))
+    return types.Range(
+        to_position(index, span.line, span.column, encoding), to_position(index, span.end_line, span.end_column, encoding)
+    )
 
 
 def from_position(index: LineIndex, position: types.Position, encoding: str) -> tuple[int, int]:
@@ -64,9 +66,7 @@ def to_lsp_diagnostic(d: Diagnostic, index: LineIndex, encoding: str) -> types.D
         data["fix"] = {
             "title": d.fix.message,
             "safe": d.fix.applicability.value == "safe",
-            "edits": [
-                {"range": _range_json(to_range(index, e.span, encoding)), "newText": e.content} for e in d.fix.edits
-            ],
+            "edits": [{"range": _range_json(to_range(index, e.span, encoding)), "newText": e.content} for e in d.fix.edits],
         }
     return types.Diagnostic(
         range=to_range(index, d.span, encoding),
@@ -80,7 +80,10 @@ def to_lsp_diagnostic(d: Diagnostic, index: LineIndex, encoding: str) -> types.D
 
 
 def _range_json(r: types.Range) -> dict:
-    return {"start": {"line": r.start.line, "character": r.start.character}, "end": {"line": r.end.line, "character": r.end.character}}
+    return {
+        "start": {"line": r.start.line, "character": r.start.character},
+        "end": {"line": r.end.line, "character": r.end.character},
+    }
 
 
 def range_from_json(data: dict) -> types.Range:

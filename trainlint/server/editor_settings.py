@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from trainlint.config import PREFERENCES, ConfigError, Overrides, _check_selectors, _check_severity
 from trainlint.diagnostics import Severity
@@ -13,7 +13,7 @@ from trainlint.diagnostics import Severity
 class EditorSettings:
     enable: bool = True
     run: str = "onType"  # onType | onSave
-    select: Optional[list[str]] = None
+    select: list[str] | None = None
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     severity: dict[str, Severity] = field(default_factory=dict)

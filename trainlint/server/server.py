@@ -8,7 +8,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
@@ -36,12 +36,12 @@ CONFIG_GLOBS = ("**/pyproject.toml", "**/trainlint.toml", "**/.trainlint.toml")
 class Linted:
     """The last lint of one document version."""
 
-    version: Optional[int]
+    version: int | None
     text: str
     result: LintResult
     diagnostics: list[types.Diagnostic]
     result_id: str
-    insights: Optional[list] = field(default=None, repr=False)
+    insights: list | None = field(default=None, repr=False)
 
 
 class TrainlintServer(LanguageServer):
@@ -49,7 +49,7 @@ class TrainlintServer(LanguageServer):
         super().__init__("trainlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self.editor = EditorSettings()
         self.root = Path.cwd()
-        self.resolver: Optional[Resolver] = None
+        self.resolver: Resolver | None = None
         self.resolver = self._resolver()
         self.linted: dict[str, Linted] = {}
         self.pending: dict[str, asyncio.Task] = {}
@@ -98,7 +98,7 @@ class TrainlintServer(LanguageServer):
             return Path(unquote(parsed.path))
         return self.root / "untitled.py"
 
-    def lint(self, uri: str) -> Optional[Linted]:
+    def lint(self, uri: str) -> Linted | None:
         """Lint a document (if it changed). Cyclic garbage is collected after the answer is sent,
         not in the middle of linting or answering: that pause was most of the latency's tail."""
         gc.disable()
@@ -170,7 +170,7 @@ class TrainlintServer(LanguageServer):
         for uri in list(self.workspace.text_documents):
             self.publish(uri)
 
-    def current(self, uri: str) -> Optional[Linted]:
+    def current(self, uri: str) -> Linted | None:
         """The lint of the document as it is now (as of the last save, when linting on save)."""
         linted = self.linted.get(uri)
         if linted is not None and self.editor.run == "onSave":
@@ -204,11 +204,15 @@ async def initialized(ls: TrainlintServer, params: types.InitializedParams) -> N
     workspace = ls.client_capabilities.workspace
     watch = workspace and workspace.did_change_watched_files and workspace.did_change_watched_files.dynamic_registration
     if watch:
-        options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[types.FileSystemWatcher(glob_pattern=g) for g in CONFIG_GLOBS])
-        registration = types.Registration(id="trainlint-config", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern=g) for g in CONFIG_GLOBS]
+        )
+        registration = types.Registration(
+            id="trainlint-config", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+        )
         try:
             await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
-        except Exception:  # the client may refuse: edits are still noticed on the next lint
+        except Exception:  # noqa: BLE001 - the client may refuse: edits are still noticed on the next lint
             log.info("the client did not accept a file watcher for configuration files")
 
 
@@ -297,7 +301,7 @@ def fix_all_edits(ls: TrainlintServer, uri: str) -> list[types.TextEdit]:
     return convert.minimal_edits(document.source, outcome.text, encoding)
 
 
-def _noqa_edit(text: str, line: int, code: str, encoding: str) -> Optional[types.TextEdit]:
+def _noqa_edit(text: str, line: int, code: str, encoding: str) -> types.TextEdit | None:
     """Add `code` to the `# noqa` of the statement holding `line`, or add one."""
     index = LineIndex(text)
     _, logical = suppress.scan(text)
@@ -367,7 +371,9 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
     if (only and wants(FIX_ALL_KIND)) or (not only and any(d.source == convert.SOURCE for d in params.context.diagnostics)):
         edits = fix_all_edits(ls, uri)
         if edits:
-            actions.append(types.CodeAction(title="trainlint: fix all safe fixes", kind=FIX_ALL_KIND, edit=_document_edit(ls, uri, edits)))
+            actions.append(
+                types.CodeAction(title="trainlint: fix all safe fixes", kind=FIX_ALL_KIND, edit=_document_edit(ls, uri, edits))
+            )
     return actions
 
 
@@ -379,7 +385,9 @@ async def fix_all_command(ls: TrainlintServer, *args: Any) -> None:
             continue
         edits = fix_all_edits(ls, uri)
         if edits:
-            await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=_document_edit(ls, uri, edits), label="trainlint: fix all"))
+            await ls.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=_document_edit(ls, uri, edits), label="trainlint: fix all")
+            )
 
 
 # -- hover and inlay hints -------------------------------------------------------------------------
@@ -401,7 +409,7 @@ def _insights(ls: TrainlintServer, linted: Linted) -> list:
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls: TrainlintServer, params: types.HoverParams) -> Optional[types.Hover]:
+def hover(ls: TrainlintServer, params: types.HoverParams) -> types.Hover | None:
     linted = ls.current(params.text_document.uri)
     if linted is None:
         return None
@@ -461,4 +469,3 @@ def inlay_hints(ls: TrainlintServer, params: types.InlayHintParams) -> list[type
                 )
             )
     return hints
-
