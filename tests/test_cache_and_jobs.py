@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 BAD = "import torch\nopt = torch.optim.SGD(p, lr=10)\n"
@@ -54,6 +56,22 @@ def test_cache_invalidated_by_content_and_settings(project):
     assert project.run("check", "--ignore", "TL101", "a.py").returncode == 0
     project.write("pyproject.toml", "[tool.trainlint.rules.TL101]\nlimits = { SGD = 20.0 }\n")
     assert project.run("check", "a.py").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["[1, 2]", '{"diagnostics": 3}', '{"diagnostics": [{"code": "TL101"}]}', '{"other": []}', "not json", ""],
+)
+def test_cache_entry_of_another_shape_is_a_miss_and_is_rewritten(project, entry):
+    """A valid JSON entry of the wrong shape ended every run with an internal error (found by mypy)."""
+    project.write("a.py", BAD)
+    cold = project.run("check", "--output-format", "json", "a.py")
+    (path,) = (project.root / ".trainlint_cache").glob("*/*.json")
+    path.write_text(entry)
+    again = project.run("check", "--output-format", "json", "a.py")
+    assert again.returncode == 1 and again.stderr == ""
+    assert report(again) == report(cold)
+    assert json.loads(path.read_text())["diagnostics"][0]["code"] == "TL101"  # healed
 
 
 def test_no_cache_writes_nothing(project):

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from trainlint import __version__
 
@@ -29,16 +30,17 @@ class Cache:
             digest.update(part)
         return digest.hexdigest()
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> dict[str, Any] | None:
         if self.directory is None:
             return None
         try:
             with open(self.directory / f"{key}.json", encoding="utf-8") as handle:
-                return json.load(handle)
+                entry = json.load(handle)
         except (OSError, ValueError):
             return None
+        return entry if isinstance(entry, dict) else None
 
-    def put_many(self, entries: dict[str, dict]) -> None:
+    def put_many(self, entries: dict[str, dict[str, Any]]) -> None:
         if self.directory is None or not entries:
             return
         try:

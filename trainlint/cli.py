@@ -9,17 +9,23 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from trainlint import __version__
 from trainlint.config import ConfigError, Overrides, Resolver, parse_per_file_ignores
-from trainlint.diagnostics import Severity
+from trainlint.diagnostics import Diagnostic, Severity
 from trainlint.output import FORMATS, FileReport, render
+
+if TYPE_CHECKING:
+    from trainlint.pages import RulePage
+    from trainlint.registry import Rule
+    from trainlint.runner import FileResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # usage errors exit 2, like ruff
+    def error(self, message: str) -> NoReturn:  # usage errors exit 2, like ruff
         self.print_usage(sys.stderr)
         print(f"trainlint: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_ERROR)
@@ -122,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- check ------------------------------------------------------------------------------------
 
 
-def _overrides(args) -> Overrides:
+def _overrides(args: argparse.Namespace) -> Overrides:
     try:
         return Overrides(
             select=_selectors(args.select),
@@ -151,7 +157,7 @@ def _validate_overrides(overrides: Overrides) -> None:
         _check_selectors(values, flag)
 
 
-def _check(args) -> int:
+def _check(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     _validate_overrides(overrides)
     resolver = Resolver(overrides, Path(args.config) if args.config else None)
@@ -177,7 +183,7 @@ def _check(args) -> int:
     return _report(args, results, mode)
 
 
-def _check_stdin(args, resolver: Resolver, mode: str) -> int:
+def _check_stdin(args: argparse.Namespace, resolver: Resolver, mode: str) -> int:
     from trainlint.runner import FileResult, Job, Options, run_job
 
     display = args.stdin_filename or "-"
@@ -243,7 +249,7 @@ def _show_settings(resolver: Resolver, path: Path) -> int:
     return EXIT_CLEAN
 
 
-def _report(args, results, mode: str, stream=None) -> int:
+def _report(args: argparse.Namespace, results: list[FileResult], mode: str, stream: TextIO | None = None) -> int:
     out = stream or sys.stdout
     internal = sum(r.internal_errors for r in results) + sum(1 for r in results for d in r.diagnostics if d.code == "TL002")
     errors = [r.error for r in results if r.error]
@@ -278,7 +284,7 @@ def _report(args, results, mode: str, stream=None) -> int:
     return EXIT_CLEAN
 
 
-def _source_of(result) -> str | None:
+def _source_of(result: FileResult) -> str | None:
     if result.source is not None:
         return result.source
     from trainlint.source import DecodeError, decode
@@ -289,7 +295,9 @@ def _source_of(result) -> str | None:
         return None
 
 
-def _render_text(args, results, diagnostics, mode: str) -> str:
+def _render_text(
+    args: argparse.Namespace, results: list[FileResult], diagnostics: list[tuple[FileResult, Diagnostic]], mode: str
+) -> str:
     from trainlint.fixes import is_applicable
 
     lines = []
@@ -310,7 +318,9 @@ def _render_text(args, results, diagnostics, mode: str) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _summary(args, results, diagnostics, mode: str) -> str:
+def _summary(
+    args: argparse.Namespace, results: list[FileResult], diagnostics: list[tuple[FileResult, Diagnostic]], mode: str
+) -> str:
     from trainlint.fixes import is_applicable
 
     fixed = sum(r.fixed for r in results)
@@ -339,7 +349,7 @@ def _summary(args, results, diagnostics, mode: str) -> str:
 # -- rule -------------------------------------------------------------------------------------------
 
 
-def _rule(args) -> int:
+def _rule(args: argparse.Namespace) -> int:
     from trainlint.pages import get_page
     from trainlint.registry import all_rules, find_rule
 
@@ -366,7 +376,7 @@ def _rule(args) -> int:
     return EXIT_CLEAN
 
 
-def _rule_json(rule, page) -> dict:
+def _rule_json(rule: type[Rule], page: RulePage | None) -> dict[str, Any]:
     return {
         "code": rule.code,
         "name": rule.name,

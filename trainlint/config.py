@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from trainlint.diagnostics import Severity
-from trainlint.registry import SelectorError, expand_selector, find_rule, resolve_selection
+from trainlint.registry import Rule, SelectorError, expand_selector, find_rule, resolve_selection
 from trainlint.settings import LintSettings
 
 # In one directory, the first of these that configures trainlint wins (as ruff's .ruff.toml > ruff.toml > pyproject.toml).
@@ -111,7 +111,7 @@ _KEYS = {
 }
 
 
-def _table(path: Path) -> dict | None:
+def _table(path: Path) -> dict[str, Any] | None:
     """The trainlint table of a file, or None when the file does not configure trainlint."""
     if sys.version_info >= (3, 11):
         import tomllib
@@ -131,7 +131,7 @@ def _table(path: Path) -> dict | None:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [tool.trainlint] must be a table")
         return table
-    return data
+    return dict(data)
 
 
 def _prefix(path: Path) -> str:
@@ -194,7 +194,7 @@ def _type_ok(value: Any, annotation: Any) -> bool:
     return False
 
 
-def parse_rule_options(rule, value: Any, where: str) -> Any:
+def parse_rule_options(rule: type[Rule], value: Any, where: str) -> Any:
     """An options instance for `rule` from a configuration table (dict options merge over the defaults)."""
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a table of options")
@@ -250,7 +250,7 @@ def load(path: Path) -> Config | None:
         raise ConfigError(str(exc), path) from None
 
 
-def from_table(table: dict, path: Path | None, root: Path) -> Config:
+def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
     prefix = f"{path}: " if path else ""
     key_prefix = _prefix(path) if path else ""
     config = Config(path=path, root=root)
@@ -390,11 +390,11 @@ class Resolver:
         self.errors: list[str] = []
         self.last_good_configs: dict[Path, Config] = last_good if last_good is not None else {}
         self.fixed = self._load_explicit(config_path) if config_path else None
-        self._by_dir: dict[Path, tuple[Config, tuple]] = {}
+        self._by_dir: dict[Path, tuple[Config, Stamp]] = {}
         self._found: dict[Path, Path | None] = {}
         self._resolved: dict[Path, Path] = {}  # folder as given -> resolved
         self._loaded: dict[Path, Config] = {}  # one Config per file, shared by the folders below it
-        self._settings: dict[tuple, tuple[Config, LintSettings]] = {}
+        self._settings: dict[tuple[int, tuple[str, ...]], tuple[Config, LintSettings]] = {}
 
     def _load_explicit(self, path: Path) -> Config:
         if not path.is_file():
@@ -418,19 +418,21 @@ class Resolver:
             return cached[0]
         try:
             found = find(directory, None if self.revalidate else self._found)
-            config = self._loaded.get(found) if found else None
-            if config is None:
-                config = load(found) if found else Config(path=None, root=self.cwd)
+            loaded = self._loaded.get(found) if found else None
+            if loaded is None:
+                # load() is None when the file stopped configuring trainlint since find() read it.
+                loaded = (load(found) if found else None) or Config(path=None, root=self.cwd)
                 if found and not self.revalidate:
-                    self._loaded[found] = config
+                    self._loaded[found] = loaded
+            config = loaded
             if found:
                 self.last_good_configs[found.resolve()] = config
         except ConfigError as exc:
             if not self.tolerant:
                 raise
             self.errors.append(str(exc))
-            config = self.last_good_configs.get(exc.path) if exc.path else None
-            config = config or Config(path=None, root=exc.path.parent if exc.path else self.cwd)
+            last_good = self.last_good_configs.get(exc.path) if exc.path else None
+            config = last_good or Config(path=None, root=exc.path.parent if exc.path else self.cwd)
         self._by_dir[directory] = (config, stamp)
         return config
 
@@ -468,7 +470,10 @@ class Resolver:
         return cached
 
 
-def _stamp(directory: Path) -> tuple:
+Stamp = tuple[tuple[str, int, int], ...]
+
+
+def _stamp(directory: Path) -> Stamp:
     """What the configuration files above a directory look like now (to notice edits)."""
     out = []
     for folder in (directory, *directory.parents):

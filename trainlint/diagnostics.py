@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Severity(str, enum.Enum):
@@ -30,12 +31,12 @@ class Span:
     end_line: int
     end_column: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """As JSON output states ranges: 1-based columns, end exclusive."""
         return {"line": self.line, "column": self.column + 1, "end_line": self.end_line, "end_column": self.end_column + 1}
 
     @classmethod
-    def from_json(cls, data: dict) -> Span:
+    def from_json(cls, data: dict[str, Any]) -> Span:
         return cls(data["line"], data["column"] - 1, data["end_line"], data["end_column"] - 1)
 
 
@@ -44,11 +45,11 @@ class Edit:
     span: Span
     content: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {**self.span.to_json(), "content": self.content}
 
     @classmethod
-    def from_json(cls, data: dict) -> Edit:
+    def from_json(cls, data: dict[str, Any]) -> Edit:
         return cls(Span.from_json(data), data["content"])
 
 
@@ -58,7 +59,7 @@ class Fix:
     message: str
     edits: tuple[Edit, ...]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "applicability": self.applicability.value,
             "message": self.message,
@@ -66,7 +67,7 @@ class Fix:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Fix:
+    def from_json(cls, data: dict[str, Any]) -> Fix:
         return cls(Applicability(data["applicability"]), data["message"], tuple(Edit.from_json(e) for e in data["edits"]))
 
 
@@ -82,10 +83,10 @@ class Diagnostic:
     suppression_lines: tuple[int, ...] = field(default=(), compare=False)
 
     @property
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[Span, str, str]:
         return (self.span, self.code, self.message)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The JSON output's object, minus `path` (added by the caller)."""
         return {
             **self.span.to_json(),
@@ -97,7 +98,7 @@ class Diagnostic:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Diagnostic:
+    def from_json(cls, data: dict[str, Any]) -> Diagnostic:
         return cls(
             code=data["code"],
             name=data["name"],

@@ -8,8 +8,9 @@ import sys
 import threading
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
 
@@ -151,18 +152,22 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
             gc.enable()
 
 
-def _in_deep_stack(function, *args):
+T = TypeVar("T")
+
+
+def _in_deep_stack(function: Callable[..., T], *args: Any) -> T:
     """Run in a thread with a large stack and recursion limit: valid but deeply nested code
     (a 500-term sum, a long method chain) recurses in libcst and in the model's walks."""
-    result: dict = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def run() -> None:
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
         try:
-            result["value"] = function(*args)
+            values.append(function(*args))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            result["error"] = exc
+            errors.append(exc)
         finally:
             sys.setrecursionlimit(limit)
 
@@ -173,9 +178,9 @@ def _in_deep_stack(function, *args):
     finally:
         threading.stack_size(size)
     thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 def _lint_source(text: str, path: str, settings: LintSettings, deep: bool) -> LintResult:

@@ -8,8 +8,12 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trainlint.config import Config, Resolver, globset
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 
 @dataclass(frozen=True)
@@ -23,10 +27,10 @@ class _GitIgnores:
     """The `.gitignore` files that apply under a directory; deeper files override shallower ones."""
 
     def __init__(self) -> None:
-        self._specs: dict[Path, object] = {}
+        self._specs: dict[Path, GitIgnoreSpec | None] = {}
         self._chains: dict[Path, tuple[Path, ...]] = {}
 
-    def _spec(self, directory: Path):
+    def _spec(self, directory: Path) -> GitIgnoreSpec | None:
         if directory not in self._specs:
             lines: list[str] = []
             for name in (".gitignore", ".git/info/exclude"):
@@ -154,7 +158,7 @@ def _walk(root: Path, shown_root: Path, resolver: Resolver, ignores: _GitIgnores
         stack.extend(reversed(subdirs))
 
 
-def _unreadable(entry: os.DirEntry) -> str | None:
+def _unreadable(entry: os.DirEntry[str]) -> str | None:
     try:
         info = entry.stat(follow_symlinks=True)
     except FileNotFoundError:

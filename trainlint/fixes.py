@@ -23,11 +23,12 @@ def apply_edits(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
     chosen: list[tuple[int, int, str]] = []
     applied = []
     for diagnostic in diagnostics:
-        if not is_applicable(diagnostic, unsafe):
+        fix = diagnostic.fix
+        if fix is None or not is_applicable(diagnostic, unsafe):
             continue
         ranges = [
             (index.offset(e.span.line, e.span.column), index.offset(e.span.end_line, e.span.end_column), e.content)
-            for e in diagnostic.fix.edits
+            for e in fix.edits
         ]
         if any(_overlaps(start, end, other) for start, end, _ in ranges for other in taken):
             continue  # applied in a later round, against the updated text

@@ -68,7 +68,8 @@ def _facts(model: ScriptModel, call: TorchCall) -> list[Fact]:
         if name in ("params", "optimizer"):
             continue
         known = model.evaluator.eval_argument(argument)
-        values, origins = [], []
+        values: list[str] = []
+        origins: list[str] = []
         as_float = isinstance(call.facts.defaults.get(name), float)  # shown as torch types it: lr 10 -> 10.0
         for k in known:
             rendered = _render(k.value, as_float)
@@ -83,7 +84,7 @@ def _facts(model: ScriptModel, call: TorchCall) -> list[Fact]:
 
 
 def torch_call_insights(model: ScriptModel) -> list[Insight]:
-    from trainlint.model.torch_objects import Optimizer
+    from trainlint.model.torch_objects import Optimizer, Scheduler
 
     calls = [*model.torch.optimizers, *model.torch.schedulers]
     model.positions.want(c.node for c in calls)
@@ -98,7 +99,7 @@ def torch_call_insights(model: ScriptModel) -> list[Insight]:
                 trained.append(f"`{name}`")
             if trained:
                 insight.notes.append(f"trains the parameters of {', '.join(trained)}")
-        else:
+        elif isinstance(call, Scheduler):
             optimizers = [f"`{o.name}` (line {model.positions.line(o.node)})" for o in call.optimizers]
             if optimizers:
                 insight.notes.append(f"schedules {', '.join(optimizers)}")

@@ -111,7 +111,7 @@ def get_page(code: str) -> RulePage | None:
 
 def first_paragraph(markdown: str) -> str:
     """The first paragraph of a section, as one line of plain text."""
-    paragraph = []
+    paragraph: list[str] = []
     for line in markdown.splitlines():
         if not line.strip():
             if paragraph:

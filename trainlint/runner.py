@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from trainlint.cache import Cache, write_atomic
 from trainlint.config import Resolver
@@ -15,6 +16,9 @@ from trainlint.diagnostics import Diagnostic, Span
 from trainlint.files import FileItem
 from trainlint.registry import REGISTRY
 from trainlint.settings import LintSettings
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 PARALLEL_THRESHOLD = 8  # fewer files to parse than this are linted in-process: forking would cost more
 
@@ -45,7 +49,7 @@ class FileResult:
     fixed: int = 0
     diff: str = ""
     error: str | None = None  # a fix that could not be applied or written
-    cache: tuple[str, dict] | None = field(default=None, repr=False)
+    cache: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
 
 
 def _file_level(code: str, message: str, settings: LintSettings) -> Diagnostic:
@@ -60,7 +64,7 @@ def unreadable(display: str, reason: str, settings: LintSettings) -> FileResult:
     return FileResult(display, [_file_level("TL004", f"Cannot read {display}: {reason}; trainlint skipped it", settings)])
 
 
-def _payload(diagnostics: list[Diagnostic]) -> dict:
+def _payload(diagnostics: list[Diagnostic]) -> dict[str, Any]:
     return {"diagnostics": [d.to_json() for d in diagnostics]}
 
 
@@ -125,9 +129,8 @@ def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list
             results.append(unreadable(item.display, exc.strerror or str(exc), settings))
             continue
         key = cache.key(item.path, data, settings.fingerprint()) if cache else None
-        cached = cache.get(key) if cache and key else None
-        if cached is not None:
-            diagnostics = [Diagnostic.from_json(d) for d in cached["diagnostics"]]
+        diagnostics = _cached(cache, key) if cache and key else None
+        if diagnostics is not None:
             fixable = options.mode != "lint" and any(
                 d.fix is not None and (d.fix.applicability.value == "safe" or options.unsafe) for d in diagnostics
             )
@@ -142,11 +145,22 @@ def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list
     return results
 
 
+def _cached(cache: Cache, key: str) -> list[Diagnostic] | None:
+    """The cached diagnostics of a file, or None (a miss) when the entry is absent or not one we wrote."""
+    entry = cache.get(key)
+    if entry is None:
+        return None
+    try:
+        return [Diagnostic.from_json(d) for d in entry["diagnostics"]]
+    except (KeyError, TypeError, ValueError):  # another shape: lint again, and the entry is rewritten
+        return None
+
+
 def _needs_parse(jobs: list[Job]) -> int:
     """How many files contain a rule's trigger words: only those cost a libcst parse."""
     from trainlint.registry import all_rules
 
-    words = set()
+    words: set[str] = set()
     for rule in all_rules():
         found = rule.trigger_words() if not rule.engine else frozenset()
         if found is None:
@@ -186,7 +200,7 @@ def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
     return results
 
 
-def _isolated(job: Job, options: Options, context) -> FileResult:
+def _isolated(job: Job, options: Options, context: BaseContext) -> FileResult:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 

@@ -6,9 +6,12 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Severity
+
+if TYPE_CHECKING:
+    from trainlint.registry import Rule
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class LintSettings:
     def severity(self, code: str, default: Severity) -> Severity:
         return self.severities.get(code, default)
 
-    def options(self, rule) -> Any:
+    def options(self, rule: type[Rule]) -> Any:
         return self.rule_options.get(rule.code) or rule.Options()
 
     def without(self, codes: frozenset[str]) -> LintSettings:

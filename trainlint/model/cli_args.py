@@ -111,7 +111,8 @@ class ArgparseModel:
                 return []
         if "default" not in keywords:
             action = ev.single(keywords["action"].value, option.site.scope) if "action" in keywords else None
-            implied = {"store_true": False, "store_false": True}.get(action.value if action else None)
+            name = action.value if action is not None and isinstance(action.value, str) else None
+            implied = {"store_true": False, "store_false": True}.get(name) if name else None
             return [Known(implied, (Origin(f"default of {option.label}", option.site.node),))]
         default = keywords["default"]
         converter = None

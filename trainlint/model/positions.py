@@ -10,7 +10,7 @@ taken from). It gives the same ranges as PositionProvider (tests compare them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -54,13 +54,16 @@ class _TargetedState(CodegenState):
             if node not in self.ranges:
                 self.ranges[node] = Span(start[0], start[1], self.line, self.column)
 
-    def record_syntactic_position(self, node, *, start_node=None, end_node=None):
+    # libcst declares a generator context manager; untracked nodes (nearly all) share one nullcontext instead.
+    def record_syntactic_position(  # type: ignore[override]
+        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
+    ) -> AbstractContextManager[None]:
         if node not in self.targets:
             return _NOTHING
         return self._record(node, start_node, end_node)
 
     @contextmanager
-    def _record(self, node, start_node, end_node) -> Iterator[None]:
+    def _record(self, node: cst.CSTNode, start_node: cst.CSTNode | None, end_node: cst.CSTNode | None) -> Iterator[None]:
         for child in (start_node, end_node):
             if child is not None:
                 self.targets.add(child)

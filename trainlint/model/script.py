@@ -7,8 +7,9 @@ classes), so a rule pays only for what it asks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -24,8 +25,13 @@ from trainlint.model.values import (
     Evaluator,
     Frame,
     FunctionRef,
+    Known,
     Mapping,
 )
+
+if TYPE_CHECKING:
+    from trainlint.diagnostics import Span
+    from trainlint.model.torch_objects import TorchModel
 
 _DATACLASS_DECORATORS = {"dataclasses.dataclass", "attr.s", "attr.define", "attrs.define", "attrs.frozen", "attr.frozen"}
 
@@ -59,7 +65,7 @@ class ScriptModel:
         return ArgparseModel(self)
 
     @cached_property
-    def torch(self):
+    def torch(self) -> TorchModel:
         from trainlint.model.torch_objects import TorchModel
 
         return TorchModel(self)
@@ -67,7 +73,7 @@ class ScriptModel:
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
-    def span(self, node: cst.CSTNode):
+    def span(self, node: cst.CSTNode) -> Span:
         return self.positions.span(node)
 
     # -- calls ------------------------------------------------------------------------
@@ -95,7 +101,7 @@ class ScriptModel:
             out.extend(self._sites_by_name.get(name, ()))
         return out
 
-    def method_calls(self, name: str):
+    def method_calls(self, name: str) -> Iterator[tuple[CallSite, Known]]:
         """`obj.name(...)` call sites, each with every value `obj` may have there."""
         for site in self.calls_named(name):
             func = site.node.func
@@ -142,12 +148,14 @@ class ScriptModel:
         params = function.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
         func = site.node.func
-        skip_self = function.is_method and not self._is_static(function)
+        cls = function.cls
+        skip_self = cls is not None and not self._is_static(function)
         if (
             skip_self
             and isinstance(func, cst.Attribute)
             and isinstance(func.value, cst.Name)
-            and func.value.value == function.cls.name
+            and cls
+            and func.value.value == cls.name
         ):
             skip_self = False  # Class.method(obj, ...): self passed explicitly
         if skip_self and isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Name):
@@ -216,7 +224,8 @@ class ScriptModel:
 
     def mro(self, cls: Class) -> list[Class]:
         """The class and its in-file bases, depth first (enough for single inheritance)."""
-        out, stack = [], [cls]
+        out: list[Class] = []
+        stack = [cls]
         while stack and len(out) < 50:
             klass = stack.pop(0)
             if klass not in out:

@@ -11,8 +11,9 @@ derived from these tables on demand.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import libcst as cst
 
@@ -196,7 +197,7 @@ class CallSite:
     scope: Scope
     function: Function | None
     loops: tuple[Loop, ...]  # innermost last
-    statement: cst.CSTNode
+    statement: cst.CSTNode | None
     # The `if` tests around the call (within its function), each with the branch it is in.
     conditions: tuple[tuple[cst.BaseExpression, bool], ...] = ()
 
@@ -219,7 +220,7 @@ class SyntaxTables:
     module_scope: Scope
     calls: list[CallSite] = field(default_factory=list)
     functions: dict[cst.CSTNode, Function] = field(default_factory=dict)
-    classes: dict[cst.ClassDef, Class] = field(default_factory=dict)
+    classes: dict[cst.CSTNode, Class] = field(default_factory=dict)
     loops: list[Loop] = field(default_factory=list)
     attribute_stores: dict[str, list[Store]] = field(default_factory=dict)
     item_stores: list[Store] = field(default_factory=list)
@@ -248,7 +249,7 @@ class _Ctx:
         cls: Class | None,
         loops: tuple[Loop, ...],
         statement: cst.CSTNode | None,
-        conditions: tuple = (),
+        conditions: tuple[tuple[cst.BaseExpression, bool], ...] = (),
     ) -> None:
         self.scope = scope
         self.function = function
@@ -272,7 +273,7 @@ class _Ctx:
 
 class _Builder:
     def __init__(self, module: cst.Module) -> None:
-        self._handlers: dict[type, object] = {}
+        self._handlers: dict[type, Callable[[Any, _Ctx], None] | None] = {}
         scope = Scope("module", module, None)
         self.t = SyntaxTables(module=module, module_scope=scope)
         self.t.scopes_by_node[module] = scope
@@ -284,7 +285,7 @@ class _Builder:
 
     # -- statements ---------------------------------------------------------
 
-    def _block(self, body, ctx: _Ctx) -> None:
+    def _block(self, body: Sequence[cst.CSTNode], ctx: _Ctx) -> None:
         for stmt in body:
             self._statement(stmt, ctx)
 
@@ -293,8 +294,9 @@ class _Builder:
 
     def _statement(self, stmt: cst.CSTNode, ctx: _Ctx) -> None:
         t = type(stmt)
-        handler = self._handlers.get(t, False)
-        if handler is False:
+        if t in self._handlers:
+            handler = self._handlers[t]
+        else:
             handler = self._handlers[t] = getattr(self, "_s_" + t.__name__, None)
         if handler is not None:
             handler(stmt, ctx)
@@ -479,7 +481,7 @@ class _Builder:
 
     # -- targets and bindings -------------------------------------------------
 
-    def _bind(self, name: str, kind: str, node: cst.CSTNode, ctx: _Ctx, **extra) -> None:
+    def _bind(self, name: str, kind: str, node: cst.CSTNode, ctx: _Ctx, **extra: Any) -> None:
         scope = ctx.scope
         if name in scope.globals:
             scope = scope.module_scope
@@ -490,23 +492,25 @@ class _Builder:
             scope = outer or scope.module_scope
         scope.bind(Binding(name, kind, scope, node, **extra))
 
-    def _target(self, target: cst.BaseExpression, kind: str, value, ctx: _Ctx, index=None) -> None:
+    def _target(
+        self, target: cst.BaseExpression, kind: str, value: cst.BaseExpression | None, ctx: _Ctx, index: int | None = None
+    ) -> None:
         if isinstance(target, cst.Name):
             self._bind(target.value, kind, target, ctx, value=value, unpack_index=index, statement=ctx.statement)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
-            same_shape = (
-                isinstance(value, (cst.Tuple, cst.List))
-                and not starred
-                and len(value.elements) == len(elements)
-                and not any(isinstance(e, cst.StarredElement) for e in value.elements)
-            )
-            for i, (element, raw) in enumerate(zip(elements, target.elements, strict=False)):
+            # `a, b = 1, 2`: each name gets its own element
+            values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+            if values is not None and (
+                starred or len(values) != len(elements) or any(isinstance(e, cst.StarredElement) for e in values)
+            ):
+                values = None
+            for i, (element, raw) in enumerate(zip(elements, target.elements, strict=True)):
                 if isinstance(raw, cst.StarredElement):
                     self._target(element, "other", None, ctx)
-                elif same_shape:
-                    self._target(element, kind, value.elements[i].value, ctx)
+                elif values is not None:
+                    self._target(element, kind, values[i].value, ctx)
                 elif value is not None and not starred and index is None:
                     self._target(element, kind, value, ctx, index=i)
                 else:
@@ -517,11 +521,10 @@ class _Builder:
             self.t.attribute_stores.setdefault(target.attr.value, []).append(store)
         elif isinstance(target, cst.Subscript):
             self._expr(target.value, ctx)
-            for element in target.slice:
-                self._expr(element.slice, ctx)
-            key = (
-                target.slice[0].slice.value if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) else target
-            )
+            for item in target.slice:
+                self._expr(item.slice, ctx)
+            first = target.slice[0].slice
+            key = first.value if len(target.slice) == 1 and isinstance(first, cst.Index) else target
             self.t.item_stores.append(Store(target.value, key, value if index is None else None, ctx.scope, ctx.function, target))
         elif isinstance(target, cst.StarredElement):
             self._target(target.value, "other", None, ctx)
@@ -541,16 +544,20 @@ class _Builder:
             t = type(current)
             if t is cst.Name or t is cst.Integer or t is cst.Float or t is cst.SimpleString:
                 continue  # leaves: nothing below them
+            # Types are compared exactly (isinstance on libcst's ABCs is slow), so mypy needs the casts.
             if t is cst.Call:
-                self.t.calls.append(CallSite(current, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions))
+                call = cast(cst.Call, current)
+                self.t.calls.append(CallSite(call, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions))
             elif t is cst.Lambda:
-                function = self._function(current, "<lambda>", ctx)
-                self._expr(current.body, _Ctx(function.scope, function, None, (), ctx.statement))
+                lam = cast(cst.Lambda, current)
+                function = self._function(lam, "<lambda>", ctx)
+                self._expr(lam.body, _Ctx(function.scope, function, None, (), ctx.statement))
                 continue
             elif t in _COMPREHENSIONS:
-                self._comprehension(current, ctx)
+                self._comprehension(cast(cst.ListComp, current), ctx)
                 continue
             elif t is cst.NamedExpr:
+                current = cast(cst.NamedExpr, current)
                 scope = ctx.scope
                 while scope.kind == "comprehension" and scope.parent is not None:
                     scope = scope.parent
@@ -569,11 +576,11 @@ class _Builder:
             children.reverse()
             stack.extend(children)
 
-    def _comprehension(self, node, ctx: _Ctx) -> None:
+    def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp, ctx: _Ctx) -> None:
         scope = Scope("comprehension", node, ctx.scope)
         self.t.scopes_by_node[node] = scope
         inner = ctx.within(scope)
-        clause = node.for_in
+        clause: cst.CompFor | None = node.for_in
         first = True
         while clause is not None:
             self._expr(clause.iter, ctx if first else inner)

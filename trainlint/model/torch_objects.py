@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
 
@@ -65,6 +65,9 @@ class ParamGroup:
         return Argument(expr, self.mapping.scope, self.mapping.frame, expr) if expr is not None else None
 
 
+CallT = TypeVar("CallT", bound=TorchCall)
+
+
 class Optimizer(TorchCall):
     @cached_property
     def param_groups(self) -> list[ParamGroup]:
@@ -97,7 +100,7 @@ class Optimizer(TorchCall):
             params = group.argument("params")
             if params is not None:
                 exprs.append((params.expr, params.scope, params.frame))
-        out = []
+        out: list[Known] = []
         for expr, scope, frame in exprs:
             base = _parameters_owner(expr)
             if base is not None:
@@ -222,7 +225,7 @@ class TorchModel:
                     names.add(name)
         return names
 
-    def _calls(self, kind: str, cls: type) -> list:
+    def _calls(self, kind: str, cls: type[CallT]) -> list[CallT]:
         """Calls that construct a torch class of one kind. Each kind is resolved only when asked."""
         names = {f.name for f in self.model.facts.of_kind(kind)} | self._aliases
         out = []
@@ -273,7 +276,7 @@ class TorchModel:
                 out.append(ModuleClass(self.model, cls))
         return out
 
-    def _is_module(self, cls: Class, seen: set) -> bool:
+    def _is_module(self, cls: Class, seen: set[Class]) -> bool:
         if cls in seen:
             return False
         seen.add(cls)

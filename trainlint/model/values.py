@@ -16,7 +16,7 @@ import ast
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import libcst as cst
 
@@ -97,7 +97,7 @@ class Mapping:
     """A dict literal, `dict(...)`, `SimpleNamespace(...)` or similar config object."""
 
     node: cst.CSTNode
-    entries: dict  # key -> expression
+    entries: dict[str, Any]  # key -> expression
     scope: Scope
     frame: Frame
     attribute_access: bool  # SimpleNamespace/EasyDict: cfg.lr; dict: cfg['lr']
@@ -299,10 +299,10 @@ class Evaluator:
     def __init__(self, model: ScriptModel) -> None:
         self.model = model
         self.tables = model.tables
-        self._memo: dict[tuple, Candidates] = {}
+        self._memo: dict[tuple[cst.BaseExpression, Scope, Frame], Candidates] = {}
         # How the code names each config mapping (`CONFIG`, `CONFIG['optim']`), for messages.
         self._mapping_names: dict[cst.CSTNode, str] = {}
-        self._active: set[tuple] = set()
+        self._active: set[tuple[cst.BaseExpression, Scope, Frame]] = set()
         self._depth = 0
 
     # -- entry points ---------------------------------------------------------
@@ -333,7 +333,7 @@ class Evaluator:
             return found
         return [self._hop_if_written(k, argument.expr, argument.label, argument.expr) for k in found]
 
-    def mapping_label(self, mapping: Mapping, key) -> str | None:
+    def mapping_label(self, mapping: Mapping, key: Any) -> str | None:
         name = self._mapping_names.get(mapping.node)
         return f"{name}[{key!r}]" if name is not None else None
 
@@ -390,7 +390,7 @@ class Evaluator:
         if name in ("True", "False", "None"):
             return [Known({"True": True, "False": False, "None": None}[name])]
         owner, bindings = scope.lookup(name)
-        if not bindings:
+        if not bindings or owner is None:
             return self._unbound(name, scope)
         if len({b.qualname for b in bindings if b.kind == "import"}) == 1 and all(b.kind == "import" for b in bindings):
             bindings = bindings[:1]  # `import torch` and `import torch.nn` both bind `torch`
@@ -399,7 +399,7 @@ class Evaluator:
         binding = bindings[0]
         kind = binding.kind
         if kind == "import":
-            return [Known(Imported(binding.qualname))]
+            return [Known(Imported(binding.qualname))] if binding.qualname else []
         if kind == "def":
             function = self.tables.functions.get(binding.node)
             return [Known(FunctionRef(function))] if function else []
@@ -407,13 +407,13 @@ class Evaluator:
             cls = self.tables.classes.get(binding.node)
             return [Known(ClassRef(cls))] if cls else []
         if kind == "param":
-            return self._param(binding.node, owner, frame)
+            return self._param(cast(cst.Param, binding.node), owner, frame)
         if kind == "assign" and binding.value is not None:
             inner = self.frame_for(owner, frame)
             found = self.eval(binding.value, owner, inner)
             if binding.unpack_index is not None:
                 found = [e for k in found for e in self._unpack(k, binding.unpack_index)]
-            label = f"{owner.node.name.value}.{name}" if owner.kind == "class" else name
+            label = f"{cast(cst.ClassDef, owner.node).name.value}.{name}" if owner.kind == "class" else name
             for k in found:
                 if isinstance(k.value, Mapping):
                     self._mapping_names.setdefault(k.value.node, label)
@@ -497,14 +497,14 @@ class Evaluator:
     def _self_value(self, function: Function, frame: Frame) -> Candidates:
         if frame.self_value is not None:
             return [frame.self_value]
-        if function.node.decorators:
-            names = {
-                self.qualname(d.decorator, function.outer) or getattr(d.decorator, "value", None)
-                for d in function.node.decorators
-            }
+        node, cls = function.node, function.cls
+        if cls is None:
+            return []
+        if isinstance(node, cst.FunctionDef) and node.decorators:
+            names = {self.qualname(d.decorator, function.outer) or getattr(d.decorator, "value", None) for d in node.decorators}
             if names & {"staticmethod", "classmethod"}:
-                return [Known(ClassRef(function.cls))] if "classmethod" in names else []
-        return [Known(Instance(function.cls))]
+                return [Known(ClassRef(cls))] if "classmethod" in names else []
+        return [Known(Instance(cls))]
 
     def _passed(self, argument: Argument, function: Function) -> Candidates:
         name = function.cls.name if function.name == "__init__" and function.cls is not None else function.name
@@ -574,7 +574,8 @@ class Evaluator:
     def _e_Tuple(self, node: cst.Tuple, scope: Scope, frame: Frame) -> Candidates:
         # A tuple of plain values becomes a Python tuple (betas=(0.9, 0.999)); otherwise a lazy sequence.
         if len(node.elements) <= 8 and not any(isinstance(e, cst.StarredElement) for e in node.elements):
-            values, trail = [], ()
+            values: list[Any] = []
+            trail: tuple[Origin, ...] = ()
             for element in node.elements:
                 known = self.single(element.value, scope, frame)
                 if known is None or not isinstance(known.value, (int, float, str, bool, type(None))):
@@ -703,7 +704,7 @@ class Evaluator:
         return []
 
     def _mapping_call(self, node: cst.Call, scope: Scope, frame: Frame, attribute_access: bool) -> Candidates:
-        entries: dict = {}
+        entries: dict[str, Any] = {}
         for arg in node.args:
             if arg.star or arg.keyword is None:
                 # dict({...}) / EasyDict({...}): take the literal's entries.
@@ -748,7 +749,7 @@ class Evaluator:
 
     # -- members of objects ------------------------------------------------------------
 
-    def _mapping_member(self, obj: Mapping, key, label: str) -> Candidates:
+    def _mapping_member(self, obj: Mapping, key: Any, label: str) -> Candidates:
         name = self._mapping_names.get(obj.node)
         if name is not None:  # name the entry where it is written, not the alias it was read through
             label = f"{name}.{key}" if obj.attribute_access and isinstance(key, str) else f"{name}[{key!r}]"
@@ -759,9 +760,10 @@ class Evaluator:
         else:
             # `cfg = {}; cfg["lr"] = 0.1` or `cfg = SimpleNamespace(); cfg.lr = 0.1`: exactly one store.
             stores = self._mapping_stores(obj, key)
-            if len(stores) != 1 or stores[0].value is None or self._mapping_reshaped(obj):
+            stored = stores[0].value if len(stores) == 1 else None
+            if stored is None or self._mapping_reshaped(obj):
                 return []
-            expr, scope = stores[0].value, stores[0].scope
+            expr, scope = stored, stores[0].scope
             frame = self.frame_for(scope, MODULE_FRAME)
         found = self.eval(expr, scope, frame)
         for k in found:
@@ -769,7 +771,7 @@ class Evaluator:
                 self._mapping_names.setdefault(k.value.node, label)
         return [self._hop_if_written(k, expr, label, expr) for k in found]
 
-    def mapping_mutated(self, obj: Mapping, key=None) -> bool:
+    def mapping_mutated(self, obj: Mapping, key: Any = None) -> bool:
         """Whether code elsewhere may change the entries (`cfg['lr'] = ...`, `cfg.update(...)`)."""
         if key is None:
             if any(self._refers_to(s.base, s.scope, obj) for s in self.tables.item_stores):
@@ -778,7 +780,7 @@ class Evaluator:
             return True
         return self._mapping_reshaped(obj)
 
-    def _mapping_stores(self, obj: Mapping, key) -> list[Store]:
+    def _mapping_stores(self, obj: Mapping, key: Any) -> list[Store]:
         """`cfg[key] = ...` (or `cfg.key = ...` for attribute-style configs) on this object."""
         out = [
             s
@@ -853,7 +855,8 @@ class Evaluator:
                     source, name, label, args[0].value, item=True
                 )
             return found
-        if names and name not in {self.single(n, obj.init.scope).value for n in names if self.single(n, obj.init.scope)}:
+        saved = [self.single(n, obj.init.scope) for n in names]
+        if names and name not in {k.value for k in saved if k is not None}:
             return []
         if any(a.keyword is not None and a.keyword.value == "ignore" for a in args):
             return []  # which parameters are left out is not worth guessing
@@ -873,23 +876,25 @@ class Evaluator:
         external = self._external_stores(cls, name)
         if external:
             # `config = Config(); config.lr = 0.1`: one store and nothing else to compete with it.
-            if stores or len(external) != 1 or external[0].value is None or self._class_member(cls, name, label, known):
-                return []
             store = external[0]
-            found = self.eval(store.value, store.scope, self.frame_for(store.scope, MODULE_FRAME))
-            return [self._hop_if_written(k, store.value, label, store.node) for k in found]
-        if stores:
-            if len(stores) != 1 or stores[0].value is None:
+            value = store.value
+            if stores or len(external) != 1 or value is None or self._class_member(cls, name, label, known):
                 return []
+            found = self.eval(value, store.scope, self.frame_for(store.scope, MODULE_FRAME))
+            return [self._hop_if_written(k, value, label, store.node) for k in found]
+        if stores:
             store = stores[0]
+            value = store.value
+            if len(stores) != 1 or value is None:
+                return []
             method = store.function
             frame = Frame(method)
             if method is not None and method.name == "__init__" and obj.call is not None:
                 frame = Frame(method, obj.call, obj.frame, known)
             elif method is not None:
                 frame = Frame(method, None, None, known)
-            found = self.eval(store.value, store.scope, frame)
-            return [self._hop_if_written(k, store.value, label, store.node) for k in found]
+            found = self.eval(value, store.scope, frame)
+            return [self._hop_if_written(k, value, label, store.node) for k in found]
         if self.model.is_dataclass(cls) and obj.call is not None:
             field_names = self.model.dataclass_fields(cls)
             if name in field_names:
@@ -924,11 +929,11 @@ class Evaluator:
                 return [Known(FunctionRef(method, self_value))]
             bindings = klass.scope.bindings.get(name)
             if bindings:
-                if len(bindings) != 1 or bindings[0].value is None:
+                value = bindings[0].value
+                if len(bindings) != 1 or value is None:
                     return []
-                binding = bindings[0]
-                found = self.eval(binding.value, klass.scope, MODULE_FRAME)
-                return [self._hop_if_written(k, binding.value, f"{klass.name}.{name}", binding.node) for k in found]
+                found = self.eval(value, klass.scope, MODULE_FRAME)
+                return [self._hop_if_written(k, value, f"{klass.name}.{name}", bindings[0].node) for k in found]
         return []
 
 
@@ -945,7 +950,7 @@ def _hashable(value: Any) -> Any:
 
 
 def _dedupe(found: Iterable[Known]) -> Candidates:
-    seen: set = set()
+    seen: set[Any] = set()
     out = []
     for k in found:
         key = (_hashable(k.value), type(k.value), tuple(id(o.node) for o in k.trail), id(k.source))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from trainlint.diagnostics import Diagnostic
 
@@ -16,7 +17,7 @@ class FileReport:
     source: str | None = None  # the text, when known (SARIF fingerprints use its lines)
 
 
-def render(fmt: str, reports: list[FileReport], **options) -> str:
+def render(fmt: str, reports: list[FileReport], **options: Any) -> str:
     if fmt == "json":
         from trainlint.output.json import render_json
 

@@ -6,13 +6,14 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from trainlint import __version__
 from trainlint.diagnostics import Diagnostic, Severity, Span
 from trainlint.output import FileReport
 from trainlint.pages import first_paragraph, get_page, page_url
-from trainlint.registry import all_rules
+from trainlint.registry import Rule, all_rules
 from trainlint.source import LineIndex
 
 INFORMATION_URI = "https://github.com/trainlint/trainlint"
@@ -25,7 +26,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= _LIMIT else text[: _LIMIT - 1].rstrip() + "…"
 
 
-def _rule_descriptor(rule) -> dict:
+def _rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
     page = get_page(rule.code)
     summary = page.summary if page else rule.name
     rationale = first_paragraph(page.rationale) if page else summary
@@ -52,7 +53,7 @@ def _uri(display: str, root: Path) -> str:
     return quote(Path(os.path.normpath(path)).as_posix())
 
 
-def _region(span: Span) -> dict:
+def _region(span: Span) -> dict[str, Any]:
     return {
         "startLine": span.line,
         "startColumn": span.column + 1,
@@ -61,7 +62,7 @@ def _region(span: Span) -> dict:
     }
 
 
-def _fingerprint(d: Diagnostic, uri: str, line_text: str, seen: dict) -> str:
+def _fingerprint(d: Diagnostic, uri: str, line_text: str, seen: dict[str, int]) -> str:
     """Stable across runs while the flagged line is unchanged, even if lines above it move."""
     base = hashlib.sha256(f"{d.code}\0{uri}\0{' '.join(line_text.split())}".encode()).hexdigest()[:32]
     occurrence = seen.get(base, 0)
@@ -78,7 +79,7 @@ def render_sarif(reports: list[FileReport], root: Path | None = None) -> str:
         uri = _uri(report.display, root)
         location = {"uri": uri, "uriBaseId": "%SRCROOT%"} if not uri.startswith("file:") else {"uri": uri}
         lines = LineIndex(report.source) if report.source is not None else None
-        seen: dict = {}
+        seen: dict[str, int] = {}
         for d in report.diagnostics:
             line_text = lines.line_text(d.span.line) if lines else d.message
             result = {

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trainlint.diagnostics import Applicability, Fix, Severity
+from trainlint.diagnostics import Applicability, Edit, Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
 from trainlint.rules.common import fmt_number, insert_after, replace, with_origin
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
+    from trainlint.model.syntax import CallSite
     from trainlint.model.torch_objects import Optimizer
     from trainlint.model.values import Argument, Known
+
+    EditPlan = tuple[Callable[[], list[Edit]], list[Any]]
 
 # At or above these a learning rate is an order of magnitude past common practice.
 DEFAULT_LR_LIMITS = {
@@ -65,7 +68,7 @@ def _values(model: ScriptModel, argument: Argument) -> list[Known]:
     return [k for k in model.evaluator.eval_argument(argument) if _is_number(k.value)]
 
 
-def unmet_condition(model: ScriptModel, site) -> str | None:
+def unmet_condition(model: ScriptModel, site: CallSite) -> str | None:
     """The code of an `if` test around the call that is false with the script's defaults, if any."""
     frame = model.frame_of(site)
     for test, taken in reversed(site.conditions):  # innermost first: the elif's own test
@@ -115,7 +118,16 @@ class LearningRateTooHigh(OptimizerRule):
         for optimizer, argument, group, high, limit in offenders:
             yield self._finding(model, optimizer, argument, group, high, limit, uses)
 
-    def _finding(self, model, optimizer, argument, group, high, limit, uses) -> Finding:
+    def _finding(
+        self,
+        model: ScriptModel,
+        optimizer: Optimizer,
+        argument: Argument,
+        group: str,
+        high: list[Known],
+        limit: float,
+        uses: dict[Any, list[tuple[float, float]]],
+    ) -> Finding:
         known = max(high, key=lambda k: k.value)
         others = len(high) - 1
         typical = limit / 10
@@ -163,7 +175,7 @@ class LearningRateTooHigh(OptimizerRule):
 
 
 # (parameter, valid-range text, predicate of a valid value)
-_RANGES = {
+_RANGES: dict[str, tuple[str, Callable[[float], bool]]] = {
     "momentum": ("in [0, 1)", lambda v: 0 <= v < 1),
     "eps": ("positive", lambda v: v > 0),
     "lr": ("zero or positive", lambda v: v >= 0),
@@ -187,7 +199,7 @@ class HyperparameterOutOfRange(OptimizerRule):
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         for optimizer in model.torch.optimizers:
-            groups = [(optimizer.argument, "")]
+            groups: list[tuple[Callable[[str], Argument | None], str]] = [(optimizer.argument, "")]
             groups += [(group.argument, f" of parameter group {i}") for i, group in enumerate(optimizer.param_groups)]
             for get, where in groups:
                 for name in ("lr", "momentum", "eps", "weight_decay", "betas"):
@@ -197,7 +209,7 @@ class HyperparameterOutOfRange(OptimizerRule):
                     if argument is not None:
                         yield from self._check(model, optimizer, name, where, argument)
 
-    def _check(self, model, optimizer, name, where, argument) -> Iterator[Finding]:
+    def _check(self, model: ScriptModel, optimizer: Optimizer, name: str, where: str, argument: Argument) -> Iterator[Finding]:
         for known in model.evaluator.eval_argument(argument):
             if name == "betas":
                 value = known.value
@@ -213,7 +225,17 @@ class HyperparameterOutOfRange(OptimizerRule):
                 elif not valid(known.value):
                     yield self._finding(model, optimizer, f"{name}{where}", known.value, valid_text, name, argument, known)
 
-    def _finding(self, model, optimizer, what, value, valid_text, name, argument, known) -> Finding:
+    def _finding(
+        self,
+        model: ScriptModel,
+        optimizer: Optimizer,
+        what: str,
+        value: float,
+        valid_text: str,
+        name: str,
+        argument: Argument,
+        known: Known,
+    ) -> Finding:
         def message() -> str:
             shown = with_origin(model, fmt_number(value), known.trail)
             return f"{optimizer.name} {what} is {shown}; it must be {valid_text}: {_CONSEQUENCE[name]}"
@@ -269,7 +291,7 @@ class AdamCoupledWeightDecay(OptimizerRule):
         return Finding(optimizer.node.func, message, fix, refs=refs)
 
 
-def _adamw_plan(model: ScriptModel, optimizer: Optimizer):
+def _adamw_plan(model: ScriptModel, optimizer: Optimizer) -> EditPlan | None:
     """How to turn the callee into AdamW: (edits builder, nodes it needs) or None."""
     import libcst as cst
 
@@ -294,9 +316,9 @@ def _adamw_plan(model: ScriptModel, optimizer: Optimizer):
     if "AdamW" in module_scope.bindings or "AdamW" in optimizer.site.scope.bindings:
         return None  # the name is taken by something else
     statement = bindings[0].statement
-    if isinstance(statement.names, cst.ImportStar):
-        return None
     alias = bindings[0].node
+    if isinstance(statement.names, cst.ImportStar) or not isinstance(alias, cst.ImportAlias):
+        return None
     uses = sum(1 for node in walk(model.module) if type(node) is cst.Name and node.value == func.value)
     if uses == 2 and alias.asname is None:  # the import and this call: rename both, leave no unused import
         return (lambda: [replace(model, alias.name, "AdamW"), replace(model, func, "AdamW")]), [alias.name, func]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+from typing import Any
 
 from lsprotocol import types
 
@@ -61,7 +62,7 @@ def contains(span: Span, line: int, column: int) -> bool:
 
 
 def to_lsp_diagnostic(d: Diagnostic, index: LineIndex, encoding: str) -> types.Diagnostic:
-    data = {"code": d.code, "span": [d.span.line, d.span.column, d.span.end_line, d.span.end_column]}
+    data: dict[str, Any] = {"code": d.code, "span": [d.span.line, d.span.column, d.span.end_line, d.span.end_column]}
     if d.fix is not None:
         data["fix"] = {
             "title": d.fix.message,
@@ -79,14 +80,14 @@ def to_lsp_diagnostic(d: Diagnostic, index: LineIndex, encoding: str) -> types.D
     )
 
 
-def _range_json(r: types.Range) -> dict:
+def _range_json(r: types.Range) -> dict[str, Any]:
     return {
         "start": {"line": r.start.line, "character": r.start.character},
         "end": {"line": r.end.line, "character": r.end.character},
     }
 
 
-def range_from_json(data: dict) -> types.Range:
+def range_from_json(data: dict[str, Any]) -> types.Range:
     return types.Range(
         types.Position(data["start"]["line"], data["start"]["character"]),
         types.Position(data["end"]["line"], data["end"]["character"]),

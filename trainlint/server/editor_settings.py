@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ def parse(raw: Any) -> tuple[EditorSettings, list[str]]:
     if not isinstance(raw, dict):
         return settings, problems
 
-    def take(key: str, check, attribute: str) -> None:
+    def take(key: str, check: Callable[[Any, str], Any], attribute: str) -> None:
         if key not in raw or raw[key] is None:
             return
         try:
@@ -43,14 +44,14 @@ def parse(raw: Any) -> tuple[EditorSettings, list[str]]:
         except ConfigError as exc:
             problems.append(str(exc))
 
-    def boolean(value, where):
+    def boolean(value: Any, where: str) -> bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
         return value
 
-    def choice(options):
-        def check(value, where):
-            if value not in options:
+    def choice(options: tuple[str, ...]) -> Callable[[Any, str], str]:
+        def check(value: Any, where: str) -> str:
+            if not isinstance(value, str) or value not in options:
                 raise ConfigError(f"{where}: expected one of {', '.join(options)}, got {value!r}")
             return value
 

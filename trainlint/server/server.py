@@ -8,7 +8,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
@@ -23,6 +23,10 @@ from trainlint.server import convert
 from trainlint.server.editor_settings import EditorSettings, parse
 from trainlint.settings import LintSettings
 from trainlint.source import LineIndex
+
+if TYPE_CHECKING:
+    from trainlint.diagnostics import Span
+    from trainlint.insights import Insight
 
 log = logging.getLogger("trainlint.server")
 
@@ -41,7 +45,7 @@ class Linted:
     result: LintResult
     diagnostics: list[types.Diagnostic]
     result_id: str
-    insights: list | None = field(default=None, repr=False)
+    insights: list[Insight] | None = field(default=None, repr=False)
 
 
 class TrainlintServer(LanguageServer):
@@ -49,10 +53,9 @@ class TrainlintServer(LanguageServer):
         super().__init__("trainlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self.editor = EditorSettings()
         self.root = Path.cwd()
-        self.resolver: Resolver | None = None
-        self.resolver = self._resolver()
+        self.resolver = self._resolver(None)
         self.linted: dict[str, Linted] = {}
-        self.pending: dict[str, asyncio.Task] = {}
+        self.pending: dict[str, asyncio.Task[None]] = {}
         self.pull = False  # the client pulls diagnostics (textDocument/diagnostic)
         self.refresh_support = False
         self.shown_errors: set[str] = set()
@@ -60,21 +63,21 @@ class TrainlintServer(LanguageServer):
 
     # -- configuration ----------------------------------------------------------------
 
-    def _resolver(self) -> Resolver:
+    def _resolver(self, previous: Resolver | None) -> Resolver:
         return Resolver(
             self.editor.overrides(),
             cwd=self.root,
             preference=self.editor.configuration_preference,
             tolerant=True,
             revalidate=True,
-            last_good=self.resolver.last_good_configs if self.resolver else None,
+            last_good=previous.last_good_configs if previous else None,
         )
 
     def apply_editor_settings(self, raw: Any) -> None:
         self.editor, problems = parse(raw)
         for problem in problems:
             self._report_problem(f"trainlint: ignoring an editor setting: {problem}")
-        self.resolver = self._resolver()
+        self.resolver = self._resolver(self.resolver)
 
     def _report_problem(self, message: str) -> None:
         log.warning(message)
@@ -249,7 +252,7 @@ def did_close(ls: TrainlintServer, params: types.DidCloseTextDocumentParams) -> 
     types.TEXT_DOCUMENT_DIAGNOSTIC,
     types.DiagnosticOptions(identifier="trainlint", inter_file_dependencies=False, workspace_diagnostics=False),
 )
-def pull_diagnostics(ls: TrainlintServer, params: types.DocumentDiagnosticParams):
+def pull_diagnostics(ls: TrainlintServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
     linted = ls.current(params.text_document.uri)
     if linted is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
@@ -334,7 +337,10 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
     uri = params.text_document.uri
     only = params.context.only
     actions: list[types.CodeAction] = []
-    wants = lambda kind: not only or any(kind == k or kind.startswith(f"{k}.") for k in only)  # noqa: E731
+
+    def wants(kind: str) -> bool:
+        return not only or any(kind == k or kind.startswith(f"{k}.") for k in only)
+
     document = ls.workspace.get_text_document(uri)
     encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
     if wants(types.CodeActionKind.QuickFix):
@@ -393,7 +399,7 @@ async def fix_all_command(ls: TrainlintServer, *args: Any) -> None:
 # -- hover and inlay hints -------------------------------------------------------------------------
 
 
-def _insights(ls: TrainlintServer, linted: Linted) -> list:
+def _insights(ls: TrainlintServer, linted: Linted) -> list[Insight]:
     if linted.insights is None:
         model = linted.result.model
         linted.insights = []
@@ -436,7 +442,7 @@ def hover(ls: TrainlintServer, params: types.HoverParams) -> types.Hover | None:
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
 
 
-def _size(span) -> tuple:
+def _size(span: Span) -> tuple[int, int]:
     return (span.end_line - span.line, span.end_column - span.column)
 
 
