@@ -11,7 +11,12 @@ step "Python: .venv with trainlint and its test dependencies"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+
+step "The project's own checks: ruff check, ruff format --check, mypy (before the slow tests)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 
 step "Debian packages"
 bash tests/ensure-debian-packages.sh neovim chromium ripgrep libkrb5-dev

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 BAD = "import torch\nopt = torch.optim.SGD(p, lr=10)\n"

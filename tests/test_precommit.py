@@ -72,3 +72,23 @@ def test_hooks_through_pre_commit_try_repo(tmp_path):
     assert fix.returncode == 1, fix.stdout + fix.stderr  # files were modified, and TL101 remains
     assert (work / "stale.py").read_text() == "import torch\nopt = torch.optim.SGD(p, lr=0.1)\n"
     assert (work / "train.py").read_text() == "import torch\nopt = torch.optim.SGD(p, lr=10)\n", "unsafe fixes stay off"
+
+
+def test_the_projects_own_hooks_pass_on_the_checkout(tmp_path):
+    """`.pre-commit-config.yaml` (ruff check, ruff format, mypy) as a contributor runs it."""
+    repo = snapshot_of_this_project(tmp_path)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PIP_NO_INPUT": "1"}
+    validate = subprocess.run([*PRE_COMMIT, "validate-config"], cwd=repo, capture_output=True, text=True, env=env)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    run = subprocess.run(
+        [*PRE_COMMIT, "run", "--all-files", "--show-diff-on-failure"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    for hook in ("ruff check", "ruff format", "mypy (strict, trainlint/)"):
+        assert any(line.startswith(hook) and line.rstrip().endswith("Passed") for line in output.splitlines()), output
