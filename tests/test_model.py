@@ -3,6 +3,7 @@
 import textwrap
 
 import libcst
+from conftest import ROOT
 
 from trainlint.model import ScriptModel
 from trainlint.model.values import Instance
@@ -78,7 +79,7 @@ def test_forward_calls_in_evaluation_order():
 
 
 def build_code(module_class, site):
-    return module_class.model.code(site.node.func)
+    return module_class.torch.ev.tables.code(site.node.func)
 
 
 def test_schedulers_know_their_optimizer_and_the_optimizer_its_model():
@@ -107,3 +108,36 @@ def test_model_building_is_one_cheap_pass():
     assert "torch" not in vars(model) and "evaluator" not in vars(model)
     assert [o.name for o in model.torch.optimizers] == ["SGD"]
     assert "evaluator" in vars(model)
+
+
+# -- the layers of trainlint/model/ depend one way ------------------------------------------------
+
+LAYERS = ["syntax", "positions", "values", "classes", "evaluator", "cli_args", "torch_objects", "script"]
+
+
+def _model_imports(path):
+    """(module imported, whether only for type checking) for every trainlint.model import in a file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    typing_only = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("trainlint.model."):
+            yield node.module.split(".")[2], id(node) in typing_only
+
+
+def test_model_layers_depend_one_way():
+    """Each module of trainlint/model/ imports (at run time, anywhere in the file) only the layers
+    before it; type-only imports never reach the façade. A new recognizer takes its place in LAYERS."""
+    directory = ROOT / "trainlint" / "model"
+    modules = sorted(p.stem for p in directory.glob("*.py") if p.stem != "__init__")
+    assert sorted(LAYERS) == modules, "add the new module to LAYERS, after what it uses"
+    for name in LAYERS:
+        for imported, typing_only in _model_imports(directory / f"{name}.py"):
+            if typing_only:
+                assert imported != "script", f"{name} reaches back to the façade"
+            else:
+                assert LAYERS.index(imported) < LAYERS.index(name), f"{name} imports {imported} at run time"

@@ -1,18 +1,39 @@
-"""argparse: the options each parser defines, and what `args.<dest>` defaults to."""
+"""argparse, a recognizer: the parsers a script builds, their options, and what `args.<dest>` defaults to.
+
+It teaches the evaluator three things: `argparse.ArgumentParser(...)` builds a
+parser, `parser.parse_args()` returns its namespace (groups and subparsers add
+to the same one), and `args.<dest>` is the option's default.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from trainlint.model.syntax import CallSite
-from trainlint.model.values import ArgNamespace, ArgParser, Builtin, Candidates, Known, Origin
+from trainlint.model.evaluator import Evaluator
+from trainlint.model.syntax import CallSite, Scope
+from trainlint.model.values import MODULE_FRAME, Builtin, Candidates, Frame, Known, Origin, Unknown
 
-if TYPE_CHECKING:
-    from trainlint.model.script import ScriptModel
+
+@dataclass(frozen=True, repr=False)
+class ArgParser:
+    """An argparse.ArgumentParser, identified by the call that built it."""
+
+    node: cst.Call
+
+
+@dataclass(frozen=True, repr=False)
+class ArgSubparsers:
+    parser: ArgParser
+
+
+@dataclass(frozen=True, repr=False)
+class ArgNamespace:
+    """What `parser.parse_args()` returns."""
+
+    parser: ArgParser
 
 
 @dataclass(eq=False, repr=False)
@@ -41,13 +62,43 @@ def _dest(flags: list[str]) -> str | None:
 
 
 class ArgparseModel:
-    def __init__(self, model: ScriptModel) -> None:
-        self.model = model
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.ev = evaluator
+        evaluator.on_call("argparse.ArgumentParser", self._parser)
+        evaluator.on_method(ArgParser, self._parser_method)
+        evaluator.on_method(ArgSubparsers, self._subparsers_method)
+        evaluator.on_member(ArgNamespace, self._namespace_member)
+
+    # -- what the evaluator learns ----------------------------------------------------
+
+    def _parser(self, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        return [Known(ArgParser(node))]
+
+    def _parser_method(self, parser: Known, name: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        obj = parser.value
+        if name == "parse_args" and not node.args:
+            return [Known(ArgNamespace(obj))]
+        if name == "parse_known_args" and not node.args:
+            return [Known((ArgNamespace(obj), Unknown()))]
+        if name in ("add_argument_group", "add_mutually_exclusive_group"):
+            return [Known(obj)]
+        if name == "add_subparsers":
+            return [Known(ArgSubparsers(obj))]
+        return []
+
+    def _subparsers_method(self, subparsers: Known, name: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        # subcommand options land in the same namespace
+        return [Known(subparsers.value.parser)] if name == "add_parser" else []
+
+    def _namespace_member(self, namespace: Known, dest: str) -> Candidates:
+        return self.option_default(namespace.value, dest)
+
+    # -- options ---------------------------------------------------------------------
 
     @cached_property
     def options(self) -> dict[ArgParser, list[ArgOption]]:
         out: dict[ArgParser, list[ArgOption]] = {}
-        for site, base in self.model.method_calls("add_argument"):
+        for site, base in self.ev.method_calls("add_argument"):
             if isinstance(base.value, ArgParser):
                 option = self._option(base.value, site)
                 if option is not None:
@@ -57,7 +108,7 @@ class ArgparseModel:
     @cached_property
     def set_defaults(self) -> dict[ArgParser, dict[str, list[cst.Arg]]]:
         out: dict[ArgParser, dict[str, list[cst.Arg]]] = {}
-        for site, base in self.model.method_calls("set_defaults"):
+        for site, base in self.ev.method_calls("set_defaults"):
             if isinstance(base.value, ArgParser):
                 for arg in site.node.args:
                     key = arg.keyword.value if arg.keyword is not None else "**"
@@ -71,7 +122,7 @@ class ArgparseModel:
             if arg.star:
                 return None
             if arg.keyword is None:
-                known = self.model.evaluator.single(arg.value, site.scope)
+                known = self.ev.single(arg.value, site.scope)
                 if known is None or not isinstance(known.value, str):
                     return None
                 flags.append(known.value)
@@ -79,7 +130,7 @@ class ArgparseModel:
                 keywords[arg.keyword.value] = arg
         dest = _dest(flags)
         if "dest" in keywords:
-            known = self.model.evaluator.single(keywords["dest"].value, site.scope)
+            known = self.ev.single(keywords["dest"].value, site.scope)
             dest = known.value if known is not None and isinstance(known.value, str) else None
         if dest is None:
             return None
@@ -91,13 +142,13 @@ class ArgparseModel:
     def option_default(self, namespace: ArgNamespace, dest: str) -> Candidates:
         """What `args.<dest>` is when the option is not given on the command line."""
         options = self.find(namespace, dest)
-        if len(options) != 1 or self.model.evaluator.namespace_mutated(namespace, dest):
+        if len(options) != 1 or self.namespace_mutated(namespace, dest):
             return []
         option = options[0]
         overrides = self.set_defaults.get(namespace.parser, {})
         if "**" in overrides:
             return []
-        ev = self.model.evaluator
+        ev = self.ev
         if dest in overrides:
             if len(overrides[dest]) != 1:
                 return []
@@ -121,7 +172,7 @@ class ArgparseModel:
             converter = types[0].value.name if len(types) == 1 and isinstance(types[0].value, Builtin) else "?"
         origin = Origin(f"default of {option.label}", default)
         out = []
-        for known in ev.eval(default.value, option.site.scope, ev.frame_for(option.site.scope, self.model.module_frame)):
+        for known in ev.eval(default.value, option.site.scope, ev.frame_for(option.site.scope, MODULE_FRAME)):
             value = known.value
             if isinstance(value, str) and converter not in (None, "str"):
                 # argparse passes string defaults through `type`.
@@ -134,3 +185,10 @@ class ArgparseModel:
                 known = Known(value, known.trail, None)
             out.append(known.hop(origin))
         return out
+
+    def namespace_mutated(self, namespace: ArgNamespace, attr: str) -> bool:
+        """`args.lr = ...` (or `setattr(args, ...)`) somewhere: the default may not be what runs."""
+        for store in self.ev.tables.attribute_stores.get(attr, ()):
+            if self.ev.refers_to(store.base, store.scope, namespace):
+                return True
+        return self.ev.opaque_mutation(namespace)

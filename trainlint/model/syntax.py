@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, cast
 
 import libcst as cst
@@ -181,6 +182,22 @@ class Function:
     def is_method(self) -> bool:
         return self.cls is not None
 
+    @property
+    def is_static(self) -> bool:
+        node = self.node
+        return isinstance(node, cst.FunctionDef) and any(dotted_name(d.decorator) == "staticmethod" for d in node.decorators)
+
+    @property
+    def first_param(self) -> cst.Param | None:
+        """`self` (or `cls`) of a method; None for static methods."""
+        ordered = [*self.params.posonly_params, *self.params.params]
+        return ordered[0] if ordered and not self.is_static else None
+
+    @property
+    def first_param_name(self) -> str | None:
+        param = self.first_param
+        return param.name.value if param is not None else None
+
 
 @dataclass(eq=False, repr=False)
 class Class:
@@ -225,6 +242,56 @@ class SyntaxTables:
     attribute_stores: dict[str, list[Store]] = field(default_factory=dict)
     item_stores: list[Store] = field(default_factory=list)
     scopes_by_node: dict[cst.CSTNode, Scope] = field(default_factory=dict)
+
+    # -- queries on the tables (indexes are built on first use) ---------------------------
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    @cached_property
+    def _sites_by_node(self) -> dict[cst.Call, CallSite]:
+        return {site.node: site for site in self.calls}
+
+    @cached_property
+    def _sites_by_name(self) -> dict[str, list[CallSite]]:
+        out: dict[str, list[CallSite]] = {}
+        for site in self.calls:
+            key = callee_name(site.node.func)
+            if key is not None:
+                out.setdefault(key, []).append(site)
+        return out
+
+    def call_site(self, node: cst.Call) -> CallSite | None:
+        return self._sites_by_node.get(node)
+
+    def calls_named(self, *names: str) -> list[CallSite]:
+        """Call sites whose callee is `name(...)` or `<anything>.name(...)`."""
+        out: list[CallSite] = []
+        for name in names:
+            out.extend(self._sites_by_name.get(name, ()))
+        return out
+
+    @cached_property
+    def _name_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for node in walk(self.module):
+            if type(node) is cst.Name:
+                name = node.value
+                counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def name_count(self, name: str) -> int:
+        """How many `Name` nodes spell `name` anywhere in the module (one walk, on first use)."""
+        return self._name_counts.get(name, 0)
+
+
+def callee_name(func: cst.BaseExpression) -> str | None:
+    """`f` in `f(...)` and in `obj.f(...)`."""
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
 
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from trainlint.model.syntax import CallSite, Class, Function
 from trainlint.model.values import Argument, BoundArguments, Candidates, Instance, Known, Mapping, Sequence, TorchObject
 
 if TYPE_CHECKING:
-    from trainlint.model.script import ScriptModel
+    from trainlint.model.evaluator import Evaluator
 
 # Bases that make a class an nn.Module besides torch.nn's own classes.
 _MODULE_BASES = {
@@ -28,7 +28,7 @@ _MODULE_BASES = {
 class TorchCall:
     """A call that constructs a torch class (`optim.SGD(...)`, `nn.Linear(...)`)."""
 
-    model: ScriptModel
+    torch: TorchModel
     site: CallSite
     facts: ClassFacts
 
@@ -42,7 +42,7 @@ class TorchCall:
 
     @cached_property
     def arguments(self) -> BoundArguments:
-        return self.model.bind_arguments(self.site, self.facts.positional, self.model.frame_of(self.site))
+        return self.torch.ev.bind_arguments(self.site, self.facts.positional, self.torch.ev.frame_of(self.site))
 
     def argument(self, name: str) -> Argument | None:
         return self.arguments.arguments.get(name)
@@ -50,7 +50,7 @@ class TorchCall:
     def values(self, name: str) -> Candidates:
         """The candidate values of one argument, empty when not passed or not known."""
         argument = self.argument(name)
-        return self.model.evaluator.eval_argument(argument) if argument is not None else []
+        return self.torch.ev.eval_argument(argument) if argument is not None else []
 
 
 @dataclass(eq=False, repr=False)
@@ -72,7 +72,7 @@ class Optimizer(TorchCall):
     @cached_property
     def param_groups(self) -> list[ParamGroup]:
         """Parameter groups: the dicts of a list given as `params`, and `add_param_group({...})`."""
-        ev = self.model.evaluator
+        ev = self.torch.ev
         groups = []
         argument = self.argument("params")
         for known in ev.eval_argument(argument) if argument is not None else ():
@@ -81,10 +81,10 @@ class Optimizer(TorchCall):
                     for item in ev.eval(element.value, known.value.scope, known.value.frame):
                         if isinstance(item.value, Mapping) and not item.value.attribute_access:
                             groups.append(ParamGroup(item.value, element.value))
-        for site, base in self.model.method_calls("add_param_group"):
+        for site, base in self.torch.ev.method_calls("add_param_group"):
             if not (site.node.args and isinstance(base.value, TorchObject) and base.value.node is self.node):
                 continue
-            for item in ev.eval(site.node.args[0].value, site.scope, self.model.frame_of(site)):
+            for item in ev.eval(site.node.args[0].value, site.scope, self.torch.ev.frame_of(site)):
                 if isinstance(item.value, Mapping) and not item.value.attribute_access:
                     groups.append(ParamGroup(item.value, site.node.args[0].value))
         return groups
@@ -104,9 +104,7 @@ class Optimizer(TorchCall):
         for expr, scope, frame in exprs:
             base = _parameters_owner(expr)
             if base is not None:
-                out.extend(
-                    k for k in self.model.evaluator.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject))
-                )
+                out.extend(k for k in self.torch.ev.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject)))
         unique = {id(getattr(k.value, "cls", None) or k.value.node): k for k in out}
         return list(unique.values())
 
@@ -117,10 +115,10 @@ class Scheduler(TorchCall):
         argument = self.argument("optimizer")
         if argument is None:
             return []
-        by_node = {o.node: o for o in self.model.torch.optimizers}
+        by_node = {o.node: o for o in self.torch.optimizers}
         return [
             by_node[k.value.node]
-            for k in self.model.evaluator.eval_argument(argument)
+            for k in self.torch.ev.eval_argument(argument)
             if isinstance(k.value, TorchObject) and k.value.node in by_node
         ]
 
@@ -153,7 +151,7 @@ class Layer:
 class ModuleClass:
     """A class of this file that subclasses nn.Module."""
 
-    model: ScriptModel
+    torch: TorchModel
     cls: Class
 
     @property
@@ -162,31 +160,31 @@ class ModuleClass:
 
     @cached_property
     def layers(self) -> list[Layer]:
-        init = self.model.all_methods(self.cls).get("__init__")
+        init = self.torch.ev.classes.all_methods(self.cls).get("__init__")
         if init is None:
             return []
-        torch_calls = self.model.torch.calls_by_node
+        torch_calls = self.torch.calls_by_node
         out = []
-        self_name = self.model.first_param_name(init)
-        stores = [s for group in self.model.tables.attribute_stores.values() for s in group if s.function is init]
+        self_name = init.first_param_name
+        stores = [s for group in self.torch.ev.tables.attribute_stores.values() for s in group if s.function is init]
         for store in stores:
             if store.value is None or not isinstance(store.base, cst.Name) or store.base.value != self_name:
                 continue
             call = torch_calls.get(store.value) if isinstance(store.value, cst.Call) else None
             if call is not None and call.facts.kind == "layer":
-                out.append(Layer(str(store.key), call, self.model.torch.sequential_children(call)))
+                out.append(Layer(str(store.key), call, self.torch.sequential_children(call)))
         return out
 
     @cached_property
     def forward(self) -> Function | None:
-        return self.model.all_methods(self.cls).get("forward")
+        return self.torch.ev.classes.all_methods(self.cls).get("forward")
 
     @cached_property
     def forward_calls(self) -> list[CallSite]:
         """The calls in `forward`, in the order Python evaluates them (arguments first)."""
         if self.forward is None:
             return []
-        sites = [s for s in self.model.tables.calls if s.function is self.forward]
+        sites = [s for s in self.torch.ev.tables.calls if s.function is self.forward]
         order = {id(node): i for i, node in enumerate(_postorder(self.forward.node.body))}
         return sorted(sites, key=lambda s: order.get(id(s.node), 0))
 
@@ -209,14 +207,14 @@ def _postorder(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 class TorchModel:
-    def __init__(self, model: ScriptModel) -> None:
-        self.model = model
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.ev = evaluator
 
     @cached_property
     def _aliases(self) -> set[str]:
         """Names that may stand for a torch class: `Opt = optim.SGD`, `from torch.optim import SGD as S`."""
         names = set()
-        for scope in self.model.tables.scopes_by_node.values():
+        for scope in self.ev.tables.scopes_by_node.values():
             for name, bindings in scope.bindings.items():
                 if any(
                     b.kind == "import" or (b.kind == "assign" and isinstance(b.value, (cst.Name, cst.Attribute)))
@@ -227,17 +225,17 @@ class TorchModel:
 
     def _calls(self, kind: str, cls: type[CallT]) -> list[CallT]:
         """Calls that construct a torch class of one kind. Each kind is resolved only when asked."""
-        names = {f.name for f in self.model.facts.of_kind(kind)} | self._aliases
+        names = {f.name for f in self.ev.facts.of_kind(kind)} | self._aliases
         out = []
-        ev = self.model.evaluator
-        for site in self.model.tables.calls:
+        ev = self.ev
+        for site in self.ev.tables.calls:
             func = site.node.func
             key = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
             if key not in names:
                 continue
-            facts = self.model.facts.lookup(ev.qualname(func, site.scope, self.model.frame_of(site)))
+            facts = self.ev.facts.lookup(ev.qualname(func, site.scope, self.ev.frame_of(site)))
             if facts is not None and facts.kind == kind:
-                out.append(cls(self.model, site, facts))
+                out.append(cls(self, site, facts))
         return out
 
     @cached_property
@@ -271,17 +269,17 @@ class TorchModel:
     @cached_property
     def module_classes(self) -> list[ModuleClass]:
         out = []
-        for cls in self.model.tables.classes.values():
+        for cls in self.ev.tables.classes.values():
             if self._is_module(cls, set()):
-                out.append(ModuleClass(self.model, cls))
+                out.append(ModuleClass(self, cls))
         return out
 
     def _is_module(self, cls: Class, seen: set[Class]) -> bool:
         if cls in seen:
             return False
         seen.add(cls)
-        for name in self.model.base_qualnames(cls):
-            facts = self.model.facts.lookup(name)
+        for name in self.ev.classes.base_qualnames(cls):
+            facts = self.ev.facts.lookup(name)
             if name in _MODULE_BASES or (facts is not None and facts.kind == "layer"):
                 return True
-        return any(self._is_module(base, seen) for base in self.model.base_classes(cls))
+        return any(self._is_module(base, seen) for base in self.ev.classes.base_classes(cls))

@@ -295,8 +295,6 @@ def _adamw_plan(model: ScriptModel, optimizer: Optimizer) -> EditPlan | None:
     """How to turn the callee into AdamW: (edits builder, nodes it needs) or None."""
     import libcst as cst
 
-    from trainlint.model.syntax import walk
-
     func = optimizer.node.func
     if isinstance(func, cst.Attribute) and func.attr.value == "Adam":
         return (lambda: [replace(model, func.attr, "AdamW")]), [func.attr]
@@ -319,7 +317,7 @@ def _adamw_plan(model: ScriptModel, optimizer: Optimizer) -> EditPlan | None:
     alias = bindings[0].node
     if isinstance(statement.names, cst.ImportStar) or not isinstance(alias, cst.ImportAlias):
         return None
-    uses = sum(1 for node in walk(model.module) if type(node) is cst.Name and node.value == func.value)
+    uses = model.tables.name_count(func.value)
     if uses == 2 and alias.asname is None:  # the import and this call: rename both, leave no unused import
         return (lambda: [replace(model, alias.name, "AdamW"), replace(model, func, "AdamW")]), [alias.name, func]
     last = statement.names[-1]
