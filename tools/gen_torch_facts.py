@@ -49,29 +49,74 @@ def _classes(namespace: object, base: type | tuple[type, ...], public: str) -> d
             continue
         if cls in (base if isinstance(base, tuple) else (base,)):
             continue
-        entry = {
-            "qualname": f"{public}.{name}",
-            "aliases": sorted({f"{cls.__module__}.{cls.__qualname__}"} - {f"{public}.{name}"}),
-        }
-        entry.update(_signature(cls))
-        out[name] = entry
+        out[name] = _entry(cls, public)
+    return out
+
+
+def _entry(cls: type, public: str) -> dict:
+    qualname = f"{public}.{cls.__name__}"
+    aliases = sorted({f"{cls.__module__}.{cls.__qualname__}"} - {qualname})
+    return {"qualname": qualname, "aliases": aliases, **_signature(cls)}
+
+
+def _functions(namespace: object, names: list[str], public: str) -> dict:
+    out = {}
+    for name in names:
+        params = list(inspect.signature(getattr(namespace, name)).parameters.values())
+        positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        out[name] = {"qualname": f"{public}.{name}", "positional": positional}
     return out
 
 
 def generate() -> dict:
     import torch
+    import torch.amp
     import torch.nn as nn
+    import torch.nn.functional as F
     import torch.optim as optim
     import torch.optim.lr_scheduler as sched
+    import torch.utils.data as data
 
     schedulers = _classes(sched, (sched.LRScheduler, sched.ReduceLROnPlateau), "torch.optim.lr_scheduler")
     schedulers.pop("LRScheduler", None)  # the abstract base
+    layers = _classes(nn, nn.Module, "torch.nn")
+    losses = {name: layers.pop(name) for name in list(layers) if issubclass(getattr(nn, name), nn.modules.loss._Loss)}
+    data_classes = _classes(data, (data.DataLoader, data.Dataset, data.Sampler), "torch.utils.data")
+    for base in (data.DataLoader, data.Dataset, data.Sampler):  # _classes leaves out the bases themselves
+        data_classes[base.__name__] = _entry(base, "torch.utils.data")
     return {
         "torch_version": torch.__version__.split("+")[0],
         "optimizers": _classes(optim, optim.Optimizer, "torch.optim"),
         "schedulers": schedulers,
-        "layers": _classes(nn, nn.Module, "torch.nn"),
+        "layers": layers,
+        "losses": losses,
+        "data": data_classes,
+        "amp": _scalers(),
+        "loss_functions": _functions(F, _functional_losses(F), "torch.nn.functional"),
     }
+
+
+def _functional_losses(F: object) -> list[str]:
+    named = {"cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"}
+    return sorted(n for n in dir(F) if n.endswith("_loss") or n in named)
+
+
+def _scalers() -> dict:
+    """GradScaler under each name torch gives it; the device-specific ones take other arguments, so
+    each has its own entry (keyed by qualname)."""
+    import torch.amp
+    import torch.cpu.amp
+    import torch.cuda.amp
+
+    out = {}
+    for cls, public in (
+        (torch.amp.GradScaler, "torch.amp"),
+        (torch.cuda.amp.GradScaler, "torch.cuda.amp"),
+        (torch.cpu.amp.GradScaler, "torch.cpu.amp"),
+    ):
+        entry = _entry(cls, public)
+        out[entry["qualname"]] = {"name": cls.__name__, **entry}
+    return out
 
 
 def render(facts: dict) -> str:

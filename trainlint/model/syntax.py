@@ -217,6 +217,8 @@ class CallSite:
     statement: cst.CSTNode | None
     # The `if` tests around the call (within its function), each with the branch it is in.
     conditions: tuple[tuple[cst.BaseExpression, bool], ...] = ()
+    # The `with` items around the call (within its function), outermost first: `torch.no_grad()`.
+    contexts: tuple[cst.BaseExpression, ...] = ()
 
 
 @dataclass(eq=False, repr=False)
@@ -307,7 +309,7 @@ def _import_qualname(node: cst.Attribute | cst.Name) -> str:
 class _Ctx:
     """Where the walk is: scope, function, class body, enclosing loops and statement."""
 
-    __slots__ = ("cls", "conditions", "function", "loops", "scope", "statement")
+    __slots__ = ("cls", "conditions", "contexts", "function", "loops", "scope", "statement")
 
     def __init__(
         self,
@@ -317,6 +319,7 @@ class _Ctx:
         loops: tuple[Loop, ...],
         statement: cst.CSTNode | None,
         conditions: tuple[tuple[cst.BaseExpression, bool], ...] = (),
+        contexts: tuple[cst.BaseExpression, ...] = (),
     ) -> None:
         self.scope = scope
         self.function = function
@@ -324,18 +327,23 @@ class _Ctx:
         self.loops = loops
         self.statement = statement
         self.conditions = conditions
+        self.contexts = contexts
 
     def at(self, statement: cst.CSTNode | None) -> _Ctx:
-        return _Ctx(self.scope, self.function, self.cls, self.loops, statement, self.conditions)
+        return _Ctx(self.scope, self.function, self.cls, self.loops, statement, self.conditions, self.contexts)
 
     def within(self, scope: Scope) -> _Ctx:
-        return _Ctx(scope, self.function, self.cls, self.loops, self.statement, self.conditions)
+        return _Ctx(scope, self.function, self.cls, self.loops, self.statement, self.conditions, self.contexts)
 
     def looping(self, loop: Loop) -> _Ctx:
-        return _Ctx(self.scope, self.function, self.cls, self.loops + (loop,), self.statement, self.conditions)
+        return _Ctx(self.scope, self.function, self.cls, self.loops + (loop,), self.statement, self.conditions, self.contexts)
 
     def branch(self, test: cst.BaseExpression, taken: bool) -> _Ctx:
-        return _Ctx(self.scope, self.function, self.cls, self.loops, self.statement, self.conditions + ((test, taken),))
+        conditions = self.conditions + ((test, taken),)
+        return _Ctx(self.scope, self.function, self.cls, self.loops, self.statement, conditions, self.contexts)
+
+    def inside(self, items: tuple[cst.BaseExpression, ...]) -> _Ctx:
+        return _Ctx(self.scope, self.function, self.cls, self.loops, self.statement, self.conditions, self.contexts + items)
 
 
 class _Builder:
@@ -529,7 +537,7 @@ class _Builder:
             self._expr(item.item, header)
             if item.asname is not None:
                 self._target(item.asname.name, "with", None, header)
-        self._suite(node.body, ctx)
+        self._suite(node.body, ctx.inside(tuple(item.item for item in node.items)))
 
     def _s_Match(self, node: cst.Match, ctx: _Ctx) -> None:
         self._expr(node.subject, ctx.at(node))
@@ -614,7 +622,9 @@ class _Builder:
             # Types are compared exactly (isinstance on libcst's ABCs is slow), so mypy needs the casts.
             if t is cst.Call:
                 call = cast(cst.Call, current)
-                self.t.calls.append(CallSite(call, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions))
+                self.t.calls.append(
+                    CallSite(call, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions, ctx.contexts)
+                )
             elif t is cst.Lambda:
                 lam = cast(cst.Lambda, current)
                 function = self._function(lam, "<lambda>", ctx)

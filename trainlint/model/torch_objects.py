@@ -280,6 +280,6 @@ class TorchModel:
         seen.add(cls)
         for name in self.ev.classes.base_qualnames(cls):
             facts = self.ev.facts.lookup(name)
-            if name in _MODULE_BASES or (facts is not None and facts.kind == "layer"):
+            if name in _MODULE_BASES or (facts is not None and facts.kind in ("layer", "loss")):
                 return True
         return any(self._is_module(base, seen) for base in self.ev.classes.base_classes(cls))
