@@ -62,7 +62,7 @@ def test_json_format_exact_keys_and_unicode_columns(project):
 
 def test_github_format(project):
     project.write("dir/a, b.py", BAD + ADAM_WD.replace("import torch\n", ""))
-    run = project.run("check", "--no-cache", "--output-format", "github", "dir")
+    run = project.run("check", "--no-cache", "--extend-select", "TL103", "--output-format", "github", "dir")
     lines = run.stdout.splitlines()
     assert lines[0].startswith(
         "::warning file=dir/a%2C b.py,line=3,col=43,endLine=3,endColumn=48,title=TL101 (learning-rate-too-high)::TL101 SGD learning rate 10.0"
@@ -77,7 +77,7 @@ def test_exit_codes(project):
     project.write("info.py", ADAM_WD)
     assert project.run("check", "--no-cache", "clean.py").returncode == 0
     assert project.run("check", "--no-cache", "bad.py").returncode == 1
-    assert project.run("check", "--no-cache", "info.py").returncode == 1, "any finding, whatever its severity"
+    assert project.run("check", "--no-cache", "--select", "ALL", "info.py").returncode == 1, "any finding, whatever its severity"
     assert project.run("check", "--no-cache", "--exit-zero", "bad.py").returncode == 0
     project.write("broken.py", "def f(:\n")
     assert project.run("check", "--no-cache", "broken.py").returncode == 1, "TL001 is a finding"
@@ -89,7 +89,8 @@ def test_exit_codes(project):
 @pytest.mark.parametrize(
     "args,expected",
     [
-        ([], ["TL101", "TL103"]),
+        ([], ["TL101"]),  # TL103 is opt-in
+        (["--extend-select", "TL1"], ["TL101", "TL103"]),  # a prefix selects opt-in rules too
         (["--select", "TL101"], ["TL101"]),
         (["--select", "learning-rate-too-high"], ["TL101"]),
         (["--select", "TL1", "--ignore", "TL103"], ["TL101"]),
@@ -97,7 +98,7 @@ def test_exit_codes(project):
         (["--ignore", "TL1", "--select", "TL103"], ["TL103"]),
         (["--select", "TL0", "--extend-select", "adam-coupled-weight-decay"], ["TL103"]),
         (["--select", "ALL", "--ignore", "TL101,TL103"], []),
-        (["--per-file-ignores", "a.py:TL101"], ["TL103"]),
+        (["--extend-select", "TL103", "--per-file-ignores", "a.py:TL101"], ["TL103"]),
         (["--per-file-ignores", "*.py:TL1"], []),
     ],
 )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-BAD = "import torch\nopt = torch.optim.SGD(p, lr=1.5)\nopt2 = torch.optim.Adam(p, weight_decay=1e-4)\n"
+BAD = "import torch\nopt = torch.optim.SGD(p, lr=1.5)\nopt2 = torch.optim.SGD(p, lr=0.1, momentum=1.5)\n"
 
 
 def found(project, *args, path="a.py"):
@@ -15,15 +15,15 @@ def found(project, *args, path="a.py"):
 
 def test_pyproject_select_ignore(project):
     project.write("a.py", BAD)
-    project.write("pyproject.toml", '[project]\nname = "x"\n\n[tool.trainlint]\nignore = ["TL103"]\n')
+    project.write("pyproject.toml", '[project]\nname = "x"\n\n[tool.trainlint]\nignore = ["TL102"]\n')
     assert found(project) == ["TL101"]
 
 
 def test_trainlint_toml_and_precedence_over_pyproject(project):
     project.write("a.py", BAD)
-    project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL103"]\n')
+    project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL102"]\n')
     project.write("trainlint.toml", 'ignore = ["TL101"]\n')
-    assert found(project) == ["TL103"]
+    assert found(project) == ["TL102"]
 
 
 def test_pyproject_without_trainlint_table_is_skipped(project):
@@ -34,30 +34,30 @@ def test_pyproject_without_trainlint_table_is_skipped(project):
 
 
 def test_nearest_config_wins_per_file(project):
-    project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL103"]\n')
+    project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL102"]\n')
     project.write("pkg/trainlint.toml", 'ignore = ["TL101"]\n')
     project.write("a.py", BAD)
     project.write("pkg/b.py", BAD)
     run = project.run("check", "--no-cache", "--output-format", "json", ".")
-    assert sorted((d["path"], d["code"]) for d in json.loads(run.stdout)) == [("a.py", "TL101"), ("pkg/b.py", "TL103")]
+    assert sorted((d["path"], d["code"]) for d in json.loads(run.stdout)) == [("a.py", "TL101"), ("pkg/b.py", "TL102")]
 
 
 def test_explicit_config_file(project):
     project.write("a.py", BAD)
-    project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL103"]\n')
-    project.write("ci/strict.toml", 'select = ["TL103"]\n')
-    assert found(project, "--config", "ci/strict.toml") == ["TL103"]
+    project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL102"]\n')
+    project.write("ci/strict.toml", 'select = ["TL102"]\n')
+    assert found(project, "--config", "ci/strict.toml") == ["TL102"]
 
 
 def test_rule_options_and_severity_override(project):
     project.write("a.py", BAD)
     project.write(
         "pyproject.toml",
-        '[tool.trainlint]\n[tool.trainlint.severity]\nTL103 = "error"\n[tool.trainlint.rules.learning-rate-too-high]\nlimits = { SGD = 2.0 }\n',
+        '[tool.trainlint]\n[tool.trainlint.severity]\nTL102 = "info"\n[tool.trainlint.rules.learning-rate-too-high]\nlimits = { SGD = 2.0 }\n',
     )
     run = project.run("check", "--no-cache", "--output-format", "json", "a.py")
     data = json.loads(run.stdout)
-    assert [(d["code"], d["severity"]) for d in data] == [("TL103", "error")]
+    assert [(d["code"], d["severity"]) for d in data] == [("TL102", "info")]
 
 
 def test_per_file_ignores_table(project):
@@ -67,9 +67,9 @@ def test_per_file_ignores_table(project):
     project.write("train.py", BAD)
     run = project.run("check", "--no-cache", "--output-format", "json", ".")
     assert sorted((d["path"], d["code"]) for d in json.loads(run.stdout)) == [
-        ("experiments/sweep.py", "TL103"),
+        ("experiments/sweep.py", "TL102"),
         ("train.py", "TL101"),
-        ("train.py", "TL103"),
+        ("train.py", "TL102"),
     ]
 
 

@@ -107,12 +107,12 @@ def test_model_building_is_one_cheap_pass():
     # Nothing derived is computed until a query asks for it.
     assert "torch" not in vars(model) and "evaluator" not in vars(model)
     assert [o.name for o in model.torch.optimizers] == ["SGD"]
-    assert "evaluator" in vars(model)
+    assert "_taught" in vars(model) and "loops" not in vars(model)
 
 
 # -- the layers of trainlint/model/ depend one way ------------------------------------------------
 
-LAYERS = ["syntax", "positions", "values", "classes", "evaluator", "cli_args", "torch_objects", "script"]
+LAYERS = ["syntax", "positions", "values", "classes", "evaluator", "cli_args", "torch_objects", "uses", "loops", "script"]
 
 
 def _model_imports(path):

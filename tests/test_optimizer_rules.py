@@ -445,19 +445,20 @@ def test_tl102_clean():
 
 
 def test_tl103_flags_adam_weight_decay_as_info():
-    (d,) = lint("import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)\n")
+    (d,) = lint("import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)\n", ["ALL"])
     assert d.code == "TL103" and d.severity.value == "info"
     assert d.message.startswith("Adam with weight_decay=0.0001 adds an L2 term")
     assert d.fix is not None and d.fix.applicability.value == "unsafe"
 
 
 def test_tl103_positional_weight_decay():
-    assert codes("import torch\nopt = torch.optim.Adam(p, 1e-3, (0.9, 0.999), 1e-8, 1e-4)\n") == ["TL103"]
+    assert codes("import torch\nopt = torch.optim.Adam(p, 1e-3, (0.9, 0.999), 1e-8, 1e-4)\n", ["ALL"]) == ["TL103"]
 
 
 def test_tl103_clean():
     assert (
-        codes("""
+        codes(
+            """
         import torch
         a = torch.optim.Adam(p, lr=1e-3)
         b = torch.optim.Adam(p, lr=1e-3, weight_decay=0)
@@ -465,7 +466,9 @@ def test_tl103_clean():
         d = torch.optim.Adam(p, lr=1e-3, weight_decay=1e-4, decoupled_weight_decay=True)
         e = torch.optim.NAdam(p, weight_decay=1e-4, decoupled_weight_decay=True)
         f = torch.optim.Adam(p, weight_decay=wd_from_elsewhere)
-    """)
+    """,
+            ["ALL"],
+        )
         == []
     )
 
@@ -623,11 +626,14 @@ def test_lightning_hparams():
 
 
 def test_add_param_group():
-    found = lint("""
+    found = lint(
+        """
         import torch
         opt = torch.optim.Adam(model.backbone.parameters(), lr=1e-4)
         opt.add_param_group({"params": model.head.parameters(), "lr": 0.5, "weight_decay": 1e-5})
-    """)
+    """,
+        ["ALL"],
+    )
     assert [(d.code, d.span.line) for d in found] == [("TL103", 3), ("TL101", 4)]
     assert "in parameter group 0" in found[1].message
 

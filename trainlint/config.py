@@ -461,7 +461,7 @@ class Resolver:
         if cached is None:
             if self.preference == "filesystemFirst" and config.path is not None:
                 o = Overrides()  # a configuration file applies: the editor's settings step aside
-            select = o.select if o.select is not None else (config.select if config.select is not None else ["ALL"])
+            select = o.select if o.select is not None else config.select  # None: the default set
             enabled = resolve_selection(select, config.extend_select + o.extend_select, config.ignore + o.ignore)
             # Per-file ignores remove codes whatever selected them.
             enabled -= {code for selector in ignored for code in expand_selector(selector)[0]}

@@ -55,6 +55,9 @@ class Rule:
     fix: ClassVar[FixKind] = FixKind.NONE
     Options: ClassVar[type] = NoOptions
     engine: ClassVar[bool] = False  # reported by the engine itself, not by check()
+    # On unless the configuration selects otherwise. Rules that are opinions or hygiene rather than
+    # a training failure are opt-in: ALL, their prefix or their code turns them on (as in ruff).
+    default: ClassVar[bool] = True
 
     @classmethod
     def trigger_words(cls) -> frozenset[str] | None:
@@ -115,9 +118,17 @@ def expand_selector(selector: str) -> tuple[list[str], int]:
     raise SelectorError(f"unknown rule selector {selector!r}: use a code (TL101), a prefix (TL1), a rule name or ALL")
 
 
-def resolve_selection(select: Iterable[str], extend_select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
-    """Enabled codes: the most specific selector decides; at equal specificity, ignore wins."""
+def default_codes() -> list[str]:
+    return [r.code for r in all_rules() if r.default]
+
+
+def resolve_selection(select: Iterable[str] | None, extend_select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
+    """Enabled codes: the most specific selector decides; at equal specificity, ignore wins.
+    No `select` means the default set, as unspecific as ALL, so any prefix ignores within it."""
     best: dict[str, tuple[int, bool]] = {}
+    if select is None:
+        best = {code: (0, True) for code in default_codes()}
+        select = ()
     for selectors, enabled in ((select, True), (extend_select, True), (ignore, False)):
         for selector in selectors:
             codes, specificity = expand_selector(selector)

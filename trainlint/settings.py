@@ -45,4 +45,4 @@ class LintSettings:
 def default_settings(select: list[str] | None = None) -> LintSettings:
     from trainlint.registry import resolve_selection
 
-    return LintSettings(resolve_selection(select or ["ALL"], [], []))
+    return LintSettings(resolve_selection(select, [], []))

@@ -8,7 +8,8 @@ Its layers depend one way, each on the ones before it:
 3. `evaluator.py` (with `classes.py`): what an expression can evaluate to;
 4. recognizers, which teach the evaluator their objects and answer questions
    about them: `cli_args.py` (argparse), `torch_objects.py` (optimizers,
-   schedulers, layers, modules);
+   schedulers, layers, modules), `uses.py` (where each object goes) and
+   `loops.py` (what the training loop does, event by event);
 5. this façade, which wires them together lazily, so a rule pays only for what
    it asks.
 """
@@ -25,11 +26,13 @@ from trainlint.model.cli_args import ArgparseModel
 from trainlint.model.evaluator import Evaluator
 from trainlint.model.positions import Positions
 from trainlint.model.syntax import CallSite, SyntaxTables, build_tables
+from trainlint.model.torch_objects import TorchModel
 from trainlint.model.values import Frame
 
 if TYPE_CHECKING:
     from trainlint.diagnostics import Span
-    from trainlint.model.torch_objects import TorchModel
+    from trainlint.model.loops import LoopModel
+    from trainlint.model.uses import Uses
 
 
 class ScriptModel:
@@ -41,10 +44,11 @@ class ScriptModel:
         self.positions = Positions(module)
 
     @cached_property
-    def _taught(self) -> tuple[Evaluator, ArgparseModel]:
-        """The evaluator and the recognizers that teach it before it evaluates anything (`args.lr`)."""
+    def _taught(self) -> tuple[Evaluator, ArgparseModel, TorchModel]:
+        """The evaluator and the recognizers that teach it before it evaluates anything (`args.lr`,
+        `model = Net().to(device)`)."""
         evaluator = Evaluator(self.tables, self.facts)
-        return evaluator, ArgparseModel(evaluator)
+        return evaluator, ArgparseModel(evaluator), TorchModel(evaluator)
 
     @cached_property
     def evaluator(self) -> Evaluator:
@@ -56,9 +60,19 @@ class ScriptModel:
 
     @cached_property
     def torch(self) -> TorchModel:
-        from trainlint.model.torch_objects import TorchModel
+        return self._taught[2]
 
-        return TorchModel(self.evaluator)
+    @cached_property
+    def uses(self) -> Uses:
+        from trainlint.model.uses import Uses
+
+        return Uses(self.evaluator)
+
+    @cached_property
+    def loops(self) -> LoopModel:
+        from trainlint.model.loops import LoopModel
+
+        return LoopModel(self.evaluator, self.torch)
 
     # -- shortcuts rules use -------------------------------------------------------------
 

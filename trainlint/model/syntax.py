@@ -287,6 +287,17 @@ class SyntaxTables:
         return self._name_counts.get(name, 0)
 
 
+def terminal_name(expr: cst.BaseExpression) -> str | None:
+    """`sched` for `sched`, `self.sched` and `scheds['a']`: the name a reference ends in."""
+    while isinstance(expr, cst.Subscript):
+        expr = expr.value
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return None
+
+
 def callee_name(func: cst.BaseExpression) -> str | None:
     """`f` in `f(...)` and in `obj.f(...)`."""
     if isinstance(func, cst.Name):

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, TypeVar
 import libcst as cst
 
 from trainlint.facts import ClassFacts
-from trainlint.model.syntax import CallSite, Class, Function
-from trainlint.model.values import Argument, BoundArguments, Candidates, Instance, Known, Mapping, Sequence, TorchObject
+from trainlint.model.syntax import CallSite, Class, Function, Scope
+from trainlint.model.values import Argument, BoundArguments, Candidates, Frame, Instance, Known, Mapping, Sequence, TorchObject
 
 if TYPE_CHECKING:
     from trainlint.model.evaluator import Evaluator
@@ -206,9 +206,26 @@ def _postorder(node: cst.CSTNode) -> list[cst.CSTNode]:
     return out
 
 
+# Module methods that return the module itself: `model = Net().to(device)` is still the Net.
+_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_", "type"})
+
+
 class TorchModel:
     def __init__(self, evaluator: Evaluator) -> None:
         self.ev = evaluator
+        evaluator.on_method(Instance, self._module_method)
+        evaluator.on_method(TorchObject, self._module_method)
+
+    def _module_method(self, obj: Known, name: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        if name not in _RETURNS_SELF:
+            return []
+        value = obj.value
+        if isinstance(value, TorchObject) and value.facts.kind in ("layer", "loss"):
+            return [obj]
+        if isinstance(value, Instance) and any(m.cls is value.cls for m in self.module_classes):
+            if name not in self.ev.classes.all_methods(value.cls):  # a module's own `train(x)` is something else
+                return [obj]
+        return []
 
     @cached_property
     def _aliases(self) -> set[str]:

@@ -136,11 +136,18 @@ class LearningRateTooHigh(OptimizerRule):
 
         def message() -> str:
             value = with_origin(model, fmt_number(known.value, as_float=True), known.trail)
-            text = (
-                f"{optimizer.name} learning rate {value}{group} is at or above {fmt_number(limit)}, about ten times "
-                f"common practice: steps this large make the loss oscillate or diverge instead of going down. "
-                f"Use about {fmt_number(typical)}"
-            )
+            if known.value == limit:
+                text = (
+                    f"{optimizer.name} learning rate {value}{group} is at the limit of {fmt_number(limit)}, about ten "
+                    f"times common practice: borderline, some small models train there, but steps this large often "
+                    f"make the loss oscillate. If the loss does not go down, try about {fmt_number(typical)}"
+                )
+            else:
+                text = (
+                    f"{optimizer.name} learning rate {value}{group} is at or above {fmt_number(limit)}, about ten times "
+                    f"common practice: steps this large make the loss oscillate or diverge instead of going down. "
+                    f"Use about {fmt_number(typical)}"
+                )
             if others:
                 text += f" ({others} more value{'s' * (others > 1)} from other call sites also reach the limit)"
             if condition is not None:
@@ -249,6 +256,7 @@ class AdamCoupledWeightDecay(OptimizerRule):
     name = "adam-coupled-weight-decay"
     severity = Severity.INFO
     fix = FixKind.UNSAFE
+    default = False  # coupled L2 with Adam is a deliberate choice in many recipes (GCN, GAT) that train fine
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         for optimizer in model.torch.optimizers:

@@ -1,0 +1,518 @@
+"""The training loop, a recognizer: what happens in each iteration, in which loop and in what order.
+
+For the top level of the file and for every function no code of the file calls (entry points:
+Lightning's `training_step`, an ignite step function), a *trace* lists the training events in the
+order the code runs them: forward passes, losses, `backward()`, optimizer and scheduler steps,
+gradient clearing, `train()`/`eval()` switches, clipping and AMP unscaling. A call of a function of
+the file is followed into it, with its arguments bound (`train(model, loader, opt)` steps *that*
+optimizer), so an event in a helper sits inside the loops of its caller. Each event knows its loops
+(outermost first, across calls), the `if` tests around it and whether gradients are off there.
+
+Loops are told apart by what they iterate: a DataLoader (or `enumerate`/`tqdm`/`zip` of one, a
+`range(len(loader))`, `next()` on an `iter(loader)`) is a batch loop; a loop whose target is named
+`epoch`, or that holds a batch loop, is an epoch loop. What the file cannot see (`trainer.fit`, a
+helper imported from elsewhere) leaves no events: rules stay silent then.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from trainlint.model.syntax import CallSite, Function, Loop, Scope, callee_name, terminal_name
+from trainlint.model.values import MODULE_FRAME, Frame, FunctionRef, Instance, Known, TorchObject, is_number
+
+if TYPE_CHECKING:
+    from trainlint.model.evaluator import Evaluator
+    from trainlint.model.torch_objects import TorchModel
+
+FORWARD, LOSS, BACKWARD, STEP, ZERO_GRAD = "forward", "loss", "backward", "step", "zero_grad"
+SCHEDULER_STEP, MODE, CLIP, UNSCALE = "scheduler_step", "mode", "clip", "unscale"
+
+MAX_DEPTH = 6  # calls followed into, from a root
+MAX_EVENTS = 5000  # per trace: enough for any real script, a bound for generated ones
+
+_GRAD_OFF = {
+    "torch.no_grad",
+    "torch.inference_mode",
+    "torch.autograd.no_grad",
+    "torch.autograd.grad_mode.no_grad",
+    "torch.autograd.grad_mode.inference_mode",
+}
+_GRAD_ON = {"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"}
+_SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
+_CLIP = {"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"}
+# Calls that pass a loader through to the loop: `enumerate(loader)`, `tqdm(loader)`, `zip(a, b)`, ...
+_ITERATION_WRAPPERS = {"enumerate", "tqdm", "trange", "iter", "list", "islice", "zip", "TQDM", "log_every", "track"}
+_LOADER_NAME = re.compile(r"(?:^|_)(?:data)?loaders?$|dataloader|(?:^|_)dl$|^batches$", re.IGNORECASE)
+# Method names that never start a training event or lead into one (skipped without evaluating the callee).
+_PLAIN = frozenset(
+    [
+        "to",
+        "cuda",
+        "cpu",
+        "item",
+        "detach",
+        "numpy",
+        "float",
+        "long",
+        "half",
+        "size",
+        "view",
+        "reshape",
+        "append",
+        "extend",
+        "format",
+        "print",
+        "len",
+        "range",
+        "enumerate",
+        "zip",
+        "isinstance",
+        "tqdm",
+        "update",
+        "add_scalar",
+        "log",
+        "info",
+        "warning",
+        "debug",
+        "join",
+        "split",
+        "mean",
+        "sum",
+        "max",
+        "min",
+        "argmax",
+        "unsqueeze",
+        "squeeze",
+        "permute",
+        "transpose",
+        "contiguous",
+        "clone",
+        "flatten",
+        "cat",
+        "stack",
+        "tensor",
+        "zeros",
+        "ones",
+        "randn",
+        "eq",
+        "ne",
+        "set_description",
+        "set_postfix",
+        "write",
+        "copy_",
+        "fill_",
+        "keys",
+        "values",
+        "items",
+        "get",
+        "float_",
+        "numel",
+    ]
+)
+
+
+@dataclass(eq=False, repr=False)
+class TraceLoop:
+    """One loop as a trace runs it: the same loop reached through two calls is two of these."""
+
+    loop: Loop
+    parent: TraceLoop | None
+    via: tuple[CallSite, ...]
+    frame: Frame
+
+    @property
+    def node(self) -> cst.For | cst.While:
+        return self.loop.node
+
+    @property
+    def ancestors(self) -> Iterator[TraceLoop]:
+        current = self.parent
+        while current is not None:
+            yield current
+            current = current.parent
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Condition:
+    test: cst.BaseExpression
+    taken: bool  # the event is in the branch where the test is true
+    scope: Scope
+    frame: Frame
+
+
+@dataclass(eq=False, repr=False)
+class Event:
+    kind: str
+    site: CallSite
+    frame: Frame
+    loops: tuple[TraceLoop, ...]  # outermost first, across calls
+    conditions: tuple[Condition, ...]
+    grad: str  # on | off | unknown: whether autograd records here
+    via: tuple[CallSite, ...]  # the calls from the trace's root to the function holding the event
+    order: int  # position in the trace
+    targets: tuple[Known, ...] = ()  # what it acts on: the optimizer, scheduler, model or loss module
+    value: Any = None  # mode events: True for train(), False for eval(), None when unknown
+    trace: Trace | None = field(default=None, repr=False)
+
+    @property
+    def node(self) -> cst.Call:
+        return self.site.node
+
+    @property
+    def loop(self) -> TraceLoop | None:
+        """The innermost loop around the event."""
+        return self.loops[-1] if self.loops else None
+
+    def acts_on(self, obj: TorchObject) -> bool:
+        return any(isinstance(k.value, TorchObject) and k.value.node is obj.node for k in self.targets)
+
+    def exclusive(self, other: Event) -> bool:
+        """Whether the two sit in opposite branches of one `if`, so one iteration never runs both."""
+        mine = {(id(c.test), c.taken) for c in self.conditions}
+        return any((id(c.test), not c.taken) in mine for c in other.conditions)
+
+
+@dataclass(eq=False, repr=False)
+class Trace:
+    root: Function | None  # None: the module's top level
+    events: list[Event] = field(default_factory=list)
+    truncated: bool = False
+
+
+class LoopModel:
+    def __init__(self, evaluator: Evaluator, torch: TorchModel) -> None:
+        self.ev = evaluator
+        self.torch = torch
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @cached_property
+    def traces(self) -> list[Trace]:
+        roots: list[Function | None] = [None]
+        forwards = {m.forward for m in self.torch.module_classes}  # layer calls, not training: the model's business
+        functions = self.ev.tables.functions.values()
+        roots += [f for f in functions if f not in forwards and self.relevant(f) and not self.ev.calls_of(f)]
+        out = []
+        for root in roots:
+            trace = Trace(root)
+            frame = Frame(root) if root is not None else MODULE_FRAME
+            grad = self.decorated_grad(root, frame) if root is not None else "on"
+            _Walk(self, trace).run(root, frame, (), (), (), grad, 0)
+            if trace.events:
+                out.append(trace)
+        return out
+
+    def events(self, *kinds: str) -> list[Event]:
+        return [e for trace in self.traces for e in trace.events if not kinds or e.kind in kinds]
+
+    @cached_property
+    def has_training(self) -> bool:
+        """Whether the file visibly trains something: a backward pass or an optimizer step."""
+        return bool(self.events(BACKWARD, STEP))
+
+    def steps_of(self, optimizer: TorchObject) -> list[Event]:
+        return [e for e in self.events(STEP) if e.acts_on(optimizer)]
+
+    def scheduler_steps(self, scheduler: TorchObject) -> list[Event]:
+        return [e for e in self.events(SCHEDULER_STEP) if e.acts_on(scheduler)]
+
+    # -- loops --------------------------------------------------------------------------------
+
+    def iterates_data(self, loop: TraceLoop) -> bool:
+        """Whether each iteration takes a batch: the loop goes over a DataLoader (or something named like one)."""
+        return self._data_loop(loop.loop, loop.frame)
+
+    def is_epoch_loop(self, loop: TraceLoop) -> bool:
+        node = loop.node
+        if isinstance(node, cst.For) and _names_epoch(node.target):
+            return True
+        return any(self.iterates_data(inner) for inner in self._inner_loops(loop))
+
+    def iterations(self, loop: TraceLoop) -> Known | None:
+        """How many times a `for ... in range(...)` loop runs, when its bounds are known."""
+        node = loop.node
+        if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call) or callee_name(node.iter.func) != "range":
+            return None
+        args = node.iter.args
+        if not args or len(args) > 2 or any(a.keyword or a.star for a in args):
+            return None
+        scope = loop.loop.function.scope if loop.loop.function is not None else self.ev.tables.module_scope
+        bounds = [self.ev.single(a.value, scope, loop.frame) for a in args]
+        known = [b for b in bounds if b is not None and is_number(b.value)]
+        if len(known) != len(bounds):
+            return None
+        start, stop = (known[0].value, known[1].value) if len(known) == 2 else (0, known[0].value)
+        return Known(max(0, stop - start), tuple(o for b in known for o in b.trail))
+
+    def _inner_loops(self, loop: TraceLoop) -> Iterator[TraceLoop]:
+        seen: set[int] = set()
+        for trace in self.traces:
+            for event in trace.events:
+                if loop in event.loops:
+                    for inner in event.loops[event.loops.index(loop) + 1 :]:
+                        if id(inner) not in seen:
+                            seen.add(id(inner))
+                            yield inner
+
+    def _data_loop(self, loop: Loop, frame: Frame) -> bool:
+        scope = loop.function.scope if loop.function is not None else self.ev.tables.module_scope
+        node = loop.node
+        if isinstance(node, cst.For):
+            return self._is_data(node.iter, scope, frame)
+        # `while True: batch = next(it)` with `it = iter(loader)`
+        for site in self.ev.tables.calls_named("next"):
+            if site.loops and site.loops[-1] is loop and site.node.args:
+                source = self._iter_source(site.node.args[0].value, site.scope)
+                if source is not None and self._is_data(source, site.scope, frame):
+                    return True
+        return False
+
+    def _iter_source(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression | None:
+        """`loader` when `expr` is a name bound to `iter(loader)`."""
+        if isinstance(expr, cst.Call) and callee_name(expr.func) == "iter" and expr.args:
+            return expr.args[0].value
+        if isinstance(expr, cst.Name):
+            _, bindings = scope.lookup(expr.value)
+            for binding in bindings:
+                value = binding.value
+                if isinstance(value, cst.Call) and callee_name(value.func) == "iter" and value.args:
+                    return value.args[0].value
+        return None
+
+    def _is_data(self, expr: cst.BaseExpression, scope: Scope, frame: Frame, depth: int = 0) -> bool:
+        while isinstance(expr, cst.Call) and depth < 8:
+            depth += 1
+            name = callee_name(expr.func)
+            positional = [a.value for a in expr.args if a.keyword is None and not a.star]
+            if name == "range" and len(positional) == 1:
+                inner = positional[0]
+                if isinstance(inner, cst.Call) and callee_name(inner.func) == "len" and inner.args:
+                    return self._is_data(inner.args[0].value, scope, frame, depth)
+                return False
+            if name == "zip":
+                return any(self._is_data(p, scope, frame, depth) for p in positional)
+            if name not in _ITERATION_WRAPPERS or not positional:
+                break
+            expr = positional[0]
+        for known in self.ev.eval(expr, scope, frame):
+            value = known.value
+            if isinstance(value, TorchObject) and value.facts.name == "DataLoader":
+                return True
+        name = terminal_name(expr)
+        return name is not None and _LOADER_NAME.search(name) is not None
+
+    # -- helpers for the walk ------------------------------------------------------------------
+
+    @cached_property
+    def sites(self) -> dict[Function | None, list[CallSite]]:
+        out: dict[Function | None, list[CallSite]] = {}
+        for site in self.ev.tables.calls:
+            out.setdefault(site.function, []).append(site)
+        return out
+
+    def relevant(self, function: Function) -> bool:
+        """Whether a function holds (or calls something that may hold) a training event."""
+        return any(callee_name(s.node.func) not in _PLAIN for s in self.sites.get(function, ()))
+
+    def grad_of(self, expr: cst.BaseExpression, scope: Scope, frame: Frame) -> str | None:
+        """`off` for `torch.no_grad()`, `on` for `torch.enable_grad()`, `unknown` for
+        `set_grad_enabled(<unknown>)`; None for other contexts."""
+        if isinstance(expr, cst.Call):
+            qualname = self.ev.qualname(expr.func, scope, frame)
+            if qualname in _GRAD_OFF:
+                return "off"
+            if qualname in _GRAD_ON:
+                return "on"
+            if qualname in _SET_GRAD and expr.args:
+                mode = self.ev.single(expr.args[0].value, scope, frame)
+                if mode is None or not isinstance(mode.value, (bool, int)):
+                    return "unknown"
+                return "on" if mode.value else "off"
+        elif self.ev.qualname(expr, scope, frame) in _GRAD_OFF:  # `@torch.no_grad` without parentheses
+            return "off"
+        return None
+
+    def decorated_grad(self, function: Function, frame: Frame) -> str:
+        node = function.node
+        if isinstance(node, cst.FunctionDef):
+            for decorator in node.decorators:
+                mode = self.grad_of(decorator.decorator, function.outer, frame)
+                if mode is not None:
+                    return mode
+        return "on"
+
+
+class _Walk:
+    """Builds one trace: the events of a root function, in order, following calls into the file's functions."""
+
+    def __init__(self, model: LoopModel, trace: Trace) -> None:
+        self.m = model
+        self.ev = model.ev
+        self.trace = trace
+        self.order = 0
+
+    def run(
+        self,
+        function: Function | None,
+        frame: Frame,
+        via: tuple[CallSite, ...],
+        outer: tuple[TraceLoop, ...],
+        conditions: tuple[Condition, ...],
+        grad: str,
+        depth: int,
+    ) -> None:
+        local: dict[int, TraceLoop] = {}
+        for site in self.m.sites.get(function, ()):
+            if self.trace.truncated:
+                return
+            loops = outer
+            for loop in site.loops:
+                traced = local.get(id(loop))
+                if traced is None:
+                    traced = local[id(loop)] = TraceLoop(loop, loops[-1] if loops else None, via, frame)
+                loops += (traced,)
+            where = conditions + tuple(Condition(test, taken, site.scope, frame) for test, taken in site.conditions)
+            here = grad
+            for context in site.contexts:
+                here = self.m.grad_of(context, site.scope, frame) or here
+            self._site(site, frame, via, loops, where, here, depth)
+
+    def _event(self, kind: str, site: CallSite, ctx: tuple[Any, ...], targets: tuple[Known, ...] = (), value: Any = None) -> None:
+        frame, via, loops, conditions, grad = ctx
+        if len(self.trace.events) >= MAX_EVENTS:
+            self.trace.truncated = True
+            return
+        self.order += 1
+        self.trace.events.append(Event(kind, site, frame, loops, conditions, grad, via, self.order, targets, value, self.trace))
+
+    def _site(
+        self,
+        site: CallSite,
+        frame: Frame,
+        via: tuple[CallSite, ...],
+        loops: tuple[TraceLoop, ...],
+        conditions: tuple[Condition, ...],
+        grad: str,
+        depth: int,
+    ) -> None:
+        func = site.node.func
+        name = callee_name(func)
+        if name in _PLAIN or name is None:
+            return
+        ctx = (frame, via, loops, conditions, grad)
+        args = [a.value for a in site.node.args if a.keyword is None and not a.star]
+        if name in ("backward", "manual_backward"):
+            self._event(BACKWARD, site, ctx)
+            return
+        if name in _CLIP:
+            self._event(CLIP, site, ctx)
+            return
+        receivers = self.ev.eval(func.value, site.scope, frame) if isinstance(func, cst.Attribute) else []
+        torch_receivers = [k for k in receivers if isinstance(k.value, TorchObject)]
+        if name == "step" and isinstance(func, cst.Attribute):
+            self._step(site, ctx, receivers, torch_receivers, args, depth)
+            return
+        if name == "unscale_":
+            optimizers = tuple(k for a in args[:1] for k in self.ev.eval(a, site.scope, frame) if _kind(k, "optimizer"))
+            self._event(UNSCALE, site, ctx, optimizers)
+            return
+        if name == "zero_grad":
+            self._event(ZERO_GRAD, site, ctx, tuple(receivers))
+            return
+        callees = self.ev.eval(func, site.scope, frame)
+        functions = [k.value for k in callees if isinstance(k.value, FunctionRef)]
+        if functions:
+            self._inline(site, functions[0], ctx, depth)
+            return
+        if name in ("train", "eval") and isinstance(func, cst.Attribute):
+            self._mode(site, ctx, name, receivers, args)
+            return
+        for known in callees:
+            value = known.value
+            if isinstance(value, TorchObject) and value.facts.kind == "loss":
+                self._event(LOSS, site, ctx, (known,))
+                return
+            if (isinstance(value, TorchObject) and value.facts.kind == "layer") or (
+                isinstance(value, Instance) and self._is_module(value)
+            ):
+                self._event(FORWARD, site, ctx, (known,))
+                return
+        qualname = self.ev.qualname(func, site.scope, frame)
+        if self.ev.facts.function(qualname) is not None:
+            self._event(LOSS, site, ctx)
+
+    def _is_module(self, instance: Instance) -> bool:
+        return any(m.cls is instance.cls for m in self.m.torch.module_classes)
+
+    def _step(
+        self,
+        site: CallSite,
+        ctx: tuple[Any, ...],
+        receivers: list[Known],
+        torch_receivers: list[Known],
+        args: list[cst.BaseExpression],
+        depth: int,
+    ) -> None:
+        frame = ctx[0]
+        schedulers = tuple(k for k in torch_receivers if _kind(k, "scheduler"))
+        if schedulers:
+            self._event(SCHEDULER_STEP, site, ctx, schedulers)
+            return
+        if any(_kind(k, "amp") for k in torch_receivers):  # scaler.step(optimizer)
+            optimizers = tuple(k for a in args[:1] for k in self.ev.eval(a, site.scope, frame) if _kind(k, "optimizer"))
+            self._event(STEP, site, ctx, optimizers)
+            return
+        if any(isinstance(k.value, FunctionRef) for k in receivers):
+            return  # a method of the file's own named step: followed when called as a function
+        # optimizer.step(closure): the closure runs (forward, backward) inside the step
+        closure = next((a.value for a in site.node.args if a.keyword is None or a.keyword.value == "closure"), None)
+        if closure is not None:
+            for known in self.ev.eval(closure, site.scope, frame):
+                if isinstance(known.value, FunctionRef):
+                    self._inline(site, known.value, ctx, depth)
+                    break
+        self._event(STEP, site, ctx, tuple(k for k in torch_receivers if _kind(k, "optimizer")))
+
+    def _mode(
+        self, site: CallSite, ctx: tuple[Any, ...], name: str, receivers: list[Known], args: list[cst.BaseExpression]
+    ) -> None:
+        models = tuple(k for k in receivers if isinstance(k.value, (Instance, TorchObject)))
+        if not models and receivers:
+            return  # `layer.train(x_pos, x_neg)` on something that is not a module
+        value: Any = name == "train"
+        if name == "train" and site.node.args:
+            mode = self.ev.single(site.node.args[0].value, site.scope, ctx[0])
+            value = bool(mode.value) if mode is not None and isinstance(mode.value, (bool, int)) else None
+        if name == "eval" and args:
+            return
+        self._event(MODE, site, ctx, models, value)
+
+    def _inline(self, site: CallSite, ref: FunctionRef, ctx: tuple[Any, ...], depth: int) -> None:
+        frame, via, loops, conditions, grad = ctx
+        function = ref.function
+        if depth >= MAX_DEPTH or any(s.function is function for s in via) or site.function is function:
+            return
+        if not self.m.relevant(function):
+            return
+        callee_frame = Frame(function, site, frame, ref.self_value)
+        decorated = self.m.decorated_grad(function, callee_frame)
+        inner_grad = decorated if decorated != "on" else grad
+        self.run(function, callee_frame, (*via, site), loops, conditions, inner_grad, depth + 1)
+
+
+def _kind(known: Known, kind: str) -> bool:
+    return isinstance(known.value, TorchObject) and known.value.facts.kind == kind
+
+
+def _names_epoch(target: cst.BaseExpression) -> bool:
+    names = [target] if isinstance(target, cst.Name) else []
+    if isinstance(target, cst.Tuple):
+        names = [e.value for e in target.elements if isinstance(e.value, cst.Name)]
+    return any(isinstance(n, cst.Name) and "epoch" in n.value.lower() for n in names)
