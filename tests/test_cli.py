@@ -7,6 +7,7 @@ import pytest
 from conftest import ROOT, run_cli
 
 from trainlint import __version__
+from trainlint.registry import all_rules
 
 BAD = "import torch\nmodel = torch.nn.Linear(2, 2)\nopt = torch.optim.SGD(model.parameters(), lr=10)\n"
 ADAM_WD = "import torch\nopt = torch.optim.Adam(p, weight_decay=1e-4)\n"
@@ -163,15 +164,10 @@ def test_rule_command():
     by_name = run_cli("rule", "adam-coupled-weight-decay", "--output-format", "json")
     assert json.loads(by_name.stdout)["code"] == "TL103"
     listing = run_cli("rule", "--all")
-    assert [line.split()[0] for line in listing.stdout.splitlines()] == [
-        "TL001",
-        "TL002",
-        "TL003",
-        "TL004",
-        "TL101",
-        "TL102",
-        "TL103",
-    ]
+    lines = listing.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [rule.code for rule in all_rules()]
+    assert [line.split()[0] for line in lines if "(opt-in)" in line] == [r.code for r in all_rules() if not r.default]
+    assert json.loads(by_name.stdout)["default"] is False
     assert run_cli("rule", "TL999").returncode == 2
 
 

@@ -29,6 +29,7 @@ def test_page_metadata_matches_the_rule(rule):
     assert page.name == rule.name
     assert page.facts["Severity"] == rule.severity.value
     assert page.facts["Fix"] == rule.fix.value
+    assert page.facts["Default"] == ("on" if rule.default else "opt-in")
     assert page.summary and len(page.summary) < 300
     for section in ("Why it hurts training", "Bad", "Good", "Fix safety", "Options"):
         assert page.sections.get(section), f"{rule.code} lacks '## {section}'"

@@ -77,7 +77,7 @@ def generate() -> dict:
     import torch.optim.lr_scheduler as sched
     import torch.utils.data as data
 
-    schedulers = _classes(sched, (sched.LRScheduler, sched.ReduceLROnPlateau), "torch.optim.lr_scheduler")
+    schedulers = _classes(sched, sched.LRScheduler, "torch.optim.lr_scheduler")  # ReduceLROnPlateau included
     schedulers.pop("LRScheduler", None)  # the abstract base
     layers = _classes(nn, nn.Module, "torch.nn")
     losses = {name: layers.pop(name) for name in list(layers) if issubclass(getattr(nn, name), nn.modules.loss._Loss)}

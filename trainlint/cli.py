@@ -362,7 +362,8 @@ def _rule(args: argparse.Namespace) -> int:
             for r in rules:
                 page = get_page(r.code)
                 fix = {"safe": "[*]", "unsafe": "[!]", "none": "   "}[r.fix.value]
-                print(f"{r.code}  {fix}  {r.name:<40} {page.summary if page else ''}")
+                name = r.name if r.default else f"{r.name} (opt-in)"
+                print(f"{r.code}  {fix}  {name:<48} {page.summary if page else ''}")
         return EXIT_CLEAN
     rule = find_rule(args.rule)
     if rule is None:
@@ -383,6 +384,7 @@ def _rule_json(rule: type[Rule], page: RulePage | None) -> dict[str, Any]:
         "summary": page.summary if page else "",
         "severity": rule.severity.value,
         "fix": rule.fix.value,
+        "default": rule.default,
         "url": page.url if page else None,
         "explanation": page.text if page else "",
     }

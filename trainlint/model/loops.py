@@ -170,8 +170,9 @@ class Event:
         """The innermost loop around the event."""
         return self.loops[-1] if self.loops else None
 
-    def acts_on(self, obj: TorchObject) -> bool:
-        return any(isinstance(k.value, TorchObject) and k.value.node is obj.node for k in self.targets)
+    def acts_on(self, node: cst.Call) -> bool:
+        """Whether it acts on the torch object built by the call `node`."""
+        return any(isinstance(k.value, TorchObject) and k.value.node is node for k in self.targets)
 
     def exclusive(self, other: Event) -> bool:
         """Whether the two sit in opposite branches of one `if`, so one iteration never runs both."""
@@ -196,9 +197,10 @@ class LoopModel:
     @cached_property
     def traces(self) -> list[Trace]:
         roots: list[Function | None] = [None]
-        forwards = {m.forward for m in self.torch.module_classes}  # layer calls, not training: the model's business
+        # A model's forward holds layer calls, not training; a closure runs inside the step it is passed to.
+        skipped = {m.forward for m in self.torch.module_classes} | self._closures
         functions = self.ev.tables.functions.values()
-        roots += [f for f in functions if f not in forwards and self.relevant(f) and not self.ev.calls_of(f)]
+        roots += [f for f in functions if f not in skipped and self.relevant(f) and not self.ev.calls_of(f)]
         out = []
         for root in roots:
             trace = Trace(root)
@@ -209,6 +211,20 @@ class LoopModel:
                 out.append(trace)
         return out
 
+    @cached_property
+    def _closures(self) -> set[Function | None]:
+        """Functions passed to `optimizer.step(closure)`."""
+        out: set[Function | None] = set()
+        for site in self.ev.tables.calls_named("step"):
+            closure = _closure_argument(site)
+            if closure is not None:
+                out.update(
+                    k.value.function
+                    for k in self.ev.eval(closure, site.scope, self.ev.frame_of(site))
+                    if isinstance(k.value, FunctionRef)
+                )
+        return out
+
     def events(self, *kinds: str) -> list[Event]:
         return [e for trace in self.traces for e in trace.events if not kinds or e.kind in kinds]
 
@@ -217,10 +233,11 @@ class LoopModel:
         """Whether the file visibly trains something: a backward pass or an optimizer step."""
         return bool(self.events(BACKWARD, STEP))
 
-    def steps_of(self, optimizer: TorchObject) -> list[Event]:
+    def steps_of(self, optimizer: cst.Call) -> list[Event]:
+        """The `step()` events of the optimizer built by the call `optimizer`."""
         return [e for e in self.events(STEP) if e.acts_on(optimizer)]
 
-    def scheduler_steps(self, scheduler: TorchObject) -> list[Event]:
+    def scheduler_steps(self, scheduler: cst.Call) -> list[Event]:
         return [e for e in self.events(SCHEDULER_STEP) if e.acts_on(scheduler)]
 
     # -- loops --------------------------------------------------------------------------------
@@ -472,7 +489,7 @@ class _Walk:
         if any(isinstance(k.value, FunctionRef) for k in receivers):
             return  # a method of the file's own named step: followed when called as a function
         # optimizer.step(closure): the closure runs (forward, backward) inside the step
-        closure = next((a.value for a in site.node.args if a.keyword is None or a.keyword.value == "closure"), None)
+        closure = _closure_argument(site)
         if closure is not None:
             for known in self.ev.eval(closure, site.scope, frame):
                 if isinstance(known.value, FunctionRef):
@@ -505,6 +522,10 @@ class _Walk:
         decorated = self.m.decorated_grad(function, callee_frame)
         inner_grad = decorated if decorated != "on" else grad
         self.run(function, callee_frame, (*via, site), loops, conditions, inner_grad, depth + 1)
+
+
+def _closure_argument(site: CallSite) -> cst.BaseExpression | None:
+    return next((a.value for a in site.node.args if a.keyword is None or a.keyword.value == "closure"), None)
 
 
 def _kind(known: Known, kind: str) -> bool:

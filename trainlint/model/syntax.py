@@ -286,6 +286,24 @@ class SyntaxTables:
         """How many `Name` nodes spell `name` anywhere in the module (one walk, on first use)."""
         return self._name_counts.get(name, 0)
 
+    @cached_property
+    def _blocks(self) -> dict[int, tuple[cst.CSTNode, cst.CSTNode]]:
+        out: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        for node in walk(self.module):
+            if isinstance(node, (cst.Module, cst.IndentedBlock)):
+                for statement in node.body:
+                    out[id(statement)] = (node, statement)
+                    if isinstance(statement, cst.SimpleStatementLine):
+                        for small in statement.body:
+                            out[id(small)] = (node, statement)
+        return out
+
+    def statement_block(self, statement: cst.CSTNode) -> tuple[cst.Module | cst.IndentedBlock, cst.CSTNode] | None:
+        """The block a statement stands in, and the line (or compound statement) holding it: what a
+        fix that moves a statement edits. Built by one walk, on first use (fixes are rare)."""
+        found = self._blocks.get(id(statement))
+        return cast("tuple[cst.Module | cst.IndentedBlock, cst.CSTNode]", found) if found else None
+
 
 def terminal_name(expr: cst.BaseExpression) -> str | None:
     """`sched` for `sched`, `self.sched` and `scheds['a']`: the name a reference ends in."""
@@ -355,6 +373,15 @@ class _Ctx:
 
     def inside(self, items: tuple[cst.BaseExpression, ...]) -> _Ctx:
         return _Ctx(self.scope, self.function, self.cls, self.loops, self.statement, self.conditions, self.contexts + items)
+
+
+class _Emit:
+    """On the walk's stack: record this call once its arguments have been walked."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: cst.Call) -> None:
+        self.call = call
 
 
 class _Builder:
@@ -624,18 +651,23 @@ class _Builder:
             self._expr(child, ctx)
 
     def _expr(self, node: cst.CSTNode, ctx: _Ctx) -> None:
-        stack = [node]
+        stack: list[cst.CSTNode | _Emit] = [node]
         while stack:
             current = stack.pop()
             t = type(current)
             if t is cst.Name or t is cst.Integer or t is cst.Float or t is cst.SimpleString:
                 continue  # leaves: nothing below them
             # Types are compared exactly (isinstance on libcst's ABCs is slow), so mypy needs the casts.
-            if t is cst.Call:
-                call = cast(cst.Call, current)
+            if t is _Emit:
+                call = cast(_Emit, current).call
                 self.t.calls.append(
                     CallSite(call, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions, ctx.contexts)
                 )
+                continue
+            current = cast(cst.CSTNode, current)
+            if t is cst.Call:
+                # Recorded after the calls inside it, in the order Python runs them: `criterion(model(x), y)`.
+                stack.append(_Emit(cast(cst.Call, current)))
             elif t is cst.Lambda:
                 lam = cast(cst.Lambda, current)
                 function = self._function(lam, "<lambda>", ctx)

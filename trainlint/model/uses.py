@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from trainlint.model.syntax import CallSite, Function, Scope, Store, callee_name
-from trainlint.model.values import MODULE_FRAME, Frame, TorchObject
+from trainlint.model.values import MODULE_FRAME, Frame, Mapping, Sequence, TorchObject
 
 if TYPE_CHECKING:
     from trainlint.model.evaluator import Evaluator
@@ -59,8 +59,9 @@ class Uses:
     def __init__(self, evaluator: Evaluator) -> None:
         self.ev = evaluator
 
-    def of(self, obj: TorchObject) -> list[Use]:
-        return self._index.get(obj.node, [])
+    def of(self, node: cst.Call) -> list[Use]:
+        """The uses of the torch object built by the call `node`."""
+        return self._index.get(node, [])
 
     def _frame(self, function: Function | None) -> Frame:
         return Frame(function) if function is not None else MODULE_FRAME
@@ -70,10 +71,27 @@ class Uses:
         index: dict[cst.Call, list[Use]] = {}
         for use, scope in self._positions():
             for part in _parts(use.expr):
-                for known in self.ev.eval(part, scope, self._frame(use.function)):
-                    if isinstance(known.value, TorchObject):
-                        index.setdefault(known.value.node, []).append(replace(use, expr=part))
+                for value in self._values(part, scope, self._frame(use.function)):
+                    index.setdefault(value.node, []).append(replace(use, expr=part))
         return index
+
+    def _values(self, expr: cst.BaseExpression, scope: Scope, frame: Frame) -> Iterator[TorchObject]:
+        """The torch objects an expression evaluates to, or holds as elements of a list, tuple or dict
+        (`scheds = [a, b]; for s in scheds` uses both)."""
+        for known in self.ev.eval(expr, scope, frame):
+            value = known.value
+            if isinstance(value, TorchObject):
+                yield value
+            elif isinstance(value, Sequence):
+                for element in value.node.elements:
+                    yield from (
+                        k.value for k in self.ev.eval(element.value, value.scope, value.frame) if isinstance(k.value, TorchObject)
+                    )
+            elif isinstance(value, Mapping):
+                for entry in value.entries.values():
+                    yield from (
+                        k.value for k in self.ev.eval(entry, value.scope, value.frame) if isinstance(k.value, TorchObject)
+                    )
 
     def _positions(self) -> Iterator[tuple[Use, Scope]]:
         """Every place a value can go, with the scope its expression is evaluated in."""
