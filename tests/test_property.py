@@ -23,11 +23,48 @@ from trainlint.fixes import fix_text
 from trainlint.pages import load_pages
 from trainlint.settings import default_settings
 
-SETTINGS = default_settings()
+SETTINGS = default_settings(["ALL"])
 APPLIED = {"hypothesmith": 0, "mutations": 0}
 
 SEEDS = [block for page in load_pages().values() for block in page.examples.get("bad", [])]
 SEEDS += [path.read_text() for path in sorted((ROOT / "examples").rglob("*.py"))]
+# Training loops in the shapes the loop model knows, each with a rule's pattern to trip.
+LOOPS = """\
+import torch
+from torch import nn, optim
+model = nn.Linear(4, 2)
+optimizer = optim.SGD(model.parameters(), lr=0.1)
+scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=3)
+plateau = optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+scaler = torch.cuda.amp.GradScaler()
+
+def train(loader, sched):
+    model.train()
+    for i, (x, y) in enumerate(loader):
+        sched.step()
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        scaler.scale(loss).backward()
+        if (i + 1) % 2 == 0:
+            scaler.step(optimizer)
+            scaler.update()
+
+@torch.no_grad()
+def evaluate(loader):
+    model.eval()
+    for x, y in loader:
+        model(x)
+
+for epoch in range(10):
+    scheduler.step()
+    train(train_loader, scheduler)
+    evaluate(val_loader)
+    plateau.step()
+    for x, y in train_loader:
+        optimizer.step()
+        scheduler.step()
+"""
+SEEDS += [LOOPS, LOOPS.replace("StepLR(optimizer, step_size=3)", "OneCycleLR(optimizer, 0.1, total_steps=100)")]
 
 
 def parses(text: str) -> bool:
@@ -85,13 +122,18 @@ SNIPPETS = [
     "\nif True:\n    pass",
     "\n'''é😀'''",
     "  # é",
+    "\nfor epoch in range(3):\n    scheduler.step()",
+    "\n    scheduler.step()",
+    "\n        optimizer.step()",
+    "\nscheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2)",
+    "\nwhile True:\n    batch = next(it)",
 ]
 
 
 def mutate(source: str, rng: random.Random) -> str:
     lines = source.splitlines(keepends=True) or ["\n"]
     for _ in range(rng.randint(1, 4)):
-        choice = rng.randrange(7)
+        choice = rng.randrange(8)
         i = rng.randrange(len(lines))
         if choice == 0:  # change a number
             numbers = list(NUMBER.finditer(lines[i]))
@@ -111,8 +153,10 @@ def mutate(source: str, rng: random.Random) -> str:
         elif choice == 5:  # swap two lines
             j = rng.randrange(len(lines))
             lines[i], lines[j] = lines[j], lines[i]
-        else:  # Windows line endings
+        elif choice == 6:  # Windows line endings
             lines = [line.replace("\r\n", "\n").replace("\n", "\r\n") for line in lines]
+        else:  # indent or dedent a line: moves it in or out of a loop
+            lines[i] = "    " + lines[i] if rng.random() < 0.5 else lines[i].removeprefix("    ")
     return "".join(lines)
 
 

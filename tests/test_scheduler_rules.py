@@ -335,13 +335,13 @@ def test_tl203_epoch_schedules_stepped_per_batch(schedule, setting):
     assert found(code) == [("TL203", line(code, "scheduler.step()"))]
     (d,) = lint(HEADER + textwrap.dedent(code), ["TL203"])
     assert d.severity.value == "warning"
-    assert f"{setting} counts epochs (the epoch loop on line {line(code, 'for epoch')} runs 90)" in d.message
+    assert f"{setting} counts epochs: the epoch loop on line {line(code, 'for epoch')} runs for 90." in d.message
 
 
 def test_tl203_period_from_a_constant_names_it():
     code = "EPOCHS = 100\nLR_STEP = 30\n" + per_batch("StepLR(optimizer, step_size=LR_STEP)", "range(EPOCHS)")
     (message,) = messages(code, "TL203")
-    assert "step_size=30 (LR_STEP, line " in message and "runs 100 (EPOCHS, line " in message
+    assert "step_size=30 (LR_STEP, line " in message and "runs for 100 (EPOCHS, line " in message
 
 
 def test_tl203_unknown_number_of_epochs_is_info_and_says_so():

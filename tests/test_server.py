@@ -441,3 +441,46 @@ async def test_run_on_save(lsp: LanguageClient, tmp_path):
     assert hover is None and list(lsp.diagnostics[uri]) == [], "no lint while typing"
     lsp.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
     await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+
+
+SCHEDULED = """\
+import torch
+from torch import nn, optim
+
+model = nn.Linear(10, 2)
+optimizer = optim.SGD(model.parameters(), lr=0.1)
+scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=30)
+
+for epoch in range(90):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        scheduler.step()
+"""
+
+
+async def test_scheduler_rule_quick_fix_and_step_hover(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", SCHEDULED)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL203"])
+    assert d.range.start == types.Position(12, 8)
+    (fix, _disable) = await actions_for(lsp, uri, [d])
+    assert fix.title.startswith("Step the scheduler once per epoch, after the batch loop") and not fix.is_preferred
+    fixed = apply(SCHEDULED, edits_of(fix))
+    assert fixed.endswith("        optimizer.step()\n    scheduler.step()\n")
+    change(lsp, uri, fixed, 2)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+    on_step = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(12, 8)))
+    text = on_step.contents.value
+    assert text.startswith("**StepLR.step() (scheduler)**")
+    assert "steps `StepLR` (line 6), per epoch (the epoch loop on line 8)" in text
+    assert "runs after `optimizer.step()` (line 12)" in text
+    on_optimizer_step = await lsp.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(11, 12))
+    )
+    assert (
+        "steps `SGD` (line 5), per batch (the batch loop on line 9, in the epoch loop on line 8)"
+        in on_optimizer_step.contents.value
+    )

@@ -2,9 +2,11 @@
 
 Each insight is anchored to a node and carries rows of resolved facts. Today:
 optimizer and scheduler calls with each hyperparameter's value and origin, and
-what the optimizer trains. Model sizes and the tensor shape after each line of
-`forward` are meant to arrive here as further insight kinds, so the server
-shows them without changes of its own.
+what the optimizer trains; `optimizer.step()` and `scheduler.step()` calls with
+where the loop model puts them (per batch or per epoch, after which optimizer
+step). Each kind is one function in `KINDS`; model sizes and the tensor shape
+after each line of `forward` are meant to arrive as further kinds, so the
+server shows them without changes of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from trainlint.rules.common import describe, fmt_number
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
+    from trainlint.model.loops import Event
     from trainlint.model.torch_objects import TorchCall
 
 
@@ -106,3 +109,59 @@ def torch_call_insights(model: ScriptModel) -> list[Insight]:
         insight.facts = _facts(model, call)
         out.append(insight)
     return out
+
+
+def _where(model: ScriptModel, event: Event) -> str:
+    """`per batch (the batch loop on line 12, in the epoch loop on line 10)`, from the loop model."""
+    loops = model.loops
+    loop = event.loop
+    if loop is None:
+        return "outside any loop"
+    line = model.positions.line
+    epoch = next((a for a in loop.ancestors if loops.is_epoch_loop(a)), None)
+    if loops.iterates_data(loop) or (epoch is not None and not loops.is_epoch_loop(loop)):
+        text = f"per batch (the batch loop on line {line(loop.node)}"
+        return text + (f", in the epoch loop on line {line(epoch.node)})" if epoch is not None else ")")
+    if loops.is_epoch_loop(loop):
+        return f"per epoch (the epoch loop on line {line(loop.node)})"
+    return f"once per iteration of the loop on line {line(loop.node)}"
+
+
+def step_insights(model: ScriptModel) -> list[Insight]:
+    """`optimizer.step()` and `scheduler.step()`: what they step, and where the loop model puts them."""
+    from trainlint.model.values import TorchObject
+
+    out: dict[int, Insight] = {}
+    for event in model.loops.events("step", "scheduler_step"):
+        if id(event.node) in out:
+            continue
+        objects = [k.value for k in event.targets if isinstance(k.value, TorchObject)]
+        if not objects:
+            continue
+        obj = objects[0]
+        line = model.positions.line
+        insight = Insight(event.node, f"{obj.facts.name}.step() ({'optimizer' if event.kind == 'step' else 'scheduler'})")
+        insight.notes.append(f"steps `{obj.facts.name}` (line {line(obj.node)}), {_where(model, event)}")
+        if event.via:
+            insight.notes.append(
+                "reached through " + ", ".join(f"`{model.code(s.node.func)}()` (line {line(s.node)})" for s in event.via)
+            )
+        if event.kind == "scheduler_step":
+            before = [
+                e for e in (event.trace.events if event.trace else []) if e.kind == "step" and e.order < event.order and e.targets
+            ]
+            if before:
+                last = before[-1]
+                insight.notes.append(f"runs after `{model.code(last.node)}` (line {line(last.node)})")
+            else:
+                insight.notes.append("no optimizer step runs before it in this code")
+        out[id(event.node)] = insight
+    return list(out.values())
+
+
+# Every kind of insight, in the order a hover shows them.
+KINDS = (torch_call_insights, step_insights)
+
+
+def all_insights(model: ScriptModel) -> list[Insight]:
+    return [insight for kind in KINDS for insight in kind(model)]

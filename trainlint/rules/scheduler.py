@@ -449,13 +449,13 @@ class EpochSchedulerSteppedPerBatch(SchedulerRule):
                 )
             if epochs is not None and epoch_node is not None:
                 counts = (
-                    f"{scheduler.name}'s {setting} counts epochs (the epoch loop on line {_line(model, epoch_node)} "
-                    f"runs {with_origin(model, fmt_number(epochs.value), epochs.trail)})"
+                    f"{scheduler.name}'s {setting} counts epochs: the epoch loop on line {_line(model, epoch_node)} "
+                    f"runs for {with_origin(model, fmt_number(epochs.value), epochs.trail)}"
                 )
             else:
                 counts = f"{scheduler.name}'s {setting} usually counts epochs (assumed: the number of epochs is not known)"
             return (
-                f"{where}, but {counts}: the schedule runs through in {fmt_number(period.value)} batches instead of "
+                f"{where}, but {counts}. The schedule runs through in {fmt_number(period.value)} batches instead of "
                 f"{fmt_number(period.value)} epochs, so the learning rate collapses early. Step it once per epoch, "
                 f"after the batch loop (or give the period in steps)"
             )

@@ -404,10 +404,10 @@ def _insights(ls: TrainlintServer, linted: Linted) -> list[Insight]:
         model = linted.result.model
         linted.insights = []
         if model is not None:
-            from trainlint.insights import torch_call_insights
+            from trainlint.insights import all_insights
 
             try:
-                linted.insights = torch_call_insights(model)
+                linted.insights = all_insights(model)
                 model.positions.want(f.node for i in linted.insights for f in i.facts)
             except Exception:
                 log.exception("insights failed")
