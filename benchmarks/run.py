@@ -59,7 +59,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-GOALS = {"cold/floor": 2.0, "warm/cold": 0.1}
+GOALS = {"cold/floor": 1.5, "warm/cold": 0.1}  # every rule family keeps to these
 TIME = Path("/usr/bin/time")
 # Children run as after a normal install: bytecode cached (in a private cache, so nothing is written
 # beside the sources), whatever PYTHONDONTWRITEBYTECODE the session has. Set in main().
