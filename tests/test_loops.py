@@ -416,3 +416,36 @@ a(3)
 """
     )
     assert len(model.loops.events("step")) <= 2
+
+
+def test_train_and_eval_loops():
+    model = build(
+        HEADER
+        + """
+def validate(loader):
+    model.eval()
+    for x, y in loader:
+        out = model(x)
+
+for epoch in range(10):
+    for x, y in train_loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        for x, y in test_loader:
+            out = model(x)
+    validate(val_loader)
+    for x, y in tqdm(val_loader):
+        out = model(x)
+    for x, y in other_loader:
+        out = model(x)
+"""
+    )
+    loops = model.loops
+    roles = {}
+    for event in loops.events("forward"):
+        roles[model.positions.line(event.node)] = loops.role(event.loop)
+    assert list(roles.values()) == ["train", "eval", "eval", "eval", None]
+    (epoch_loop,) = {id(e.loops[0]): e.loops[0] for e in loops.events()}.values()
+    assert loops.role(epoch_loop) == "train"

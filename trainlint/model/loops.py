@@ -49,6 +49,10 @@ _SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch
 _CLIP = {"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"}
 # Calls that pass a loader through to the loop: `enumerate(loader)`, `tqdm(loader)`, `zip(a, b)`, ...
 _ITERATION_WRAPPERS = {"enumerate", "tqdm", "trange", "iter", "list", "islice", "zip", "TQDM", "log_every", "track"}
+_EVAL_NAME = re.compile(
+    r"(?:^|_)(?:val|valid|validate|validation|test|testing|eval|evaluate|evaluation)(?:_|$|s$|loader|dataloader|set)",
+    re.IGNORECASE,
+)
 _LOADER_NAME = re.compile(r"(?:^|_)(?:data)?loaders?$|dataloader|(?:^|_)dl$|^batches$", re.IGNORECASE)
 # Method names that never start a training event or lead into one (skipped without evaluating the callee).
 _PLAIN = frozenset(
@@ -267,6 +271,23 @@ class LoopModel:
             return None
         start, stop = (known[0].value, known[1].value) if len(known) == 2 else (0, known[0].value)
         return Known(max(0, stop - start), tuple(o for b in known for o in b.trail))
+
+    def role(self, loop: TraceLoop) -> str | None:
+        """`train` for a loop that backpropagates or steps, `eval` for one that only runs the model with
+        gradients off or over validation data (`val_loader`, a `validate()` helper); None otherwise."""
+        inside = [e for e in self.events() if loop in e.loops]
+        if any(e.kind in (BACKWARD, STEP) and e.grad != "off" for e in inside):
+            return "train"
+        runs = [e for e in inside if e.kind in (FORWARD, LOSS)]
+        if not runs:
+            return None
+        if all(e.grad == "off" for e in runs):
+            return "eval"
+        names = [f.name for f in (loop.loop.function, *(s.function for s in loop.via)) if f is not None]
+        node = loop.node
+        if isinstance(node, cst.For):
+            names.append(terminal_name(_unwrapped(node.iter)) or "")
+        return "eval" if any(_EVAL_NAME.search(name) for name in names) else None
 
     def _inner_loops(self, loop: TraceLoop) -> Iterator[TraceLoop]:
         seen: set[int] = set()
@@ -522,6 +543,15 @@ class _Walk:
         decorated = self.m.decorated_grad(function, callee_frame)
         inner_grad = decorated if decorated != "on" else grad
         self.run(function, callee_frame, (*via, site), loops, conditions, inner_grad, depth + 1)
+
+
+def _unwrapped(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`loader` in `enumerate(tqdm(loader))`."""
+    for _ in range(8):
+        if not isinstance(expr, cst.Call) or callee_name(expr.func) not in _ITERATION_WRAPPERS or not expr.args:
+            break
+        expr = expr.args[0].value
+    return expr
 
 
 def _closure_argument(site: CallSite) -> cst.BaseExpression | None:
