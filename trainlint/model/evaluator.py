@@ -125,6 +125,7 @@ class Evaluator:
         self.tables = tables
         self.facts = facts
         self._on_call: dict[str, CallHandler] = {}
+        self._on_call_prefix: list[tuple[str, CallHandler]] = []
         self._on_method: dict[type, MethodHandler] = {}
         self._on_member: dict[type, MemberHandler] = {}
         self._memo: dict[tuple[cst.BaseExpression, Scope, Frame], Candidates] = {}
@@ -140,6 +141,10 @@ class Evaluator:
     def on_call(self, qualname: str, handler: CallHandler) -> None:
         """A call of the imported `qualname` (`argparse.ArgumentParser(...)`) builds what `handler` says."""
         self._on_call[qualname] = handler
+
+    def on_call_prefix(self, prefix: str, handler: CallHandler) -> None:
+        """A call of any imported name starting with `prefix` (`torchvision.models.`): `handler` decides."""
+        self._on_call_prefix.append((prefix, handler))
 
     def on_method(self, kind: type, handler: MethodHandler) -> None:
         """`obj.name(...)` on a value of type `kind` returns what `handler` says."""
@@ -594,6 +599,9 @@ class Evaluator:
         handler = self._on_call.get(qualname)
         if handler is not None:
             return handler(node, scope, frame)
+        for prefix, handler in self._on_call_prefix:
+            if qualname.startswith(prefix):
+                return handler(node, scope, frame)
         if qualname in _CONFIG_FACTORIES:
             return self._mapping_call(node, scope, frame, _CONFIG_FACTORIES[qualname])
         return []

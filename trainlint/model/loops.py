@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from trainlint.model.syntax import CallSite, Function, Loop, Scope, callee_name, terminal_name
+from trainlint.model.torch_objects import Output, TorchvisionModel
 from trainlint.model.values import MODULE_FRAME, Frame, FunctionRef, Instance, Known, TorchObject, is_number
 
 if TYPE_CHECKING:
@@ -185,6 +186,29 @@ class Event:
 
 
 @dataclass(eq=False, repr=False)
+class LossFeed:
+    """A loss call and what feeds it: `CrossEntropyLoss()(F.softmax(out, 1), y)` is (ce, softmax)."""
+
+    event: Event
+    loss: str  # ce | nll | bce | bce_logits
+    output: Output  # the last activation of its input
+    input: cst.BaseExpression
+
+
+# The losses whose input activation matters, by class name or functional qualname.
+LOSS_KINDS = {
+    "CrossEntropyLoss": "ce",
+    "torch.nn.functional.cross_entropy": "ce",
+    "NLLLoss": "nll",
+    "torch.nn.functional.nll_loss": "nll",
+    "BCELoss": "bce",
+    "torch.nn.functional.binary_cross_entropy": "bce",
+    "BCEWithLogitsLoss": "bce_logits",
+    "torch.nn.functional.binary_cross_entropy_with_logits": "bce_logits",
+}
+
+
+@dataclass(eq=False, repr=False)
 class Trace:
     root: Function | None  # None: the module's top level
     events: list[Event] = field(default_factory=list)
@@ -236,6 +260,36 @@ class LoopModel:
     def has_training(self) -> bool:
         """Whether the file visibly trains something: a backward pass or an optimizer step."""
         return bool(self.events(BACKWARD, STEP))
+
+    @cached_property
+    def loss_feeds(self) -> list[LossFeed]:
+        """Each loss call (once) whose kind is in LOSS_KINDS and whose input's last activation is known."""
+        out = []
+        seen: set[int] = set()
+        for event in self.events(LOSS):
+            if id(event.node) in seen:
+                continue
+            seen.add(id(event.node))
+            names = [k.value.facts.name for k in event.targets if isinstance(k.value, TorchObject)]
+            names = names or [self.ev.qualname(event.node.func, event.site.scope, event.frame) or ""]
+            loss = LOSS_KINDS.get(names[0])
+            args = event.node.args
+            first = next((a.value for a in args if a.keyword is None and not a.star), None)
+            first = next((a.value for a in args if a.keyword is not None and a.keyword.value == "input"), first)
+            if loss is None or first is None:
+                continue
+            output = self.torch.output_of(first, event.site.scope, event.frame, event.site.order)
+            if output is not None:
+                out.append(LossFeed(event, loss, output, first))
+        return out
+
+    def clears_by_hand(self, loop: TraceLoop) -> bool:
+        """`p.grad = None` (or `= 0`, `.zero_()` is an event) in the loop or a function it calls."""
+        functions = {loop.loop.function} | {e.site.function for e in self.events() if loop in e.loops}
+        for store in self.ev.tables.attribute_stores.get("grad", ()):
+            if store.function in functions and (store.function is not loop.loop.function or loop.loop in store.loops):
+                return True
+        return False
 
     def steps_of(self, optimizer: cst.Call) -> list[Event]:
         """The `step()` events of the optimizer built by the call `optimizer`."""
@@ -461,8 +515,8 @@ class _Walk:
             optimizers = tuple(k for a in args[:1] for k in self.ev.eval(a, site.scope, frame) if _kind(k, "optimizer"))
             self._event(UNSCALE, site, ctx, optimizers)
             return
-        if name == "zero_grad":
-            self._event(ZERO_GRAD, site, ctx, tuple(receivers))
+        if name == "zero_grad" or (name == "zero_" and _is_grad(func)):  # opt.zero_grad(), p.grad.zero_()
+            self._event(ZERO_GRAD, site, ctx, tuple(receivers) if name == "zero_grad" else ())
             return
         callees = self.ev.eval(func, site.scope, frame)
         functions = [k.value for k in callees if isinstance(k.value, FunctionRef)]
@@ -477,8 +531,10 @@ class _Walk:
             if isinstance(value, TorchObject) and value.facts.kind == "loss":
                 self._event(LOSS, site, ctx, (known,))
                 return
-            if (isinstance(value, TorchObject) and value.facts.kind == "layer") or (
-                isinstance(value, Instance) and self._is_module(value)
+            if (
+                (isinstance(value, TorchObject) and value.facts.kind == "layer")
+                or (isinstance(value, Instance) and self._is_module(value))
+                or isinstance(value, TorchvisionModel)
             ):
                 self._event(FORWARD, site, ctx, (known,))
                 return
@@ -521,7 +577,7 @@ class _Walk:
     def _mode(
         self, site: CallSite, ctx: tuple[Any, ...], name: str, receivers: list[Known], args: list[cst.BaseExpression]
     ) -> None:
-        models = tuple(k for k in receivers if isinstance(k.value, (Instance, TorchObject)))
+        models = tuple(k for k in receivers if isinstance(k.value, (Instance, TorchObject, TorchvisionModel)))
         if not models and receivers:
             return  # `layer.train(x_pos, x_neg)` on something that is not a module
         value: Any = name == "train"
@@ -552,6 +608,16 @@ def _unwrapped(expr: cst.BaseExpression) -> cst.BaseExpression:
             break
         expr = expr.args[0].value
     return expr
+
+
+def _is_grad(func: cst.BaseExpression) -> bool:
+    """`p.grad.zero_` or `p.grad.data.zero_`: clearing a gradient by hand."""
+    if not isinstance(func, cst.Attribute):
+        return False
+    owner = func.value
+    if isinstance(owner, cst.Attribute) and owner.attr.value == "data":
+        owner = owner.value
+    return isinstance(owner, cst.Attribute) and owner.attr.value == "grad"
 
 
 def _closure_argument(site: CallSite) -> cst.BaseExpression | None:

@@ -118,6 +118,7 @@ class Binding:
     unpack_index: int | None = None  # `a, b = call()`: which element of value
     qualname: str | None = None  # imports: the fully qualified name bound
     statement: cst.CSTNode | None = None
+    order: int = 0  # source order, shared with call sites: which binding a later call sees
 
 
 @dataclass(eq=False, repr=False)
@@ -145,6 +146,13 @@ class Scope:
             first = False
             scope = scope.parent
         return None, []
+
+    def reaching(self, name: str, order: int) -> Binding | None:
+        """The binding of `name` a read at source position `order` sees, ignoring control flow: the
+        last one written before it (in the scope Python's lookup finds)."""
+        scope, bindings = self.lookup(name)
+        before = [b for b in bindings if b.order < order]
+        return before[-1] if before else (bindings[-1] if bindings and scope is not self else None)
 
     @property
     def module_scope(self) -> Scope:
@@ -219,6 +227,19 @@ class CallSite:
     conditions: tuple[tuple[cst.BaseExpression, bool], ...] = ()
     # The `with` items around the call (within its function), outermost first: `torch.no_grad()`.
     contexts: tuple[cst.BaseExpression, ...] = ()
+    order: int = 0  # source order (evaluation order within a statement), shared with bindings
+
+
+@dataclass(eq=False, repr=False)
+class AugAssign:
+    """`total += value`, where it stands."""
+
+    node: cst.AugAssign
+    scope: Scope
+    function: Function | None
+    loops: tuple[Loop, ...]
+    contexts: tuple[cst.BaseExpression, ...]
+    order: int
 
 
 @dataclass(eq=False, repr=False)
@@ -231,6 +252,7 @@ class Store:
     scope: Scope
     function: Function | None
     node: cst.CSTNode
+    loops: tuple[Loop, ...] = ()
 
 
 @dataclass
@@ -243,6 +265,7 @@ class SyntaxTables:
     loops: list[Loop] = field(default_factory=list)
     attribute_stores: dict[str, list[Store]] = field(default_factory=dict)
     item_stores: list[Store] = field(default_factory=list)
+    aug_assigns: list[AugAssign] = field(default_factory=list)
     scopes_by_node: dict[cst.CSTNode, Scope] = field(default_factory=dict)
 
     # -- queries on the tables (indexes are built on first use) ---------------------------
@@ -387,6 +410,7 @@ class _Emit:
 class _Builder:
     def __init__(self, module: cst.Module) -> None:
         self._handlers: dict[type, Callable[[Any, _Ctx], None] | None] = {}
+        self._order = 0
         scope = Scope("module", module, None)
         self.t = SyntaxTables(module=module, module_scope=scope)
         self.t.scopes_by_node[module] = scope
@@ -441,6 +465,8 @@ class _Builder:
     def _s_AugAssign(self, node: cst.AugAssign, ctx: _Ctx) -> None:
         ctx = ctx.at(node)
         self._expr(node.value, ctx)
+        self._order += 1
+        self.t.aug_assigns.append(AugAssign(node, ctx.scope, ctx.function, ctx.loops, ctx.contexts, self._order))
         self._target(node.target, "augassign", None, ctx)
 
     def _s_Import(self, node: cst.Import, ctx: _Ctx) -> None:
@@ -603,7 +629,8 @@ class _Builder:
             while outer is not None and (outer.kind == "class" or name not in outer.bindings):
                 outer = outer.parent
             scope = outer or scope.module_scope
-        scope.bind(Binding(name, kind, scope, node, **extra))
+        self._order += 1
+        scope.bind(Binding(name, kind, scope, node, order=self._order, **extra))
 
     def _target(
         self, target: cst.BaseExpression, kind: str, value: cst.BaseExpression | None, ctx: _Ctx, index: int | None = None
@@ -630,7 +657,8 @@ class _Builder:
                     self._target(element, "other", None, ctx)
         elif isinstance(target, cst.Attribute):
             self._expr(target.value, ctx)
-            store = Store(target.value, target.attr.value, value if index is None else None, ctx.scope, ctx.function, target)
+            stored = value if index is None else None
+            store = Store(target.value, target.attr.value, stored, ctx.scope, ctx.function, target, ctx.loops)
             self.t.attribute_stores.setdefault(target.attr.value, []).append(store)
         elif isinstance(target, cst.Subscript):
             self._expr(target.value, ctx)
@@ -638,7 +666,8 @@ class _Builder:
                 self._expr(item.slice, ctx)
             first = target.slice[0].slice
             key = first.value if len(target.slice) == 1 and isinstance(first, cst.Index) else target
-            self.t.item_stores.append(Store(target.value, key, value if index is None else None, ctx.scope, ctx.function, target))
+            stored = value if index is None else None
+            self.t.item_stores.append(Store(target.value, key, stored, ctx.scope, ctx.function, target, ctx.loops))
         elif isinstance(target, cst.StarredElement):
             self._target(target.value, "other", None, ctx)
         else:  # parenthesised or otherwise unusual targets
@@ -660,8 +689,9 @@ class _Builder:
             # Types are compared exactly (isinstance on libcst's ABCs is slow), so mypy needs the casts.
             if t is _Emit:
                 call = cast(_Emit, current).call
+                self._order += 1
                 self.t.calls.append(
-                    CallSite(call, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions, ctx.contexts)
+                    CallSite(call, ctx.scope, ctx.function, ctx.loops, ctx.statement, ctx.conditions, ctx.contexts, self._order)
                 )
                 continue
             current = cast(cst.CSTNode, current)

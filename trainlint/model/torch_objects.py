@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -90,8 +91,9 @@ class Optimizer(TorchCall):
         return groups
 
     @cached_property
-    def trained(self) -> list[Known]:
-        """What it trains: the instances whose `.parameters()` it receives."""
+    def owners(self) -> list[tuple[cst.BaseExpression, Scope, Frame]]:
+        """The expressions whose `.parameters()` it receives (`model` in `SGD(model.parameters())`),
+        in its own arguments and its parameter groups."""
         argument = self.argument("params")
         if argument is None:
             return []
@@ -100,11 +102,19 @@ class Optimizer(TorchCall):
             params = group.argument("params")
             if params is not None:
                 exprs.append((params.expr, params.scope, params.frame))
-        out: list[Known] = []
+        out = []
         for expr, scope, frame in exprs:
             base = _parameters_owner(expr)
             if base is not None:
-                out.extend(k for k in self.torch.ev.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject)))
+                out.append((base, scope, frame))
+        return out
+
+    @cached_property
+    def trained(self) -> list[Known]:
+        """What it trains: the instances whose `.parameters()` it receives."""
+        out: list[Known] = []
+        for base, scope, frame in self.owners:
+            out.extend(k for k in self.torch.ev.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject)))
         unique = {id(getattr(k.value, "cls", None) or k.value.node): k for k in out}
         return list(unique.values())
 
@@ -184,27 +194,109 @@ class ModuleClass:
         """The calls in `forward`, in the order Python evaluates them (arguments first)."""
         if self.forward is None:
             return []
-        sites = [s for s in self.torch.ev.tables.calls if s.function is self.forward]
-        order = {id(node): i for i, node in enumerate(_postorder(self.forward.node.body))}
-        return sorted(sites, key=lambda s: order.get(id(s.node), 0))
+        return [s for s in self.torch.ev.tables.calls if s.function is self.forward]
+
+    @cached_property
+    def output(self) -> Output | None:
+        """What `forward` returns, when every return agrees: `softmax` for `return F.softmax(x, 1)`."""
+        forward = self.forward
+        if forward is None or not forward.returns:
+            return None
+        frame = Frame(forward, self_value=Known(Instance(self.cls)))
+        found = {self.torch.output_of(r.value, forward.scope, frame) if r.value is not None else None for r in forward.returns}
+        if len(found) != 1:
+            return None
+        return found.pop()
+
+    @cached_property
+    def output_parts(self) -> tuple[Output | None, ...] | None:
+        """For `return validity, label`: what each element of the returned tuple is."""
+        forward = self.forward
+        if forward is None or not forward.returns:
+            return None
+        frame = Frame(forward, self_value=Known(Instance(self.cls)))
+        shapes = []
+        for ret in forward.returns:
+            if not isinstance(ret.value, cst.Tuple) or any(isinstance(e, cst.StarredElement) for e in ret.value.elements):
+                return None
+            shapes.append(tuple(self.torch.output_of(e.value, forward.scope, frame) for e in ret.value.elements))
+        return shapes[0] if len(set(shapes)) == 1 else None
+
+    @cached_property
+    def mode_dependent(self) -> bool | None:
+        """Whether train() and eval() change what it computes (dropout, batch norm): None when a part
+        of it is not known."""
+        ev = self.torch.ev
+        unknown = False
+        for klass in ev.classes.mro(self.cls):
+            for method in klass.methods.values():
+                for group in ev.tables.attribute_stores.values():
+                    for store in group:
+                        if store.function is not method or store.value is None or not isinstance(store.base, cst.Name):
+                            continue
+                        if store.base.value != method.first_param_name or not isinstance(store.value, cst.Call):
+                            continue
+                        values = ev.eval(store.value, store.scope, Frame(method))
+                        verdicts = [self.torch.mode_dependent(k.value) for k in values] or [None]
+                        if True in verdicts:
+                            return True
+                        unknown = unknown or (None in verdicts and not _plain_call(store.value))
+        for site in self.forward_calls:
+            if ev.qualname(site.node.func, site.scope, Frame(site.function)) in _MODE_FUNCTIONS:
+                return True
+        return None if unknown else False
 
 
-def _postorder(node: cst.CSTNode) -> list[cst.CSTNode]:
-    from trainlint.model.syntax import child_nodes
+def _plain_call(call: cst.Call) -> bool:
+    """Calls whose result is no module: `torch.zeros(...)`, `nn.Parameter(...)`, `int(...)`."""
+    from trainlint.model.syntax import dotted_name
 
-    out: list[cst.CSTNode] = []
-    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
-    while stack:
-        current, done = stack.pop()
-        if done:
-            out.append(current)
-            continue
-        stack.append((current, True))
-        children = list(child_nodes(current))
-        for child in reversed(children):
-            stack.append((child, False))
-    return out
+    name = dotted_name(call.func) or ""
+    return name.split(".")[-1] in _NOT_MODULES
 
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TorchvisionModel:
+    """A model built by a torchvision constructor (`torchvision.models.resnet50(weights=...)`)."""
+
+    name: str
+    node: cst.Call
+
+
+@dataclass(frozen=True)
+class Output:
+    """The last activation a model (or an expression) applies: softmax, log_softmax, sigmoid, relu, or
+    linear (a Linear layer's unbounded values)."""
+
+    kind: str
+    node: cst.CSTNode  # where it is applied
+
+
+ACTIVATION_FUNCTIONS = {
+    "torch.softmax": "softmax",
+    "torch.nn.functional.softmax": "softmax",
+    "torch.special.softmax": "softmax",
+    "torch.log_softmax": "log_softmax",
+    "torch.nn.functional.log_softmax": "log_softmax",
+    "torch.special.log_softmax": "log_softmax",
+    "torch.sigmoid": "sigmoid",
+    "torch.nn.functional.sigmoid": "sigmoid",
+    "torch.special.expit": "sigmoid",
+    "torch.relu": "relu",
+    "torch.nn.functional.relu": "relu",
+}
+ACTIVATION_LAYERS = {"Softmax": "softmax", "Softmax2d": "softmax", "LogSoftmax": "log_softmax", "Sigmoid": "sigmoid"}
+ACTIVATION_LAYERS |= {"ReLU": "relu", "Linear": "linear", "LazyLinear": "linear"}
+ACTIVATION_METHODS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid", "relu": "relu"}
+# Layers whose result depends on train()/eval(); containers are judged by what they hold.
+_MODE_LAYERS = ("Dropout", "BatchNorm", "Transformer")
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+_MODE_FUNCTIONS = {"torch.nn.functional.dropout", "torch.nn.functional.batch_norm", "torch.nn.functional.dropout2d"}
+_NOT_MODULES = {"zeros", "ones", "randn", "rand", "empty", "tensor", "Parameter", "arange", "int", "float", "list", "dict"}
+# torchvision models without dropout or batch norm by default (the vision transformers: LayerNorm, dropout 0.0).
+_TORCHVISION_MODE_FREE = ("vit_",)
+
+LAST = 1 << 62  # a source position after everything: the last binding of a name
 
 # Module methods that return the module itself: `model = Net().to(device)` is still the Net.
 _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_", "type"})
@@ -215,12 +307,20 @@ class TorchModel:
         self.ev = evaluator
         evaluator.on_method(Instance, self._module_method)
         evaluator.on_method(TorchObject, self._module_method)
+        evaluator.on_method(TorchvisionModel, self._module_method)
+        evaluator.on_call_prefix("torchvision.models.", self._torchvision_model)
+
+    def _torchvision_model(self, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        qualname = self.ev.qualname(node.func, scope, frame) or ""
+        name = qualname.rsplit(".", 1)[-1]
+        # Constructors are lowercase functions (resnet50); weights enums and classes are not.
+        return [Known(TorchvisionModel(name, node))] if name[:1].islower() and not name.startswith("get_") else []
 
     def _module_method(self, obj: Known, name: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
         if name not in _RETURNS_SELF:
             return []
         value = obj.value
-        if isinstance(value, TorchObject) and value.facts.kind in ("layer", "loss"):
+        if isinstance(value, TorchvisionModel) or (isinstance(value, TorchObject) and value.facts.kind in ("layer", "loss")):
             return [obj]
         if isinstance(value, Instance) and any(m.cls is value.cls for m in self.module_classes):
             if name not in self.ev.classes.all_methods(value.cls):  # a module's own `train(x)` is something else
@@ -300,3 +400,83 @@ class TorchModel:
             if name in _MODULE_BASES or (facts is not None and facts.kind in ("layer", "loss")):
                 return True
         return any(self._is_module(base, seen) for base in self.ev.classes.base_classes(cls))
+
+    # -- what a model outputs, and whether its mode matters ---------------------------------------
+
+    def output_of(self, expr: cst.BaseExpression, scope: Scope, frame: Frame, order: int = LAST, depth: int = 0) -> Output | None:
+        """The last activation `expr` applies: a call of softmax & co, a layer, a model of this file, or
+        a name assigned one of those (the assignment that reaches source position `order`)."""
+        if depth > 6:
+            return None
+        if isinstance(expr, cst.Name):
+            binding = scope.reaching(expr.value, order)
+            if binding is None or binding.kind != "assign" or binding.value is None:
+                return None
+            if binding.unpack_index is not None:  # `validity, label = discriminator(imgs)`
+                return self._part_of(binding.value, binding.unpack_index, binding.scope, frame)
+            return self.output_of(binding.value, binding.scope, frame, binding.order, depth + 1)
+        if not isinstance(expr, cst.Call):
+            return None
+        func = expr.func
+        kind = ACTIVATION_FUNCTIONS.get(self.ev.qualname(func, scope, frame) or "")
+        if kind is not None:
+            return Output(kind, expr)
+        for known in self.ev.eval(func, scope, frame):
+            value = known.value
+            if isinstance(value, TorchObject) and value.facts.kind == "layer":
+                return self._layer_output(value, expr)
+            if isinstance(value, Instance):
+                module = next((m for m in self.module_classes if m.cls is value.cls), None)
+                return module.output if module is not None and depth < 4 else None
+        if isinstance(func, cst.Attribute) and func.attr.value in ACTIVATION_METHODS:
+            return Output(ACTIVATION_METHODS[func.attr.value], expr)  # `logits.softmax(dim=1)`
+        return None
+
+    def _part_of(self, expr: cst.BaseExpression, index: int, scope: Scope, frame: Frame) -> Output | None:
+        if not isinstance(expr, cst.Call):
+            return None
+        for known in self.ev.eval(expr.func, scope, frame):
+            if isinstance(known.value, Instance):
+                module = next((m for m in self.module_classes if m.cls is known.value.cls), None)
+                parts = module.output_parts if module is not None else None
+                return parts[index] if parts is not None and index < len(parts) else None
+        return None
+
+    def _layer_output(self, layer: TorchObject, at: cst.CSTNode) -> Output | None:
+        if layer.facts.name == "Sequential":
+            call = self.calls_by_node.get(layer.node)
+            children = self.sequential_children(call) if call is not None else []
+            if not children or len(children) != len([a for a in layer.node.args if a.keyword is None and not a.star]):
+                return None  # some of its contents are not known layers
+            last = children[-1].call
+            kind = ACTIVATION_LAYERS.get(last.name)
+            return Output(kind, last.node) if kind else None
+        kind = ACTIVATION_LAYERS.get(layer.facts.name)
+        return Output(kind, at) if kind else None
+
+    def mode_dependent(self, value: object) -> bool | None:
+        """Whether train()/eval() changes what a model computes: True with dropout or batch norm, False
+        without, None when not known."""
+        if isinstance(value, TorchvisionModel):
+            return None if value.name.startswith(_TORCHVISION_MODE_FREE) else True
+        if isinstance(value, TorchObject):
+            if value.facts.kind != "layer":
+                return False
+            if value.facts.name in _CONTAINERS:
+                call = self.calls_by_node.get(value.node)
+                children = self.sequential_children(call) if call is not None else []
+                held = [a for a in value.node.args if a.keyword is None and not a.star]
+                if any(c.call.name.startswith(_MODE_LAYERS) for c in _flatten(children)):
+                    return True
+                return False if len(children) == len(held) else None
+            return value.facts.name.startswith(_MODE_LAYERS)
+        if isinstance(value, Instance):
+            module = next((m for m in self.module_classes if m.cls is value.cls), None)
+            return module.mode_dependent if module is not None else None
+        return None
+
+
+def _flatten(layers: list[Layer]) -> Iterator[Layer]:
+    for layer in layers:
+        yield layer
+        yield from _flatten(layer.children)
