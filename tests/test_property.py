@@ -65,6 +65,28 @@ for epoch in range(10):
         scheduler.step()
 """
 SEEDS += [LOOPS, LOOPS.replace("StepLR(optimizer, step_size=3)", "OneCycleLR(optimizer, 0.1, total_steps=100)")]
+# The loop and loss rules' patterns, with fixes to apply (zero_grad, .item(), an inline softmax, log_softmax).
+LOSSES = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 3), nn.Softmax(dim=1))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+total = 0.0
+for epoch in range(3):
+    for x, y in train_loader:
+        out = model(x)
+        loss = F.cross_entropy(F.softmax(out, dim=1), y)
+        loss.backward()
+        optimizer.step()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        total += loss
+        lp = torch.log(torch.softmax(out, dim=1))
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+"""
+SEEDS += [LOSSES]
 
 
 def parses(text: str) -> bool:

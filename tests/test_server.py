@@ -484,3 +484,29 @@ async def test_scheduler_rule_quick_fix_and_step_hover(lsp: LanguageClient, tmp_
         "steps `SGD` (line 5), per batch (the batch loop on line 9, in the epoch loop on line 8)"
         in on_optimizer_step.contents.value
     )
+
+
+UNCLEARED = """\
+import torch
+from torch import nn
+
+model = nn.Linear(10, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in train_loader:
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
+async def test_loop_rule_quick_fix(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", UNCLEARED)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL601"])
+    assert d.message.startswith("Gradients are never cleared") and d.range.start == types.Position(8, 4)
+    (fix, _disable) = await actions_for(lsp, uri, [d])
+    assert fix.title.startswith("Call optimizer.zero_grad() before the backward pass")
+    fixed = apply(UNCLEARED, edits_of(fix))
+    assert "    optimizer.zero_grad()\n    loss.backward()\n" in fixed
+    change(lsp, uri, fixed, 2)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
