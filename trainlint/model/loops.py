@@ -219,6 +219,7 @@ class LoopModel:
     def __init__(self, evaluator: Evaluator, torch: TorchModel) -> None:
         self.ev = evaluator
         self.torch = torch
+        self._roles: dict[int, str | None] = {}
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -253,8 +254,21 @@ class LoopModel:
                 )
         return out
 
+    @cached_property
+    def _by_kind(self) -> dict[str, list[Event]]:
+        out: dict[str, list[Event]] = {}
+        for trace in self.traces:
+            for event in trace.events:
+                out.setdefault(event.kind, []).append(event)
+        return out
+
     def events(self, *kinds: str) -> list[Event]:
-        return [e for trace in self.traces for e in trace.events if not kinds or e.kind in kinds]
+        """The events of every trace (of these kinds), trace by trace in order."""
+        if not kinds:
+            return [e for trace in self.traces for e in trace.events]
+        if len(kinds) == 1:
+            return self._by_kind.get(kinds[0], [])
+        return [e for trace in self.traces for e in trace.events if e.kind in kinds]
 
     @cached_property
     def has_training(self) -> bool:
@@ -329,7 +343,15 @@ class LoopModel:
     def role(self, loop: TraceLoop) -> str | None:
         """`train` for a loop that backpropagates or steps, `eval` for one that only runs the model with
         gradients off or over validation data (`val_loader`, a `validate()` helper); None otherwise."""
-        inside = [e for e in self.events() if loop in e.loops]
+        cached = self._roles.get(id(loop), False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        self._roles[id(loop)] = role = self._role(loop)
+        return role
+
+    def _role(self, loop: TraceLoop) -> str | None:
+        trace = next((t for t in self.traces if any(loop in e.loops for e in t.events)), None)
+        inside = [e for e in (trace.events if trace else []) if loop in e.loops]
         if any(e.kind in (BACKWARD, STEP) and e.grad != "off" for e in inside):
             return "train"
         runs = [e for e in inside if e.kind in (FORWARD, LOSS)]

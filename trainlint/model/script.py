@@ -66,7 +66,7 @@ class ScriptModel:
     def uses(self) -> Uses:
         from trainlint.model.uses import Uses
 
-        return Uses(self.evaluator)
+        return Uses(self.evaluator, self.torch)
 
     @cached_property
     def loops(self) -> LoopModel:

@@ -21,6 +21,7 @@ from trainlint.model.values import MODULE_FRAME, Frame, Mapping, Sequence, Torch
 
 if TYPE_CHECKING:
     from trainlint.model.evaluator import Evaluator
+    from trainlint.model.torch_objects import TorchModel
 
 RECEIVER, ARGUMENT, RETURNED, STORED, ITERATED = "receiver", "argument", "returned", "stored", "iterated"
 
@@ -56,8 +57,9 @@ def _parts(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
 
 
 class Uses:
-    def __init__(self, evaluator: Evaluator) -> None:
+    def __init__(self, evaluator: Evaluator, torch: TorchModel) -> None:
         self.ev = evaluator
+        self.torch = torch
 
     def of(self, node: cst.Call) -> list[Use]:
         """The uses of the torch object built by the call `node`."""
@@ -71,9 +73,34 @@ class Uses:
         index: dict[cst.Call, list[Use]] = {}
         for use, scope in self._positions():
             for part in _parts(use.expr):
+                if not self._may_hold(part, scope):
+                    continue
                 for value in self._values(part, scope, self._frame(use.function)):
                     index.setdefault(value.node, []).append(replace(use, expr=part))
         return index
+
+    @cached_property
+    def _function_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.ev.tables.functions.values())
+
+    def _may_hold(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """A cheap test before evaluating: can this expression be a torch object at all? Most names in
+        training code hold tensors computed by calls (`x = self.conv(x)`), which it never is."""
+        if isinstance(expr, cst.Call):
+            return expr in self.torch.calls_by_node or callee_name(expr.func) in self._function_names
+        if not isinstance(expr, cst.Name):
+            return True
+        _, bindings = scope.lookup(expr.value)
+        for binding in bindings:
+            if binding.kind in ("param", "other"):
+                return True
+            value = binding.value
+            if binding.kind == "assign" and value is not None:
+                if isinstance(value, (cst.Name, cst.Attribute, cst.Subscript, cst.Tuple, cst.List, cst.Dict)):
+                    return True
+                if isinstance(value, cst.Call) and self._may_hold(value, scope):
+                    return True
+        return False
 
     def _values(self, expr: cst.BaseExpression, scope: Scope, frame: Frame) -> Iterator[TorchObject]:
         """The torch objects an expression evaluates to, or holds as elements of a list, tuple or dict
