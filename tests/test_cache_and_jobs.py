@@ -156,3 +156,20 @@ def test_a_worker_that_dies_does_not_hang_the_run(tmp_path, monkeypatch):
     assert len(by_name) == 21
     assert [d.code for d in by_name["killer.py"].diagnostics] == ["TL002"] and by_name["killer.py"].internal_errors == 1
     assert all([d.code for d in r.diagnostics] == ["TL101"] for name, r in by_name.items() if name != "killer.py")
+
+
+def test_cached_diagnostics_keep_their_related_places(project):
+    """The cache keeps what the `full` format and SARIF cite; the JSON output's keys stay as documented."""
+    from trainlint.diagnostics import Diagnostic
+
+    project.write("a.py", "import torch\nLR = 10.0\nopt = torch.optim.SGD(p, lr=LR)\n")
+    cold = project.run("check", "--output-format", "sarif", "a.py")
+    warm = project.run("check", "--output-format", "sarif", "a.py")
+    assert json.loads(cold.stdout)["runs"][0]["results"] == json.loads(warm.stdout)["runs"][0]["results"]
+    assert json.loads(warm.stdout)["runs"][0]["results"][0]["relatedLocations"][0]["message"]["text"] == "LR"
+    (entry,) = (project.root / ".trainlint_cache").glob("*/*.json")
+    (cached,) = json.loads(entry.read_text())["diagnostics"]
+    assert cached["related"] == [{"line": 2, "column": 1, "end_line": 2, "end_column": 3, "label": "LR"}]
+    diagnostic = Diagnostic.from_json(cached)
+    assert diagnostic.related[0][1] == "LR" and "related" not in diagnostic.to_json()
+    assert Diagnostic.from_json(diagnostic.to_json(related=True)).related == diagnostic.related

@@ -8,7 +8,7 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,9 +42,11 @@ def _diagnostic(
     fix: Fix | None = None,
     severity: Severity | None = None,
     suppression_lines: tuple[int, ...] = (),
+    related: tuple[tuple[Span, str], ...] = (),
 ) -> Diagnostic:
     rule = REGISTRY[code]
-    return Diagnostic(code, rule.name, message, settings.severity(code, severity or rule.severity), span, fix, suppression_lines)
+    level = settings.severity(code, severity or rule.severity)
+    return Diagnostic(code, rule.name, message, level, span, fix, suppression_lines, related)
 
 
 def _line_span(index: LineIndex, line: int, column: int) -> Span:
@@ -236,7 +238,9 @@ class _Run:
             except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the others' findings
                 self.crashed(f"rule {rule.code} ({rule.name})", exc)
 
-        model.positions.want(n for _, f in findings for n in (f.node, *f.refs, *f.suppressible_at))
+        model.positions.want(
+            n for _, f in findings for n in (f.node, *f.refs, *f.suppressible_at, *(node for node, _ in f.related))
+        )
         for rule, finding in findings:
             try:
                 self.diagnostics.append(self.diagnostic(rule, finding, model))
@@ -250,7 +254,18 @@ class _Run:
         message = finding.message()
         span = model.span(finding.node)
         suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
-        return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines)
+        related = _related(model, span, finding.related)
+        return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines, related)
+
+
+def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]) -> tuple[tuple[Span, str], ...]:
+    """The cited places in file order, without the reported range itself or repeats."""
+    out: dict[Span, str] = {}
+    for node, label in cited:
+        span = model.span(node)
+        if span != primary and span not in out:
+            out[span] = label
+    return tuple(sorted(out.items()))
 
 
 def _internal(text: str, what: str, path: str, exc: BaseException, settings: LintSettings) -> Diagnostic:

@@ -65,7 +65,8 @@ def unreadable(display: str, reason: str, settings: LintSettings) -> FileResult:
 
 
 def _payload(diagnostics: list[Diagnostic]) -> dict[str, Any]:
-    return {"diagnostics": [d.to_json() for d in diagnostics]}
+    """What the cache keeps of a file's result (its shape is versioned by cache.PAYLOAD_VERSION)."""
+    return {"diagnostics": [d.to_json(related=True) for d in diagnostics]}
 
 
 def run_job(job: Job, options: Options) -> FileResult:

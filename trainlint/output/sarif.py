@@ -90,6 +90,15 @@ def render_sarif(reports: list[FileReport], root: Path | None = None) -> str:
                 "locations": [{"physicalLocation": {"artifactLocation": location, "region": _region(d.span)}}],
                 "partialFingerprints": {"trainlint/v1": _fingerprint(d, uri, line_text, seen)},
             }
+            if d.related:
+                result["relatedLocations"] = [
+                    {
+                        "id": i,
+                        "physicalLocation": {"artifactLocation": location, "region": _region(span)},
+                        "message": {"text": label},
+                    }
+                    for i, (span, label) in enumerate(d.related, start=1)
+                ]
             if d.fix is not None:
                 result["fixes"] = [
                     {
