@@ -17,7 +17,8 @@ CLEAN = "import torch\nopt = torch.optim.SGD(p, lr=0.1)\n"
 def test_examples_exit_1_and_show_tl101_with_value_and_origin():
     run = run_cli("check", "--no-cache", str(ROOT / "examples"))
     assert run.returncode == 1
-    assert re.search(r"cifar_argparse_lr\.py:53:47: TL101 SGD learning rate 10\.0 \(default of --lr, line 18\)", run.stdout)
+    assert run.stdout.startswith("warning[TL101]: SGD learning rate 10.0 (default of --lr, line 18) is at or above 1.0")
+    assert re.search(r"^  --> .*cifar_argparse_lr\.py:53:47$", run.stdout, re.MULTILINE)
     assert "clean/" not in run.stdout
 
 
@@ -26,20 +27,23 @@ def test_clean_examples_have_no_findings():
     assert run.returncode == 0 and "All checks passed!" in run.stdout
 
 
-def test_text_format(project):
+def test_default_format_is_full_and_text_is_its_alias(project):
     project.write("a.py", BAD)
     run = project.run("check", "--no-cache", "a.py")
     assert run.returncode == 1
     lines = run.stdout.splitlines()
-    assert lines[0].startswith("a.py:3:43: TL101 SGD learning rate 10.0 is at or above 1.0")
+    assert lines[0].startswith("warning[TL101]: SGD learning rate 10.0 is at or above 1.0")
+    assert lines[1] == " --> a.py:3:43"
     assert "Found 1 finding (1 warning)." in run.stdout
+    assert project.run("check", "--no-cache", "--output-format", "text", "a.py").stdout == run.stdout
     assert "1 hidden fix can be enabled with the `--unsafe-fixes` option." in run.stdout
 
 
 def test_safe_fix_marker_in_text(project):
     project.write("a.py", "x = 1  # noqa: TL101\n")
     run = project.run("check", "--no-cache", "a.py")
-    assert "a.py:1:8: TL003 [*] Unused suppression" in run.stdout
+    assert "warning[TL003] [*]: Unused suppression" in run.stdout
+    assert "help: Remove unused suppression of TL101\n" in run.stdout
     assert "[*] 1 fixable with the `--fix` option." in run.stdout
 
 
@@ -119,7 +123,8 @@ def test_statistics(project):
 
 def test_stdin(project):
     run = project.run("check", "-", "--stdin-filename", "train.py", stdin=BAD.encode())
-    assert run.returncode == 1 and run.stdout.startswith("train.py:3:43: TL101")
+    assert run.returncode == 1 and run.stdout.startswith("warning[TL101]: SGD learning rate 10.0")
+    assert " --> train.py:3:43\n" in run.stdout
     fixed = project.run("check", "-", "--fix", "--unsafe-fixes", "--stdin-filename", "train.py", stdin=BAD.encode())
     assert fixed.stdout == BAD.replace("lr=10", "lr=0.1")
     assert "1 fixed" in fixed.stderr
@@ -154,8 +159,10 @@ def test_output_file(project):
 
 def test_quiet(project):
     project.write("a.py", BAD)
-    run = project.run("check", "--no-cache", "-q", "a.py")
+    run = project.run("check", "--no-cache", "-q", "--output-format", "concise", "a.py")
     assert len(run.stdout.splitlines()) == 1
+    full = project.run("check", "--no-cache", "-q", "a.py")
+    assert full.stdout.startswith("warning[TL101]") and "Found" not in full.stdout
 
 
 def test_rule_command():

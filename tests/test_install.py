@@ -37,4 +37,4 @@ def test_wheel_installs_and_runs_without_torch(tmp_path):
         [str(trainlint), "check", "--no-cache", str(ROOT / "examples")], capture_output=True, text=True, cwd=tmp_path
     )
     assert check.returncode == 1, check.stderr
-    assert "TL101 SGD learning rate 10.0 (default of --lr, line 18)" in check.stdout
+    assert "warning[TL101]: SGD learning rate 10.0 (default of --lr, line 18)" in check.stdout

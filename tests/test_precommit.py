@@ -58,8 +58,8 @@ def test_hooks_through_pre_commit_try_repo(tmp_path):
     )
     output = check.stdout + check.stderr
     assert check.returncode == 1, output
-    assert "train.py:2:26: TL101 SGD learning rate 10.0" in output
-    assert "stale.py:2:35: TL003 [*] Unused suppression" in output
+    assert "warning[TL101]: SGD learning rate 10.0" in output and "--> train.py:2:26\n" in output
+    assert "warning[TL003] [*]: Unused suppression" in output and "--> stale.py:2:35\n" in output
 
     fix = subprocess.run(
         [*PRE_COMMIT, "try-repo", str(hooks), "trainlint-fix", "--all-files"],
