@@ -130,6 +130,17 @@ def test_stdin(project):
     assert "1 fixed" in fixed.stderr
 
 
+def test_stdin_filename_alone_reads_stdin(project):
+    """As in ruff: --stdin-filename means the code comes from stdin, even without `-`."""
+    project.write("other.py", BAD)  # would be found if `.` were linted
+    run = project.run("check", "--no-cache", "--output-format", "concise", "--stdin-filename", "train.py", stdin=CLEAN.encode())
+    assert run.returncode == 0 and run.stdout == "All checks passed!\n"
+    bad = project.run("check", "--no-cache", "--output-format", "concise", "--stdin-filename", "t.py", stdin=BAD.encode())
+    assert bad.returncode == 1 and bad.stdout.startswith("t.py:3:43: warning: TL101")
+    named = project.run("check", "--no-cache", "--stdin-filename", "t.py", "other.py", stdin=CLEAN.encode())
+    assert named.returncode == 0 and "ignoring other.py: the code is read from standard input" in named.stderr
+
+
 def test_stdin_respects_per_file_ignores(project):
     project.write("pyproject.toml", '[tool.trainlint]\nper-file-ignores = { "scripts/*" = ["TL101"] }\n')
     run = project.run("check", "-", "--stdin-filename", "scripts/train.py", stdin=BAD.encode())

@@ -83,13 +83,14 @@ def _python_parse(text: str) -> BaseException | None:
     return None
 
 
-def _fatal(problem: BaseException | None) -> bool:
-    """Code CPython rejects that libcst must not even try: too deep to parse (libcst's parser
-    crashes, or takes minutes, on such input), or null bytes. Other syntax errors may be newer
-    syntax than this interpreter knows, which libcst still parses."""
+def _fatal(problem: BaseException | None, text: str) -> bool:
+    """Code CPython rejects that libcst must not even try, or would wrongly accept: too deep to
+    parse (libcst's parser crashes, or takes minutes, on such input), or null bytes (CPython
+    refuses them anywhere, even in a comment or a string; libcst parses them). Other syntax errors
+    may be newer syntax than this interpreter knows, which libcst still parses."""
     if problem is None:
         return False
-    return not isinstance(problem, SyntaxError) or "too many nested" in str(problem)
+    return "\0" in text or not isinstance(problem, SyntaxError) or "too many nested" in str(problem)
 
 
 def syntax_error(
@@ -107,8 +108,13 @@ def syntax_error(
         detail = "the code is nested too deeply to parse"
     elif isinstance(problem, ValueError):
         detail = str(problem)
+    span = _line_span(index, line, column)
+    nul = text.find("\0") if problem is not None else -1
+    if nul >= 0:  # CPython names no position for it
+        line, column = index.position(nul)
+        span, detail = Span(line, column, line, column + 1), "source code cannot contain null bytes (a NUL character)"
     message = f"Syntax error: {detail.strip().rstrip('.')}; trainlint checks nothing else in this file until it parses"
-    return _diagnostic("TL001", message, _line_span(index, line, column), settings)
+    return _diagnostic("TL001", message, span, settings)
 
 
 def lint_bytes(data: bytes, path: str, settings: LintSettings) -> LintResult:
@@ -187,7 +193,7 @@ def _in_deep_stack(function: Callable[..., T], *args: Any) -> T:
 
 def _lint_source(text: str, path: str, settings: LintSettings, deep: bool) -> LintResult:
     problem = _python_parse(text)
-    if _fatal(problem):
+    if _fatal(problem, text):
         return LintResult(_enabled([syntax_error(text, problem, settings)], settings), parsed=False)
     rules = _rules_that_could_fire(text, settings)
     if not rules and problem is None:  # nothing to check: no need for the (costly) libcst parse

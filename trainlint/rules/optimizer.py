@@ -88,7 +88,7 @@ _LR_REPLACED_BY = {"LambdaLR", "MultiplicativeLR", "OneCycleLR", "CyclicLR"}
 class LearningRateOptions:
     #: Per optimizer class: a learning rate at or above the limit is reported.
     #: Entries given in the configuration replace the defaults for those classes.
-    limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LR_LIMITS))
+    limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LR_LIMITS), metadata={"keys": "optimizer"})
 
 
 @register
