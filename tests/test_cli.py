@@ -1,5 +1,6 @@
 """The command line: formats, selection, exit codes, stdin, statistics, rule pages."""
 
+import argparse
 import json
 import re
 
@@ -182,11 +183,24 @@ def test_rule_command():
     by_name = run_cli("rule", "adam-coupled-weight-decay", "--output-format", "json")
     assert json.loads(by_name.stdout)["code"] == "TL103"
     listing = run_cli("rule", "--all")
-    lines = listing.stdout.splitlines()
+    rows, legend = listing.stdout.split("\n\n")
+    assert "[*] a safe fix: `check --fix` applies it." in legend and "[!] an unsafe fix" in legend and "(opt-in)" in legend
+    assert "TL101  [!]  warning  learning-rate-too-high" in rows and "TL003  [*]  warning  unused-suppression" in rows
+    lines = rows.splitlines()
     assert [line.split()[0] for line in lines] == [rule.code for rule in all_rules()]
     assert [line.split()[0] for line in lines if "(opt-in)" in line] == [r.code for r in all_rules() if not r.default]
     assert json.loads(by_name.stdout)["default"] is False
     assert run_cli("rule", "TL999").returncode == 2
+
+
+def test_every_option_has_help_text():
+    from trainlint.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("trainlint", parser), *commands.choices.items()]:
+        for action in sub._actions:
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.option_strings or action.dest)
 
 
 def test_version():

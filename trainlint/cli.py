@@ -41,7 +41,7 @@ def _selectors(values: list[str] | None) -> list[str] | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="trainlint", description="A linter for PyTorch training code.")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, help="check, rule or server")
 
     check = commands.add_parser("check", help="lint files (the default: the current directory)")
     check.add_argument(
@@ -401,7 +401,13 @@ def _rule(args: argparse.Namespace) -> int:
                 page = get_page(r.code)
                 fix = {"safe": "[*]", "unsafe": "[!]", "none": "   "}[r.fix.value]
                 name = r.name if r.default else f"{r.name} (opt-in)"
-                print(f"{r.code}  {fix}  {name:<48} {page.summary if page else ''}")
+                print(f"{r.code}  {fix}  {r.severity.value:<7}  {name:<48} {page.summary if page else ''}")
+            print(
+                "\n[*] a safe fix: `check --fix` applies it.  [!] an unsafe fix (it changes a hyperparameter): "
+                "`check --fix --unsafe-fixes`.\n(opt-in): off unless `ALL`, a prefix or its code selects it. "
+                "Severities are the defaults ([tool.trainlint.severity] changes them); "
+                "`trainlint rule CODE` prints a rule's page."
+            )
         return EXIT_CLEAN
     rule = find_rule(args.rule)
     if rule is None:
