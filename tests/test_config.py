@@ -143,3 +143,26 @@ def test_rule_options_keyed_by_scheduler_names_are_checked_too():
     assert parse_rule_options(SchedulerRule, {"warmup": {"StepLR": 3}}, "x").warmup == {"StepLR": 3}
     with pytest.raises(ConfigError, match=r"x\.warmup\.StepLRR: unknown scheduler 'StepLRR' \(did you mean 'StepLR'\?\)"):
         parse_rule_options(SchedulerRule, {"warmup": {"StepLRR": 3}}, "x")
+
+
+def test_extend_per_file_ignores_adds_to_per_file_ignores(project):
+    project.write(
+        "pyproject.toml",
+        '[tool.trainlint.extend-per-file-ignores]\n"experiments/*" = ["TL103"]\n"legacy.py" = ["TL101"]\n'
+        '[tool.trainlint.per-file-ignores]\n"experiments/*" = ["TL101"]\n',
+    )
+    project.write("experiments/sweep.py", BAD)
+    project.write("legacy.py", BAD)
+    run = project.run("check", "--no-cache", "--output-format", "json", ".")
+    assert sorted((d["path"], d["code"]) for d in json.loads(run.stdout)) == [("legacy.py", "TL103")]
+
+
+def test_readme_documents_every_configuration_key():
+    from conftest import ROOT
+
+    from trainlint.config import _KEYS
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Configuration") : readme.index("## Suppressions")]
+    missing = [key for key in _KEYS if f"`{key}`" not in section]
+    assert missing == [], f"README's Configuration section does not mention {missing}"

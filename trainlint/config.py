@@ -278,6 +278,7 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
     prefix = f"{path}: " if path else ""
     key_prefix = _prefix(path) if path else ""
     config = Config(path=path, root=root)
+    per_file: dict[str, dict[str, list[str]]] = {}
     for key, value in table.items():
         where = f"{prefix}{key_prefix}{key}"
         if key not in _KEYS:
@@ -293,7 +294,7 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
         elif key == "ignore":
             config.ignore = _check_selectors(value, where)
         elif key in ("per-file-ignores", "extend-per-file-ignores"):
-            config.per_file_ignores.update(_check_per_file(value, where))
+            per_file[key] = _check_per_file(value, where)
         elif key == "exclude":
             config.exclude = _check_list(value, where)
         elif key == "extend-exclude":
@@ -306,6 +307,10 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
             config.severity = _check_severity(value, where)
         elif key == "rules":
             config.rules = _check_rules(value, where)
+    # extend-per-file-ignores adds to per-file-ignores, glob by glob (as in ruff), whatever the order.
+    config.per_file_ignores = dict(per_file.get("per-file-ignores", {}))
+    for glob, selectors in per_file.get("extend-per-file-ignores", {}).items():
+        config.per_file_ignores[glob] = config.per_file_ignores.get(glob, []) + selectors
     return config
 
 
