@@ -148,13 +148,13 @@ def test_rule_options_keyed_by_scheduler_names_are_checked_too():
 def test_extend_per_file_ignores_adds_to_per_file_ignores(project):
     project.write(
         "pyproject.toml",
-        '[tool.trainlint.extend-per-file-ignores]\n"experiments/*" = ["TL103"]\n"legacy.py" = ["TL101"]\n'
+        '[tool.trainlint.extend-per-file-ignores]\n"experiments/*" = ["TL102"]\n"legacy.py" = ["TL101"]\n'
         '[tool.trainlint.per-file-ignores]\n"experiments/*" = ["TL101"]\n',
     )
     project.write("experiments/sweep.py", BAD)
     project.write("legacy.py", BAD)
     run = project.run("check", "--no-cache", "--output-format", "json", ".")
-    assert sorted((d["path"], d["code"]) for d in json.loads(run.stdout)) == [("legacy.py", "TL103")]
+    assert sorted((d["path"], d["code"]) for d in json.loads(run.stdout)) == [("legacy.py", "TL102")]
 
 
 def test_readme_documents_every_configuration_key():

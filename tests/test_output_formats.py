@@ -33,7 +33,7 @@ opt = torch.optim.SGD(model.parameters(), lr=args.lr)
 """
 TWO_FILES = {
     "train.py": ARGPARSE,
-    "pkg/adam.py": "import torch\nopt = torch.optim.Adam(p, weight_decay=1e-4)  # noqa: TL102\nclean = 1\n",
+    "pkg/momentum.py": "import torch\nopt = torch.optim.SGD(p, lr=0.1, momentum=1.5)  # noqa: TL101\nclean = 1\n",
     "pkg/clean.py": "import torch\nopt = torch.optim.SGD(p, lr=0.1)\n",
 }
 GITLAB_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "gitlab-code-quality.schema.json").read_text())
@@ -236,20 +236,20 @@ def test_concise_one_line_each_with_severity(project):
     run = check(project, "--output-format", "concise", ".")
     lines = run.stdout.splitlines()
     assert lines[0] == (
-        "pkg/adam.py:2:7: info: TL103 Adam with weight_decay=0.0001 adds an L2 term to the gradient, which Adam's per-weight "
-        "scaling then shrinks for exactly the weights with large gradients; AdamW decays weights directly, as intended. "
-        "Use torch.optim.AdamW and re-tune weight_decay (AdamW commonly uses 1e-2 to 1e-1)"
+        "pkg/momentum.py:2:34: error: TL102 SGD momentum is 1.5; it must be in [0, 1): momentum of 1 or more makes "
+        "updates grow without bound, and a negative one is rejected by torch"
     )
-    assert lines[1].startswith("pkg/adam.py:2:47: warning: TL003 [*] Unused suppression: `# noqa` for TL102")
+    assert lines[1].startswith("pkg/momentum.py:2:49: warning: TL003 [*] Unused suppression: `# noqa` for TL101")
     assert lines[2].startswith("train.py:9:43: warning: TL101 SGD learning rate 10.0 (default of --lr, line 5)")
     assert lines[3:] == [
-        "Found 3 findings (2 warnings, 1 info).",
+        "Found 3 findings (1 error, 2 warnings).",
         "[*] 1 fixable with the `--fix` option.",
-        "2 hidden fixes can be enabled with the `--unsafe-fixes` option.",
+        "1 hidden fix can be enabled with the `--unsafe-fixes` option.",
     ]
     matched = [GCC_MATCHER.match(line) for line in lines]
     assert [(m[1], m[2], m[3], m[4]) for m in matched if m] == [
-        ("pkg/adam.py", "2", "47", "warning"),
+        ("pkg/momentum.py", "2", "34", "error"),
+        ("pkg/momentum.py", "2", "49", "warning"),
         ("train.py", "9", "43", "warning"),
     ]
 
@@ -280,7 +280,7 @@ def test_concise_in_neovims_quickfix_list(project, tmp_path):
         timeout=60,
     )
     entries = json.loads(proc.stdout)
-    assert [e[:3] for e in entries] == [["pkg/adam.py", 2, 7], ["pkg/adam.py", 2, 47], ["train.py", 9, 43]]
+    assert [e[:3] for e in entries] == [["pkg/momentum.py", 2, 34], ["pkg/momentum.py", 2, 49], ["train.py", 9, 43]]
     assert entries[2][3].startswith(" warning: TL101 SGD learning rate 10.0")
 
 
@@ -288,12 +288,12 @@ def test_grouped(project):
     write_all(project)
     run = check(project, "--output-format", "grouped", ".")
     lines = run.stdout.splitlines()
-    assert lines[0] == "pkg/adam.py:"
-    assert lines[1].startswith("  2:7  info    TL103 Adam with weight_decay=0.0001 adds")
-    assert lines[2].startswith("  2:47 warning TL003 [*] Unused suppression")
+    assert lines[0] == "pkg/momentum.py:"
+    assert lines[1].startswith("  2:34 error   TL102 SGD momentum is 1.5; it must be in [0, 1)")
+    assert lines[2].startswith("  2:49 warning TL003 [*] Unused suppression")
     assert lines[3:5] == ["", "train.py:"]
     assert lines[5].startswith("  9:43 warning TL101 SGD learning rate 10.0")
-    assert lines[6:8] == ["", "Found 3 findings (2 warnings, 1 info)."]
+    assert lines[6:8] == ["", "Found 3 findings (1 error, 2 warnings)."]
 
 
 def test_pylint_as_jenkins_warnings_plugin_reads_it(project):
@@ -303,8 +303,8 @@ def test_pylint_as_jenkins_warnings_plugin_reads_it(project):
     found = [PYLINT_PARSER.fullmatch(line) for line in run.stdout.splitlines()]
     assert all(found), run.stdout
     assert [(m["path"], m["line"], m["message"][:22]) for m in found if m] == [
-        ("pkg/adam.py", "2", "Adam with weight_decay"),
-        ("pkg/adam.py", "2", "Unused suppression: `#"),
+        ("pkg/momentum.py", "2", "SGD momentum is 1.5; i"),
+        ("pkg/momentum.py", "2", "Unused suppression: `#"),
         ("train.py", "9", "SGD learning rate 10.0"),
     ]
     assert run.stdout.splitlines()[2].startswith("train.py:9: [TL101] SGD learning rate")
@@ -327,7 +327,7 @@ def test_junit_through_junitparser(project):
     assert run.returncode == 1
     xml = junitparser.JUnitXml.fromfile(str(project.root / "report.xml"))
     suites = {suite.name: suite for suite in xml}
-    assert sorted(suites) == ["broken.py", "pkg/adam.py", "pkg/clean.py", "train.py"]
+    assert sorted(suites) == ["broken.py", "pkg/clean.py", "pkg/momentum.py", "train.py"]
     assert (xml.tests, xml.failures, xml.errors) == (5, 4, 0)
     clean = suites["pkg/clean.py"]
     assert clean.tests == 1 and [case.is_passed for case in clean] == [True]
@@ -366,8 +366,8 @@ def test_gitlab_code_quality_matches_the_documented_schema(project):
     )
     report = gitlab_report(project, ".")
     assert [(i["location"]["path"], i["check_name"], i["severity"]) for i in report] == [
-        ("pkg/adam.py", "TL103", "info"),
-        ("pkg/adam.py", "TL003", "minor"),
+        ("pkg/momentum.py", "TL102", "major"),
+        ("pkg/momentum.py", "TL003", "minor"),
         ("train.py", "TL101", "minor"),
         ("twice.py", "TL101", "minor"),
         ("twice.py", "TL101", "minor"),
