@@ -525,9 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         "--python", default=default_python(), help="the interpreter trainlint is installed in (default: the repository's .venv)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON (- for standard output)")
-    parser.add_argument(
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument(
         "--no-formats", action="store_true", help="skip the full-vs-concise measurement on a corpus with many findings"
     )
+    formats.add_argument("--only-formats", action="store_true", help="only the full-vs-concise measurement")
     args = parser.parse_args(argv)
     log = (lambda text: print(text, file=sys.stderr)) if args.json == "-" else print
 
@@ -536,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         dirs = [d.resolve() for d in args.dirs]
-        if not dirs or args.with_generated:
+        if (not dirs or args.with_generated) and not args.only_formats:
             sys.path.insert(0, str(HERE))
             from make_corpus import generate
 
@@ -572,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
             f"trainlint source: {header['trainlint_source']}; load average at start: {' '.join(f'{x:.2f}' for x in header['load_average_at_start'])}"
         )
         results, failures = [], []
-        for directory in dirs:
+        for directory in [] if args.only_formats else dirs:
             try:
                 results.append(measure(directory, args.python, args.repeat, work, log))
             except (RunFailed, OSError) as exc:
