@@ -43,8 +43,8 @@ def run_cli(
     *args: str, cwd: Path | str | None = None, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120
 ) -> Run:
     """The real command line, as a subprocess: `python -m trainlint ARGS`."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("PYTHONSAFEPATH", None)
+    inherited = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "PYTHONSAFEPATH")}
+    full_env = {**inherited, **(env or {})}  # the output is the plain one unless a test asks for colours
     proc = subprocess.run(
         [sys.executable, "-m", "trainlint", *args],
         cwd=cwd,

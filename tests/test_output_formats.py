@@ -171,6 +171,16 @@ def test_full_quotes_the_code_read_from_stdin_not_the_file_on_disk(project):
     assert "9 | opt = torch.optim.SGD(model.parameters(), lr=args.lr)" in run.stdout
 
 
+def test_full_marks_the_end_of_the_file():
+    """CPython reports some syntax errors after the last line break; the caret is shown there."""
+    d = Diagnostic("TL001", "syntax-error", "Syntax error", Severity.ERROR, Span(2, 0, 2, 0))
+    assert render_diagnostic("a.py", d, lines_of("if x:\n"), Style(False), False).splitlines()[3:6] == [
+        "1 | if x:",
+        "2 |",
+        "  | ^",
+    ]
+
+
 def test_help_line_of_a_safe_fix():
     fix = Fix(Applicability.SAFE, "Remove it", (Edit(Span(1, 0, 1, 1), ""),))
     out = render_diagnostic("a.py", diagnostic(Span(1, 0, 1, 1), fix=fix), lines_of("x\n"), Style(False), False)
@@ -214,6 +224,7 @@ def test_colour_on_a_terminal_only(project):
     assert "\x1b[" not in on_a_terminal([*args, "--no-color"], project.root)
     assert "\x1b[" not in check(project, "train.py").stdout  # piped
     assert "\x1b[1;93m" in check(project, "train.py", env={"FORCE_COLOR": "1"}).stdout
+    assert "\x1b[" not in check(project, "train.py", env={"FORCE_COLOR": "0"}).stdout
     on_a_terminal([*args, "-o", "report.txt"], project.root)
     assert "\x1b[" not in (project.root / "report.txt").read_text()
     concise = on_a_terminal([*args, "--output-format", "concise"], project.root)

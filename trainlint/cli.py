@@ -369,7 +369,7 @@ def _use_color(args: argparse.Namespace, stream: TextIO) -> bool:
     """Colour on a terminal; never in a file, with --no-color or NO_COLOR; FORCE_COLOR for a CI log."""
     if args.output_file or args.no_color or os.environ.get("NO_COLOR"):
         return False
-    return bool(os.environ.get("FORCE_COLOR")) or stream.isatty()
+    return os.environ.get("FORCE_COLOR", "") not in ("", "0") or stream.isatty()
 
 
 def _source_of(result: FileResult) -> str | None:

@@ -122,6 +122,7 @@ def _pieces(span: Span, lines: list[str]) -> list[tuple[int, int, int, bool]]:
 def _shown_lines(marks: dict[int, list[_Mark]], lines: list[str]) -> list[int]:
     """The marked lines with their context; a single line between two shown ones is shown too."""
     count = len(lines) - (len(lines) > 1 and lines[-1] == "")  # no line after the last line break
+    count = max(count, *marks)  # unless a mark is there (the end of the file)
     shown: set[int] = set()
     for number in marks:
         shown.update(range(max(1, number - CONTEXT), min(count, number + CONTEXT) + 1))
