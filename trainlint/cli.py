@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rule = commands.add_parser("rule", help="print a rule's page, or list every rule")
     rule.add_argument("rule", nargs="?", metavar="CODE", help="a code (TL101) or name (learning-rate-too-high)")
-    rule.add_argument("--all", action="store_true", help="list every rule, with its fix marker and summary")
+    rule.add_argument("--all", action="store_true", help="list every rule: code, fix marker, severity, name and summary")
     rule.add_argument(
         "--output-format", choices=("text", "json"), default="text", help="text (default: Markdown) or json (for tools)"
     )
