@@ -28,6 +28,7 @@ from pathlib import Path
 
 DEFAULT_FILES = 200
 DEFAULT_SEED = 0
+DEFAULT_BUGGY = 0.13  # the share of training scripts given a mistake
 MIN_LINES, MAX_LINES = 100, 400
 
 WORDS = [
@@ -1316,7 +1317,7 @@ def _plain_cli(f: File, n: int) -> list[str]:
 # -- the corpus ------------------------------------------------------------------------------------------
 
 
-def plan(count: int, rng: random.Random) -> list[tuple[str, str, str | None]]:
+def plan(count: int, rng: random.Random, buggy: float = DEFAULT_BUGGY) -> list[tuple[str, str, str | None]]:
     """(relative path, kind, finding) for each file; kinds in the proportions of a research repository."""
     out: list[tuple[str, str, str | None]] = []
     used: set[str] = set()
@@ -1332,7 +1333,7 @@ def plan(count: int, rng: random.Random) -> list[tuple[str, str, str | None]]:
         else:
             kind = "plain"
         bad = None
-        if kind == "train" and rng.random() < 0.13:
+        if kind == "train" and rng.random() < buggy:
             bad = rng.choice(["lr", "lr", "lr", "adam_wd", "momentum"])
         folder = {
             "train": rng.choice(["", "scripts", "experiments", f"experiments/{rng.choice(TASKS)}"]),
@@ -1359,10 +1360,10 @@ def plan(count: int, rng: random.Random) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def generate(out_dir: Path, count: int = DEFAULT_FILES, seed: int = DEFAULT_SEED) -> list[Path]:
+def generate(out_dir: Path, count: int = DEFAULT_FILES, seed: int = DEFAULT_SEED, buggy: float = DEFAULT_BUGGY) -> list[Path]:
     rng = random.Random(seed)
     written = []
-    for index, (relative, kind, bad) in enumerate(plan(count, rng)):
+    for index, (relative, kind, bad) in enumerate(plan(count, rng, buggy)):
         file_rng = random.Random(f"{seed}:{index}:{relative}")
         if kind == "train":
             text = training_script(file_rng, bad)
@@ -1388,8 +1389,14 @@ def main(argv: list[str] | None = None) -> int:
         "--files", type=int, default=DEFAULT_FILES, help=f"modules to write, besides package markers (default {DEFAULT_FILES})"
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument(
+        "--buggy",
+        type=float,
+        default=DEFAULT_BUGGY,
+        help=f"share of training scripts given a mistake (default {DEFAULT_BUGGY}; 1.0 for a corpus with many findings)",
+    )
     args = parser.parse_args(argv)
-    written = generate(args.out, args.files, args.seed)
+    written = generate(args.out, args.files, args.seed, args.buggy)
     lines = sum(p.read_text(encoding="utf-8").count("\n") for p in written)
     print(f"wrote {len(written)} files, {lines} lines, to {args.out}", file=sys.stderr)
     return 0

@@ -28,10 +28,19 @@ and each is reported as median [min-max] over --repeat rounds:
            the best jobs2/jobs1 can be on the machine at that time (on a
            shared machine another process may hold the second core)
 
+Then, on a generated corpus with many findings (every training script given
+a mistake, all rules selected), the cost of the default `full` output format
+against `concise` (one line per finding):
+
+  full-warm     `trainlint check DIR --select ALL --jobs 1 --cache-dir PRIMED`
+  concise-warm  the same with `--output-format concise`: answered from the
+                cache, the output is the largest share of the run
+  full-cold, concise-cold   the same with `--no-cache`
+
 Ratios are of the medians, with the range of the per-round ratios (also
 printed: the ratio of the fastest runs, and of the median CPU times, which
 other load on the machine disturbs less). Goals:
-cold <= 2.0x floor, warm <= 0.1x cold. Untimed probes also check that a warm
+cold <= 1.5x floor, warm <= 0.1x cold, full <= 1.1x concise (warm). Untimed probes also check that a warm
 run imports no libcst, that `check` imports neither pygls nor lsprotocol, and
 that every mode reports the same findings.
 
@@ -60,6 +69,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 GOALS = {"cold/floor": 1.5, "warm/cold": 0.1}  # every rule family keeps to these
+FORMAT_GOAL = 1.1  # full / concise, warm, on the corpus with many findings
 TIME = Path("/usr/bin/time")
 # Children run as after a normal install: bytecode cached (in a private cache, so nothing is written
 # beside the sources), whatever PYTHONDONTWRITEBYTECODE the session has. Set in main().
@@ -402,6 +412,77 @@ def measure(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
     return result
 
 
+def measure_formats(directory: Path, python: str, repeat: int, work: Path, log) -> dict:
+    """The `full` output format against `concise` on a corpus with many findings, warm and cold."""
+    trainlint = trainlint_command(python)
+    log(f"\n== output formats: {directory}")
+    cache = work / "cache-formats"
+    shutil.rmtree(cache, ignore_errors=True)
+    base = [*trainlint, "check", str(directory), "--select", "ALL", "--jobs", "1"]
+    commands = {
+        "full-warm": [*base, "--cache-dir", str(cache), "--output-format", "full"],
+        "concise-warm": [*base, "--cache-dir", str(cache), "--output-format", "concise"],
+        "full-cold": [*base, "--no-cache", "--output-format", "full"],
+        "concise-cold": [*base, "--no-cache", "--output-format", "concise"],
+    }
+    lint_ok = (0, 1)
+    run_timed(commands["full-warm"], work, lint_ok)  # primes the cache
+    summaries, sizes = {}, {}
+    for name, argv in commands.items():  # the untimed warm-up round
+        captured = work / f"out-{name}.txt"
+        run_timed(argv, work, lint_ok, captured)
+        text = captured.read_text(encoding="utf-8")
+        summaries[name] = next((line for line in text.splitlines() if line.startswith(("Found ", "All checks"))), "")
+        sizes[name] = len(text.encode("utf-8"))
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu_times: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(repeat):
+        for name, argv in commands.items():
+            wall, cpu = run_timed(argv, work, lint_ok)
+            times[name].append(wall)
+            cpu_times[name].append(cpu)
+        log(f"   round {round_ + 1}/{repeat}: " + ", ".join(f"{n} {times[n][-1]:.3f}s" for n in times))
+
+    def ratio(a: str, b: str, table: dict) -> dict:
+        per_round = [x / y for x, y in zip(table[a], table[b], strict=False)]
+        return {
+            "median": statistics.median(table[a]) / statistics.median(table[b]),
+            "min": min(per_round),
+            "max": max(per_round),
+            "of_minimums": min(table[a]) / min(table[b]),
+        }
+
+    ratios = {f"full/concise ({kind})": ratio(f"full-{kind}", f"concise-{kind}", times) for kind in ("warm", "cold")}
+    cpu_ratios = {f"full/concise ({kind})": ratio(f"full-{kind}", f"concise-{kind}", cpu_times) for kind in ("warm", "cold")}
+    warm = ratios["full/concise (warm)"]["median"]
+    result = {
+        "directory": str(directory),
+        "findings_summary": summaries["full-warm"],
+        "same_findings_in_both_formats": len(set(summaries.values())) == 1,
+        "output_bytes": sizes,
+        "commands": {name: " ".join(argv) for name, argv in commands.items()},
+        "seconds": {name: summarize(values) for name, values in times.items()},
+        "cpu_seconds": {name: summarize(values) for name, values in cpu_times.items()},
+        "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
+        "goal": {"limit": FORMAT_GOAL, "median": warm, "met": warm <= FORMAT_GOAL},
+    }
+    log(
+        f"   findings: {result['findings_summary']}"
+        + ("" if result["same_findings_in_both_formats"] else "  WARNING: the formats report different findings")
+    )
+    log("   output: " + ", ".join(f"{name} {size / 1000:.0f} kB" for name, size in sizes.items()))
+    for name in commands:
+        log(f"   {name:<13} {statistics.median(times[name]):>8.3f}s  CPU {statistics.median(cpu_times[name]):.3f}s")
+    for key, value in ratios.items():
+        verdict = f"  goal <= {FORMAT_GOAL:g}: {'PASS' if value['median'] <= FORMAT_GOAL else 'FAIL'}" if "warm" in key else ""
+        log(
+            f"   {key:<21} {value['median']:.3f}x [{value['min']:.3f}-{value['max']:.3f}]{verdict}"
+            f"  (of the minimums {value['of_minimums']:.3f}x; CPU {cpu_ratios[key]['median']:.3f}x)"
+        )
+    return result
+
+
 def report(r: dict, log) -> None:
     s = r["seconds"]
     log(
@@ -444,6 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         "--python", default=default_python(), help="the interpreter trainlint is installed in (default: the repository's .venv)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON (- for standard output)")
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument(
+        "--no-formats", action="store_true", help="skip the full-vs-concise measurement on a corpus with many findings"
+    )
+    formats.add_argument("--only-formats", action="store_true", help="only the full-vs-concise measurement")
     args = parser.parse_args(argv)
     log = (lambda text: print(text, file=sys.stderr)) if args.json == "-" else print
 
@@ -452,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         dirs = [d.resolve() for d in args.dirs]
-        if not dirs or args.with_generated:
+        if (not dirs or args.with_generated) and not args.only_formats:
             sys.path.insert(0, str(HERE))
             from make_corpus import generate
 
@@ -488,11 +574,23 @@ def main(argv: list[str] | None = None) -> int:
             f"trainlint source: {header['trainlint_source']}; load average at start: {' '.join(f'{x:.2f}' for x in header['load_average_at_start'])}"
         )
         results, failures = [], []
-        for directory in dirs:
+        for directory in [] if args.only_formats else dirs:
             try:
                 results.append(measure(directory, args.python, args.repeat, work, log))
             except (RunFailed, OSError) as exc:
                 failures.append(f"{directory}: {exc}")
+                log(f"   FAILED: {exc}")
+        formats = None
+        if not args.no_formats:
+            sys.path.insert(0, str(HERE))
+            from make_corpus import generate
+
+            findings_corpus = work / f"corpus-{args.files * 2}-seed{args.seed}-buggy"
+            generate(findings_corpus, args.files * 2, args.seed, buggy=1.0)
+            try:
+                formats = measure_formats(findings_corpus, args.python, args.repeat, work, log)
+            except (RunFailed, OSError) as exc:
+                failures.append(f"output formats: {exc}")
                 log(f"   FAILED: {exc}")
         if results:
             log("\nsummary (wall-clock medians; ratio [min-max of the per-round ratios])")
@@ -512,12 +610,19 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name[:34]:<34} {r['corpus']['files']:>5} {sec['floor']['median']:>6.2f}s {sec['cold']['median']:>6.2f}s {sec['warm']['median']:>6.2f}s {sec['jobs2']['median']:>6.2f}s  "
                     f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18} {cell('2proc/1proc'):<18}"
                 )
+        if formats is not None:
+            value = formats["ratios"]["full/concise (warm)"]
+            mark = "ok" if value["median"] <= FORMAT_GOAL else "MISS"
+            log(
+                f"output formats ({formats['findings_summary']}): full/concise warm {value['median']:.2f} "
+                f"[{value['min']:.2f}-{value['max']:.2f}] {mark}, cold {formats['ratios']['full/concise (cold)']['median']:.2f}"
+            )
         header["load_average_at_end"] = os.getloadavg()
         log(
             f"load average at end: {' '.join(f'{x:.2f}' for x in header['load_average_at_end'])} (other work on the machine disturbs wall times; CPU times less so)"
         )
         if args.json:
-            text = json.dumps({**header, "results": results, "failures": failures}, indent=2)
+            text = json.dumps({**header, "results": results, "formats": formats, "failures": failures}, indent=2)
             if args.json == "-":
                 print(text)
             else:

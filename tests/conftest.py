@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -41,8 +43,8 @@ def run_cli(
     *args: str, cwd: Path | str | None = None, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120
 ) -> Run:
     """The real command line, as a subprocess: `python -m trainlint ARGS`."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("PYTHONSAFEPATH", None)
+    inherited = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "PYTHONSAFEPATH")}
+    full_env = {**inherited, **(env or {})}  # the output is the plain one unless a test asks for colours
     proc = subprocess.run(
         [sys.executable, "-m", "trainlint", *args],
         cwd=cwd,
@@ -71,6 +73,24 @@ def project(tmp_path: Path):
             return run_cli(*args, cwd=tmp_path, **kwargs)
 
     return Project()
+
+
+def copy_of_this_project(dest: Path) -> Path:
+    """The working tree as a fresh clone would have it (no virtual environments, caches or builds)."""
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", ".trainlint_cache", "__pycache__", "*.egg-info", ".e2e", "test-artifacts", "*.vsix"
+    )
+    shutil.copytree(ROOT, dest, ignore=ignore)
+    return dest
+
+
+def readme_blocks(section: str, language: str) -> list[str]:
+    """The fenced code blocks of one README section (`## title`) in one language, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n## {section}\n")
+    end = text.find("\n## ", start + 1)
+    body = text[start : end if end != -1 else len(text)]
+    return re.findall(rf"^```{language}\n(.*?)^```$", body, re.MULTILINE | re.DOTALL)
 
 
 def resolver_for(root: Path, **overrides) -> Resolver:

@@ -129,30 +129,59 @@ def test_jobs_2_on_the_examples_matches():
     assert outs[0] == outs[1]
 
 
-def test_a_worker_that_dies_does_not_hang_the_run(tmp_path, monkeypatch):
+# Lints a folder with --jobs 2 while a worker aborts on killer.py; prints each file's codes and internal errors.
+KILLER = """
+import json, os, sys
+from pathlib import Path
+from trainlint import runner
+from trainlint.config import Resolver
+from trainlint.files import discover
+
+real = runner.run_job
+
+def run_job(job, options):
+    if job.display.endswith("killer.py"):
+        os.abort()  # what a segfault in libcst's native parser does to the process
+    return real(job, options)
+
+runner.run_job = run_job  # inherited by the forked workers
+resolver = Resolver(cwd=Path(sys.argv[1]))
+results = runner.run(list(discover([sys.argv[1]], resolver)), resolver, runner.Options(jobs=2))
+print(json.dumps({r.display.rsplit("/", 1)[-1]: ([d.code for d in r.diagnostics], r.internal_errors) for r in results}))
+"""
+
+
+def test_a_worker_that_dies_does_not_hang_the_run(tmp_path):
     """A crash in native code (say, a parser segfault) kills a worker: the run still ends, the
-    other files keep their results and the culprit is reported as TL002 (exit code 2)."""
-    import os
-
-    from trainlint import runner
-    from trainlint.config import Resolver
-    from trainlint.files import discover
-
+    other files keep their results and the culprit is reported as TL002 (exit code 2). It runs in a
+    child process, so the dying worker's "Fatal Python error" report is captured, not printed."""
     for i in range(20):
         (tmp_path / f"m{i:02}.py").write_text(BAD)
     (tmp_path / "killer.py").write_text(BAD)
-    real = runner.run_job
-
-    def run_job(job, options):
-        if job.display.endswith("killer.py"):
-            os.abort()  # what a segfault in libcst's native parser does to the process
-        return real(job, options)
-
-    monkeypatch.setattr(runner, "run_job", run_job)  # inherited by the forked workers
-    resolver = Resolver(cwd=tmp_path)
-    items = list(discover([str(tmp_path)], resolver))
-    results = runner.run(items, resolver, runner.Options(jobs=2))
-    by_name = {r.display.rsplit("/", 1)[-1]: r for r in results}
+    # -X faulthandler: the worker reports its death, as under pytest or PYTHONFAULTHANDLER.
+    proc = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", KILLER, str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    by_name = json.loads(proc.stdout)
     assert len(by_name) == 21
-    assert [d.code for d in by_name["killer.py"].diagnostics] == ["TL002"] and by_name["killer.py"].internal_errors == 1
-    assert all([d.code for d in r.diagnostics] == ["TL101"] for name, r in by_name.items() if name != "killer.py")
+    assert by_name["killer.py"] == [["TL002"], 1]
+    assert all(result == [["TL101"], 0] for name, result in by_name.items() if name != "killer.py")
+    assert "Fatal Python error: Aborted" in proc.stderr
+
+
+def test_cached_diagnostics_keep_their_related_places(project):
+    """The cache keeps what the `full` format and SARIF cite; the JSON output's keys stay as documented."""
+    from trainlint.diagnostics import Diagnostic
+
+    project.write("a.py", "import torch\nLR = 10.0\nopt = torch.optim.SGD(p, lr=LR)\n")
+    cold = project.run("check", "--output-format", "sarif", "a.py")
+    warm = project.run("check", "--output-format", "sarif", "a.py")
+    assert json.loads(cold.stdout)["runs"][0]["results"] == json.loads(warm.stdout)["runs"][0]["results"]
+    assert json.loads(warm.stdout)["runs"][0]["results"][0]["relatedLocations"][0]["message"]["text"] == "LR"
+    (entry,) = (project.root / ".trainlint_cache").glob("*/*.json")
+    (cached,) = json.loads(entry.read_text())["diagnostics"]
+    assert cached["related"] == [{"line": 2, "column": 1, "end_line": 2, "end_column": 3, "label": "LR"}]
+    diagnostic = Diagnostic.from_json(cached)
+    assert diagnostic.related[0][1] == "LR" and "related" not in diagnostic.to_json()
+    assert Diagnostic.from_json(diagnostic.to_json(related=True)).related == diagnostic.related

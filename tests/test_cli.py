@@ -1,5 +1,6 @@
 """The command line: formats, selection, exit codes, stdin, statistics, rule pages."""
 
+import argparse
 import json
 import re
 
@@ -17,7 +18,8 @@ CLEAN = "import torch\nopt = torch.optim.SGD(p, lr=0.1)\n"
 def test_examples_exit_1_and_show_tl101_with_value_and_origin():
     run = run_cli("check", "--no-cache", str(ROOT / "examples"))
     assert run.returncode == 1
-    assert re.search(r"cifar_argparse_lr\.py:53:47: TL101 SGD learning rate 10\.0 \(default of --lr, line 18\)", run.stdout)
+    assert run.stdout.startswith("warning[TL101]: SGD learning rate 10.0 (default of --lr, line 18) is at or above 1.0")
+    assert re.search(r"^  --> .*cifar_argparse_lr\.py:53:47$", run.stdout, re.MULTILINE)
     assert "clean/" not in run.stdout
 
 
@@ -26,20 +28,23 @@ def test_clean_examples_have_no_findings():
     assert run.returncode == 0 and "All checks passed!" in run.stdout
 
 
-def test_text_format(project):
+def test_default_format_is_full_and_text_is_its_alias(project):
     project.write("a.py", BAD)
     run = project.run("check", "--no-cache", "a.py")
     assert run.returncode == 1
     lines = run.stdout.splitlines()
-    assert lines[0].startswith("a.py:3:43: TL101 SGD learning rate 10.0 is at or above 1.0")
+    assert lines[0].startswith("warning[TL101]: SGD learning rate 10.0 is at or above 1.0")
+    assert lines[1] == " --> a.py:3:43"
     assert "Found 1 finding (1 warning)." in run.stdout
+    assert project.run("check", "--no-cache", "--output-format", "text", "a.py").stdout == run.stdout
     assert "1 hidden fix can be enabled with the `--unsafe-fixes` option." in run.stdout
 
 
 def test_safe_fix_marker_in_text(project):
     project.write("a.py", "x = 1  # noqa: TL101\n")
     run = project.run("check", "--no-cache", "a.py")
-    assert "a.py:1:8: TL003 [*] Unused suppression" in run.stdout
+    assert "warning[TL003] [*]: Unused suppression" in run.stdout
+    assert "help: Remove unused suppression of TL101\n" in run.stdout
     assert "[*] 1 fixable with the `--fix` option." in run.stdout
 
 
@@ -119,10 +124,22 @@ def test_statistics(project):
 
 def test_stdin(project):
     run = project.run("check", "-", "--stdin-filename", "train.py", stdin=BAD.encode())
-    assert run.returncode == 1 and run.stdout.startswith("train.py:3:43: TL101")
+    assert run.returncode == 1 and run.stdout.startswith("warning[TL101]: SGD learning rate 10.0")
+    assert " --> train.py:3:43\n" in run.stdout
     fixed = project.run("check", "-", "--fix", "--unsafe-fixes", "--stdin-filename", "train.py", stdin=BAD.encode())
     assert fixed.stdout == BAD.replace("lr=10", "lr=0.1")
     assert "1 fixed" in fixed.stderr
+
+
+def test_stdin_filename_alone_reads_stdin(project):
+    """As in ruff: --stdin-filename means the code comes from stdin, even without `-`."""
+    project.write("other.py", BAD)  # would be found if `.` were linted
+    run = project.run("check", "--no-cache", "--output-format", "concise", "--stdin-filename", "train.py", stdin=CLEAN.encode())
+    assert run.returncode == 0 and run.stdout == "All checks passed!\n"
+    bad = project.run("check", "--no-cache", "--output-format", "concise", "--stdin-filename", "t.py", stdin=BAD.encode())
+    assert bad.returncode == 1 and bad.stdout.startswith("t.py:3:43: warning: TL101")
+    named = project.run("check", "--no-cache", "--stdin-filename", "t.py", "other.py", stdin=CLEAN.encode())
+    assert named.returncode == 0 and "ignoring other.py: the code is read from standard input" in named.stderr
 
 
 def test_stdin_respects_per_file_ignores(project):
@@ -154,8 +171,10 @@ def test_output_file(project):
 
 def test_quiet(project):
     project.write("a.py", BAD)
-    run = project.run("check", "--no-cache", "-q", "a.py")
+    run = project.run("check", "--no-cache", "-q", "--output-format", "concise", "a.py")
     assert len(run.stdout.splitlines()) == 1
+    full = project.run("check", "--no-cache", "-q", "a.py")
+    assert full.stdout.startswith("warning[TL101]") and "Found" not in full.stdout
 
 
 def test_rule_command():
@@ -164,11 +183,24 @@ def test_rule_command():
     by_name = run_cli("rule", "adam-coupled-weight-decay", "--output-format", "json")
     assert json.loads(by_name.stdout)["code"] == "TL103"
     listing = run_cli("rule", "--all")
-    lines = listing.stdout.splitlines()
+    rows, legend = listing.stdout.split("\n\n")
+    assert "[*] a safe fix: `check --fix` applies it." in legend and "[!] an unsafe fix" in legend and "(opt-in)" in legend
+    assert "TL101  [!]  warning  learning-rate-too-high" in rows and "TL003  [*]  warning  unused-suppression" in rows
+    lines = rows.splitlines()
     assert [line.split()[0] for line in lines] == [rule.code for rule in all_rules()]
     assert [line.split()[0] for line in lines if "(opt-in)" in line] == [r.code for r in all_rules() if not r.default]
     assert json.loads(by_name.stdout)["default"] is False
     assert run_cli("rule", "TL999").returncode == 2
+
+
+def test_every_option_has_help_text():
+    from trainlint.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("trainlint", parser), *commands.choices.items()]:
+        for action in sub._actions:
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.option_strings or action.dest)
 
 
 def test_version():

@@ -93,6 +93,11 @@ def test_per_file_ignores_table(project):
             "tool.trainlint.rules.TL101.limits: expected a table of a string -> a number",
         ),
         ("[tool.trainlint.rules.TL777]\nx = 1\n", "tool.trainlint.rules.TL777: no rule has this code or name"),
+        (
+            "[tool.trainlint.rules.TL101]\nlimits = { SDG = 2.0 }\n",
+            "tool.trainlint.rules.TL101.limits.SDG: unknown optimizer 'SDG' (did you mean 'SGD'?); the optimizers of torch",
+        ),
+        ("[tool.trainlint.rules.TL101]\nlimits = { adamw = 0.1 }\n", "unknown optimizer 'adamw' (did you mean 'AdamW'?)"),
         ("[tool.trainlint.rules.TL102]\nx = 1\n", "unknown option 'x' for TL102 (options: none)"),
         ("[tool.trainlint]\nrespect-gitignore = 'yes'\n", "tool.trainlint.respect-gitignore: expected true or false"),
         ("[tool.trainlint\nselect = []\n", "invalid TOML"),
@@ -117,3 +122,47 @@ def test_missing_explicit_config(project):
     project.write("a.py", BAD)
     run = project.run("check", "--config", "nope.toml", "a.py")
     assert run.returncode == 2 and "nope.toml: no such configuration file" in run.stderr
+
+
+def test_rule_options_keyed_by_scheduler_names_are_checked_too():
+    """Any table option declared `metadata={"keys": ...}` names torch classes of that kind."""
+    from dataclasses import dataclass, field
+
+    from trainlint.config import ConfigError, parse_rule_options
+    from trainlint.registry import Rule
+
+    @dataclass(frozen=True)
+    class WarmupOptions:
+        warmup: dict[str, int] = field(default_factory=dict, metadata={"keys": "scheduler"})
+
+    class SchedulerRule(Rule):
+        code = "TL299"
+        name = "example"
+        Options = WarmupOptions
+
+    assert parse_rule_options(SchedulerRule, {"warmup": {"StepLR": 3}}, "x").warmup == {"StepLR": 3}
+    with pytest.raises(ConfigError, match=r"x\.warmup\.StepLRR: unknown scheduler 'StepLRR' \(did you mean 'StepLR'\?\)"):
+        parse_rule_options(SchedulerRule, {"warmup": {"StepLRR": 3}}, "x")
+
+
+def test_extend_per_file_ignores_adds_to_per_file_ignores(project):
+    project.write(
+        "pyproject.toml",
+        '[tool.trainlint.extend-per-file-ignores]\n"experiments/*" = ["TL102"]\n"legacy.py" = ["TL101"]\n'
+        '[tool.trainlint.per-file-ignores]\n"experiments/*" = ["TL101"]\n',
+    )
+    project.write("experiments/sweep.py", BAD)
+    project.write("legacy.py", BAD)
+    run = project.run("check", "--no-cache", "--output-format", "json", ".")
+    assert sorted((d["path"], d["code"]) for d in json.loads(run.stdout)) == [("legacy.py", "TL102")]
+
+
+def test_readme_documents_every_configuration_key():
+    from conftest import ROOT
+
+    from trainlint.config import _KEYS
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Configuration") : readme.index("## Suppressions")]
+    missing = [key for key in _KEYS if f"`{key}`" not in section]
+    assert missing == [], f"README's Configuration section does not mention {missing}"

@@ -3,6 +3,9 @@
 import json
 import os
 import subprocess
+import sys
+
+import pytest
 
 BAD = "import torch\nopt = torch.optim.SGD(p, lr=10)\n"
 
@@ -92,6 +95,43 @@ def test_undecodable_bytes(project):
     assert data["latin.py"]["code"] == "TL001" and data["latin.py"]["line"] == 2
     assert "byte 0xe9" in data["latin.py"]["message"] and "UTF-8" in data["latin.py"]["message"]
     assert data["good.py"]["code"] == "TL101"
+
+
+@pytest.mark.parametrize(
+    "where,text,position",
+    [
+        ("a comment", "import torch\nx = 1  # a \0 in a comment\n", (2, 12)),
+        ("a string", "import torch\ns = 'a\0b'\nopt = torch.optim.SGD(p, lr=10)\n", (2, 7)),
+        ("the code", "x = 1\n\0\n", (2, 1)),
+    ],
+)
+def test_a_nul_byte_anywhere_is_a_syntax_error(project, where, text, position):
+    """CPython refuses a file with a NUL byte wherever it is (libcst would parse it)."""
+    (project.root / "nul.py").write_bytes(text.encode())
+    refused = subprocess.run([sys.executable, str(project.root / "nul.py")], capture_output=True, text=True)
+    assert refused.returncode == 1 and "null bytes" in refused.stderr
+    run = project.run("check", "--no-cache", "--output-format", "json", "nul.py")
+    (d,) = json.loads(run.stdout)
+    assert (
+        run.returncode == 1 and d["code"] == "TL001" and (d["line"], d["column"], d["end_column"]) == (*position, position[1] + 1)
+    )
+    assert "null bytes" in d["message"]
+
+
+def test_a_binary_file_is_tl001_at_its_first_undecodable_byte(project):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"  # not UTF-8 from its first byte
+    (project.root / "image.py").write_bytes(png)
+    # Valid UTF-8 up to a bad byte on line 3, after two-byte characters: the column counts characters.
+    (project.root / "later.py").write_bytes("x = 1\ny = 2\nname = 'éé' \x00".encode() + b"\xff\xfe rest\n")
+    (project.root / "bom.py").write_bytes(b"\xef\xbb\xbfx = '\xc3\xa9'\ny = \xff\n")
+    run = project.run("check", "--no-cache", "--output-format", "json", ".")
+    data = {d["path"]: d for d in json.loads(run.stdout)}
+    assert run.returncode == 1 and {d["code"] for d in data.values()} == {"TL001"}
+    assert (data["image.py"]["line"], data["image.py"]["column"]) == (1, 1)
+    assert "byte 0x89 at line 1, column 1 is invalid" in data["image.py"]["message"]
+    assert (data["later.py"]["line"], data["later.py"]["column"]) == (3, 14)
+    assert "byte 0xff at line 3, column 14" in data["later.py"]["message"]
+    assert (data["bom.py"]["line"], data["bom.py"]["column"]) == (2, 5)  # the byte order mark is no column
 
 
 def test_empty_file(project):

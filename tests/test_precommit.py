@@ -1,12 +1,11 @@
 """The pre-commit hooks, run by pre-commit itself on a scratch git repository (offline)."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, copy_of_this_project, readme_blocks
 
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
@@ -19,11 +18,7 @@ def git(repo: Path, *args: str) -> None:
 
 def snapshot_of_this_project(tmp_path: Path) -> Path:
     """pre-commit installs a hook repository from a git commit: make one of the working tree."""
-    repo = tmp_path / "trainlint-repo"
-    ignore = shutil.ignore_patterns(
-        ".git", ".venv", "node_modules", ".trainlint_cache", "__pycache__", "*.egg-info", ".e2e", "test-artifacts", "*.vsix"
-    )
-    shutil.copytree(ROOT, repo, ignore=ignore)
+    repo = copy_of_this_project(tmp_path / "trainlint-repo")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "snapshot")
@@ -58,8 +53,8 @@ def test_hooks_through_pre_commit_try_repo(tmp_path):
     )
     output = check.stdout + check.stderr
     assert check.returncode == 1, output
-    assert "train.py:2:26: TL101 SGD learning rate 10.0" in output
-    assert "stale.py:2:35: TL003 [*] Unused suppression" in output
+    assert "warning[TL101]: SGD learning rate 10.0" in output and "--> train.py:2:26\n" in output
+    assert "warning[TL003] [*]: Unused suppression" in output and "--> stale.py:2:35\n" in output
 
     fix = subprocess.run(
         [*PRE_COMMIT, "try-repo", str(hooks), "trainlint-fix", "--all-files"],
@@ -92,3 +87,34 @@ def test_the_projects_own_hooks_pass_on_the_checkout(tmp_path):
     assert run.returncode == 0, output
     for hook in ("ruff check", "ruff format", "mypy (strict, trainlint/)"):
         assert any(line.startswith(hook) and line.rstrip().endswith("Passed") for line in output.splitlines()), output
+
+
+def test_readme_snippet_as_written(tmp_path):
+    """The README's configuration and commands, with the repository's URL pointing at a local clone:
+    autoupdate pins a commit (there is no tag yet) and the hook runs."""
+    hooks = snapshot_of_this_project(tmp_path)
+    url = "https://github.com/trainlint/trainlint"
+    (config,) = readme_blocks("pre-commit", "yaml")
+    (commands,) = readme_blocks("pre-commit", "sh")
+    assert url in config and url in commands
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q")
+    (work / "train.py").write_text("import torch\nopt = torch.optim.SGD(p, lr=10)\n")
+    (work / ".pre-commit-config.yaml").write_text(config.replace(url, str(hooks)))
+    git(work, "add", "-A")
+    bin_dir = str(Path(sys.executable).parent)  # where pip installed pre-commit
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "PIP_NO_INPUT": "1",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    lines = [line for line in commands.replace(url, str(hooks)).splitlines() if line.strip()]
+    assert [line.split()[:2] for line in lines] == [["pre-commit", "autoupdate"], ["pre-commit", "run"]]
+    update = subprocess.run(["bash", "-c", lines[0]], cwd=work, capture_output=True, text=True, env=env, timeout=600)
+    assert update.returncode == 0, update.stdout + update.stderr
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True).stdout.strip()
+    assert f"rev: {head}" in (work / ".pre-commit-config.yaml").read_text()
+    run = subprocess.run(["bash", "-c", lines[1]], cwd=work, capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 1 and "warning[TL101]: SGD learning rate 10.0" in run.stdout, run.stdout + run.stderr

@@ -67,3 +67,20 @@ def test_fingerprints_survive_lines_moving(project):
         return log["runs"][0]["results"][0]["partialFingerprints"]
 
     assert fingerprint(first) == fingerprint(second)
+
+
+def test_related_locations_cite_where_the_value_was_written(project):
+    project.write(
+        "train.py",
+        "import argparse\nimport torch\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--lr', type=float, default=10.0)\n"
+        "args = parser.parse_args()\n"
+        "opt = torch.optim.SGD(p, lr=args.lr)\n",
+    )
+    log = json.loads(project.run("check", "--no-cache", "--output-format", "sarif", "train.py").stdout)
+    (result,) = log["runs"][0]["results"]
+    (related,) = result["relatedLocations"]
+    assert related["message"] == {"text": "default of --lr"}
+    assert related["physicalLocation"]["region"] == {"startLine": 4, "startColumn": 41, "endLine": 4, "endColumn": 53}
+    assert related["physicalLocation"]["artifactLocation"] == {"uri": "train.py", "uriBaseId": "%SRCROOT%"}

@@ -17,6 +17,10 @@ from trainlint import __version__
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by trainlint.\n# For information about cache directory tags see https://bford.info/cachedir/\n"
 
 
+# Part of every key: bump it when the payload's shape changes (2: diagnostics carry `related`).
+PAYLOAD_VERSION = 2
+
+
 class Cache:
     def __init__(self, directory: Path | None) -> None:
         self.root = directory
@@ -25,7 +29,7 @@ class Cache:
     @staticmethod
     def key(path: Path, data: bytes, settings_fingerprint: str) -> str:
         digest = hashlib.sha256()
-        for part in (__version__.encode(), settings_fingerprint.encode(), os.fsencode(path), data):
+        for part in (__version__.encode(), str(PAYLOAD_VERSION).encode(), settings_fingerprint.encode(), os.fsencode(path), data):
             digest.update(len(part).to_bytes(8, "little"))
             digest.update(part)
         return digest.hexdigest()

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from trainlint import __version__
 from trainlint.config import ConfigError, Overrides, Resolver, parse_per_file_ignores
-from trainlint.diagnostics import Diagnostic, Severity
-from trainlint.output import FORMATS, FileReport, render
+from trainlint.output import ALIASES, FORMATS, HUMAN, NEEDS_SOURCE, FileReport, render
+from trainlint.output import Options as OutputOptions
+from trainlint.output.summary import statistics, summary
 
 if TYPE_CHECKING:
     from trainlint.pages import RulePage
@@ -40,10 +41,12 @@ def _selectors(values: list[str] | None) -> list[str] | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="trainlint", description="A linter for PyTorch training code.")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, help="check, rule or server")
 
     check = commands.add_parser("check", help="lint files (the default: the current directory)")
-    check.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories; - reads stdin")
+    check.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or directories (default: the current directory); - reads standard input"
+    )
     check.add_argument(
         "--select",
         action="append",
@@ -67,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="skip files .gitignore lists (default: on)",
     )
-    check.add_argument("--fix", action=argparse.BooleanOptionalAction, default=False, help="apply safe fixes")
+    check.add_argument(
+        "--fix", action=argparse.BooleanOptionalAction, default=False, help="apply safe fixes (--no-fix: report only)"
+    )
     check.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes that change behaviour (hyperparameters)")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff and write nothing")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -78,21 +83,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-dir", metavar="DIR", help="where to cache results (default: .trainlint_cache in the project root)"
     )
     check.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel processes (default: the number of CPUs)")
-    check.add_argument("--output-format", choices=FORMATS, default="text")
+    check.add_argument(
+        "--output-format",
+        choices=(*FORMATS, *ALIASES),
+        default="full",
+        metavar="FORMAT",
+        help="how to print the findings: full (default: each with its source lines; `text` is an alias), "
+        "concise (one line each), grouped (by file), json, json-lines, junit, github (workflow annotations), "
+        "gitlab (Code Quality), pylint, sarif",
+    )
     check.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of standard output")
+    check.add_argument(
+        "--no-color",
+        action="store_true",
+        help="no colours (the default on a terminal; never when piped, or with NO_COLOR set; FORCE_COLOR forces them)",
+    )
+    check.add_argument("--watch", action="store_true", help="lint again whenever a linted file or a configuration file changes")
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of discovering one")
     check.add_argument(
-        "--stdin-filename", metavar="PATH", help="the path of the code read from stdin (for configuration and messages)"
+        "--stdin-filename",
+        metavar="PATH",
+        help="read the code from standard input and lint it as PATH (for configuration and messages)",
     )
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
 
     rule = commands.add_parser("rule", help="print a rule's page, or list every rule")
     rule.add_argument("rule", nargs="?", metavar="CODE", help="a code (TL101) or name (learning-rate-too-high)")
-    rule.add_argument("--all", action="store_true", help="list every rule")
-    rule.add_argument("--output-format", choices=("text", "json"), default="text")
+    rule.add_argument("--all", action="store_true", help="list every rule: code, fix marker, severity, name and summary")
+    rule.add_argument(
+        "--output-format", choices=("text", "json"), default="text", help="text (default: Markdown) or json (for tools)"
+    )
 
     server = commands.add_parser("server", help="run the language server on stdio")
-    server.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    server.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("debug", "info", "warning", "error"),
+        help="what the server logs on stderr (default: warning)",
+    )
     return parser
 
 
@@ -158,15 +186,31 @@ def _validate_overrides(overrides: Overrides) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
+    if args.watch and not args.show_settings:
+        if _reads_stdin(args):
+            raise ConfigError("--watch cannot watch standard input")
+        return _watch(args)
+    return _check_once(args)
+
+
+def _reads_stdin(args: argparse.Namespace) -> bool:
+    """`-` among the paths, or --stdin-filename alone (as in ruff)."""
+    return args.stdin_filename is not None or "-" in (args.paths or [])
+
+
+def _check_once(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     _validate_overrides(overrides)
     resolver = Resolver(overrides, Path(args.config) if args.config else None)
     if args.show_settings:
         return _show_settings(resolver, Path(args.show_settings))
-    if args.jobs is not None and args.jobs < 1:
-        raise ConfigError("--jobs must be at least 1")
     mode = "diff" if args.diff else "fix" if args.fix else "lint"
-    if "-" in args.paths:
+    if _reads_stdin(args):
+        for path in args.paths or []:
+            if path != "-":
+                print(f"trainlint: warning: ignoring {path}: the code is read from standard input", file=sys.stderr)
         return _check_stdin(args, resolver, mode)
 
     from trainlint.cache import Cache
@@ -178,9 +222,40 @@ def _check(args: argparse.Namespace) -> int:
         cache_dir = Path(args.cache_dir) if args.cache_dir else resolver.config_for(Path.cwd()).root / ".trainlint_cache"
         cache = Cache(cache_dir)
     options = Options(mode=mode, unsafe=args.unsafe_fixes, jobs=args.jobs or default_jobs(), cache=cache)
-    items = list(discover(args.paths, resolver, force_exclude=bool(args.force_exclude)))
+    items = list(discover(args.paths or ["."], resolver, force_exclude=bool(args.force_exclude)))
     results = run(items, resolver, options)
     return _report(args, results, mode)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from trainlint.watch import clear_screen, watch
+
+    def once() -> None:
+        try:
+            _check_once(args)
+        except ConfigError as exc:  # reported, and watched until it is fixed
+            print(f"trainlint: error: {exc}", file=sys.stderr)
+
+    return watch(once, lambda: _watched_files(args), sys.stderr, clear_screen(sys.stdout))
+
+
+def _watched_files(args: argparse.Namespace) -> list[Path]:
+    """The files a run lints, and every configuration file that could apply to them (existing or not)."""
+    from trainlint.config import CONFIG_NAMES
+    from trainlint.files import discover
+
+    paths = args.paths or ["."]
+    files: list[Path] = []
+    try:
+        resolver = Resolver(_overrides(args), Path(args.config) if args.config else None)
+        files = [item.path for item in discover(paths, resolver, force_exclude=bool(args.force_exclude))]
+    except ConfigError:
+        pass  # the run reports it; the configuration files below are watched all the same
+    folders = {Path(os.path.abspath(p)) for p in paths if os.path.isdir(p)} | {Path(os.path.abspath(p)).parent for p in paths}
+    folders |= {f.parent for f in files}
+    folders |= {parent for folder in list(folders) for parent in folder.parents}
+    configs = [folder / name for folder in sorted(folders) for name in CONFIG_NAMES]
+    return files + configs + ([Path(args.config)] if args.config else [])
 
 
 def _check_stdin(args: argparse.Namespace, resolver: Resolver, mode: str) -> int:
@@ -200,6 +275,7 @@ def _check_stdin(args: argparse.Namespace, resolver: Resolver, mode: str) -> int
     job = Job(path, display, data, settings, None)
     if mode == "lint":
         result = run_job(job, Options(mode="lint"))
+        result.data = data  # the lines quoted are those read, not the file on disk
     else:
         from trainlint.engine import lint_bytes
         from trainlint.fixes import fix_text
@@ -265,18 +341,23 @@ def _report(args: argparse.Namespace, results: list[FileResult], mode: str, stre
             return EXIT_ERROR
         return EXIT_FINDINGS if diffs else EXIT_CLEAN
 
-    diagnostics = [(r, d) for r in results for d in r.diagnostics]
-    if args.output_format == "text":
-        text = _render_text(args, results, diagnostics, mode)
+    fmt = ALIASES.get(args.output_format, args.output_format)
+    diagnostics = [d for r in results for d in r.diagnostics]
+    if fmt in HUMAN and args.statistics:
+        text = statistics(diagnostics, args.unsafe_fixes)
     else:
         reports = [
-            FileReport(r.display, r.diagnostics, _source_of(r) if args.output_format == "sarif" else None) for r in results
+            FileReport(r.display, r.diagnostics, _source_of(r) if fmt in NEEDS_SOURCE and r.diagnostics else None)
+            for r in results
         ]
-        text = render(args.output_format, reports)
+        text = render(fmt, reports, OutputOptions(color=_use_color(args, out), unsafe_fixes=args.unsafe_fixes))
+    if fmt in HUMAN and not args.quiet:
+        text += summary(diagnostics, sum(r.fixed for r in results), mode, args.unsafe_fixes)
     if args.output_file:
         Path(args.output_file).write_text(text, encoding="utf-8")
     else:
         out.write(text)
+        out.flush()
     if internal or errors:
         return EXIT_ERROR
     if diagnostics and not args.exit_zero:
@@ -284,66 +365,23 @@ def _report(args: argparse.Namespace, results: list[FileResult], mode: str, stre
     return EXIT_CLEAN
 
 
+def _use_color(args: argparse.Namespace, stream: TextIO) -> bool:
+    """Colour on a terminal; never in a file, with --no-color or NO_COLOR; FORCE_COLOR for a CI log."""
+    if args.output_file or args.no_color or os.environ.get("NO_COLOR"):
+        return False
+    return os.environ.get("FORCE_COLOR", "") not in ("", "0") or stream.isatty()
+
+
 def _source_of(result: FileResult) -> str | None:
-    if result.source is not None:
-        return result.source
+    """The text the result's positions refer to: kept by the run, or read again."""
     from trainlint.source import DecodeError, decode
 
+    if result.source is not None:
+        return result.source
     try:
-        return decode(Path(result.display).read_bytes()).text
+        return decode(result.data if result.data is not None else Path(result.display).read_bytes()).text
     except (OSError, DecodeError):
         return None
-
-
-def _render_text(
-    args: argparse.Namespace, results: list[FileResult], diagnostics: list[tuple[FileResult, Diagnostic]], mode: str
-) -> str:
-    from trainlint.fixes import is_applicable
-
-    lines = []
-    if args.statistics:
-        counts = Counter(d.code for _, d in diagnostics)
-        fixable = {d.code for _, d in diagnostics if is_applicable(d, args.unsafe_fixes)}
-        names = {d.code: d.name for _, d in diagnostics}
-        width = max((len(str(n)) for n in counts.values()), default=1)
-        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-            mark = "[*] " if code in fixable else "    "
-            lines.append(f"{count:>{width}}\t{code}\t{mark}{names[code]}")
-    else:
-        for result, d in diagnostics:
-            mark = "[*] " if is_applicable(d, args.unsafe_fixes) else ""
-            lines.append(f"{result.display}:{d.span.line}:{d.span.column + 1}: {d.code} {mark}{d.message}")
-    if not args.quiet:
-        lines.append(_summary(args, results, diagnostics, mode))
-    return "".join(line + "\n" for line in lines)
-
-
-def _summary(
-    args: argparse.Namespace, results: list[FileResult], diagnostics: list[tuple[FileResult, Diagnostic]], mode: str
-) -> str:
-    from trainlint.fixes import is_applicable
-
-    fixed = sum(r.fixed for r in results)
-    total = len(diagnostics)
-    if not total:
-        if fixed:
-            return f"Found {fixed} finding{'s' * (fixed != 1)} ({fixed} fixed, 0 remaining)."
-        return "All checks passed!"
-    by_severity = Counter(d.severity for _, d in diagnostics)
-    parts = ", ".join(
-        f"{by_severity[s]} {s.value}{'s' * (by_severity[s] != 1 and s is not Severity.INFO)}" for s in Severity if by_severity[s]
-    )
-    text = f"Found {total + fixed} finding{'s' * (total + fixed != 1)}"
-    text += f" ({fixed} fixed, {total} remaining: {parts})." if fixed else f" ({parts})."
-    safe = sum(1 for _, d in diagnostics if is_applicable(d, False))
-    unsafe = sum(1 for _, d in diagnostics if d.fix is not None) - safe
-    if mode == "lint" and safe:
-        text += f"\n[*] {safe} fixable with the `--fix` option."
-    if unsafe and not args.unsafe_fixes:
-        text += f"\n{unsafe} hidden fix{'es' * (unsafe != 1)} can be enabled with the `--unsafe-fixes` option."
-    elif unsafe and mode == "lint":
-        text += f"\n[*] {unsafe} more fixable with `--fix --unsafe-fixes`."
-    return text
 
 
 # -- rule -------------------------------------------------------------------------------------------
@@ -363,7 +401,13 @@ def _rule(args: argparse.Namespace) -> int:
                 page = get_page(r.code)
                 fix = {"safe": "[*]", "unsafe": "[!]", "none": "   "}[r.fix.value]
                 name = r.name if r.default else f"{r.name} (opt-in)"
-                print(f"{r.code}  {fix}  {name:<48} {page.summary if page else ''}")
+                print(f"{r.code}  {fix}  {r.severity.value:<7}  {name:<48} {page.summary if page else ''}")
+            print(
+                "\n[*] a safe fix: `check --fix` applies it.  [!] an unsafe fix (it changes a hyperparameter): "
+                "`check --fix --unsafe-fixes`.\n(opt-in): off unless `ALL`, a prefix or its code selects it. "
+                "Severities are the defaults ([tool.trainlint.severity] changes them); "
+                "`trainlint rule CODE` prints a rule's page."
+            )
         return EXIT_CLEAN
     rule = find_rule(args.rule)
     if rule is None:

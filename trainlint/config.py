@@ -201,6 +201,8 @@ def parse_rule_options(rule: type[Rule], value: Any, where: str) -> Any:
     hints = typing.get_type_hints(rule.Options)
     defaults = rule.Options()
     fields = {f.name.replace("_", "-"): f.name for f in dataclasses.fields(rule.Options)}
+    # A table option keyed by torch class names says so: `field(metadata={"keys": "optimizer"})`.
+    key_kinds = {f.name: f.metadata.get("keys") for f in dataclasses.fields(rule.Options)}
     changes = {}
     for key, item in value.items():
         name = fields.get(key) or (key if key in hints else None)
@@ -209,12 +211,34 @@ def parse_rule_options(rule: type[Rule], value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: unknown option {key!r} for {rule.code} (options: {known})")
         if not _type_ok(item, hints[name]):
             raise ConfigError(f"{where}.{key}: expected {_type_name(hints[name])}, got {item!r}")
+        kind = key_kinds.get(name)
+        if kind is not None:
+            _check_class_names(item, kind, f"{where}.{key}")
         default = getattr(defaults, name)
         changes[name] = {**default, **item} if isinstance(default, dict) else item
     try:
         return dataclasses.replace(defaults, **changes)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_class_names(table: dict[str, Any], kind: str, where: str) -> None:
+    """Each key names a torch class of that kind (`SGD`, `StepLR`): a typo is an error, with the closest name."""
+    import difflib
+
+    from trainlint.facts import torch_facts
+
+    names = sorted({f.name for f in torch_facts().of_kind(kind)})
+    by_lower = {name.lower(): name for name in names}
+    for key in table:
+        if key in names:
+            continue
+        close = [by_lower[key.lower()]] if key.lower() in by_lower else difflib.get_close_matches(key, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(names)
+        raise ConfigError(
+            f"{where}.{key}: unknown {kind} {key!r}{hint}; the {kind}s of torch {torch_facts().torch_version}: {known}"
+        )
 
 
 def _type_name(annotation: Any) -> str:
@@ -254,6 +278,7 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
     prefix = f"{path}: " if path else ""
     key_prefix = _prefix(path) if path else ""
     config = Config(path=path, root=root)
+    per_file: dict[str, dict[str, list[str]]] = {}
     for key, value in table.items():
         where = f"{prefix}{key_prefix}{key}"
         if key not in _KEYS:
@@ -269,7 +294,7 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
         elif key == "ignore":
             config.ignore = _check_selectors(value, where)
         elif key in ("per-file-ignores", "extend-per-file-ignores"):
-            config.per_file_ignores.update(_check_per_file(value, where))
+            per_file[key] = _check_per_file(value, where)
         elif key == "exclude":
             config.exclude = _check_list(value, where)
         elif key == "extend-exclude":
@@ -282,6 +307,10 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
             config.severity = _check_severity(value, where)
         elif key == "rules":
             config.rules = _check_rules(value, where)
+    # extend-per-file-ignores adds to per-file-ignores, glob by glob (as in ruff), whatever the order.
+    config.per_file_ignores = dict(per_file.get("per-file-ignores", {}))
+    for glob, selectors in per_file.get("extend-per-file-ignores", {}).items():
+        config.per_file_ignores[glob] = config.per_file_ignores.get(glob, []) + selectors
     return config
 
 

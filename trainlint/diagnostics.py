@@ -81,14 +81,18 @@ class Diagnostic:
     fix: Fix | None = None
     # More lines whose noqa comment suppresses this diagnostic (where its value was written).
     suppression_lines: tuple[int, ...] = field(default=(), compare=False)
+    # The places the message cites (an argparse default, a constant), each with a short label: the
+    # `full` output shows them as secondary labels, SARIF as related locations.
+    related: tuple[tuple[Span, str], ...] = field(default=(), compare=False)
 
     @property
     def sort_key(self) -> tuple[Span, str, str]:
         return (self.span, self.code, self.message)
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON output's object, minus `path` (added by the caller)."""
-        return {
+    def to_json(self, related: bool = False) -> dict[str, Any]:
+        """The JSON output's object, minus `path` (added by the caller). `related`: also the cited
+        places, which the cache keeps but the documented JSON output does not have."""
+        data: dict[str, Any] = {
             **self.span.to_json(),
             "code": self.code,
             "name": self.name,
@@ -96,6 +100,9 @@ class Diagnostic:
             "severity": self.severity.value,
             "fix": self.fix.to_json() if self.fix else None,
         }
+        if related and self.related:
+            data["related"] = [{**span.to_json(), "label": label} for span, label in self.related]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Diagnostic:
@@ -106,4 +113,5 @@ class Diagnostic:
             severity=Severity(data["severity"]),
             span=Span.from_json(data),
             fix=Fix.from_json(data["fix"]) if data["fix"] else None,
+            related=tuple((Span.from_json(r), r["label"]) for r in data.get("related", ())),
         )

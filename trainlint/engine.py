@@ -8,7 +8,7 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,9 +42,11 @@ def _diagnostic(
     fix: Fix | None = None,
     severity: Severity | None = None,
     suppression_lines: tuple[int, ...] = (),
+    related: tuple[tuple[Span, str], ...] = (),
 ) -> Diagnostic:
     rule = REGISTRY[code]
-    return Diagnostic(code, rule.name, message, settings.severity(code, severity or rule.severity), span, fix, suppression_lines)
+    level = settings.severity(code, severity or rule.severity)
+    return Diagnostic(code, rule.name, message, level, span, fix, suppression_lines, related)
 
 
 def _line_span(index: LineIndex, line: int, column: int) -> Span:
@@ -81,13 +83,14 @@ def _python_parse(text: str) -> BaseException | None:
     return None
 
 
-def _fatal(problem: BaseException | None) -> bool:
-    """Code CPython rejects that libcst must not even try: too deep to parse (libcst's parser
-    crashes, or takes minutes, on such input), or null bytes. Other syntax errors may be newer
-    syntax than this interpreter knows, which libcst still parses."""
+def _fatal(problem: BaseException | None, text: str) -> bool:
+    """Code CPython rejects that libcst must not even try, or would wrongly accept: too deep to
+    parse (libcst's parser crashes, or takes minutes, on such input), or null bytes (CPython
+    refuses them anywhere, even in a comment or a string; libcst parses them). Other syntax errors
+    may be newer syntax than this interpreter knows, which libcst still parses."""
     if problem is None:
         return False
-    return not isinstance(problem, SyntaxError) or "too many nested" in str(problem)
+    return "\0" in text or not isinstance(problem, SyntaxError) or "too many nested" in str(problem)
 
 
 def syntax_error(
@@ -105,8 +108,13 @@ def syntax_error(
         detail = "the code is nested too deeply to parse"
     elif isinstance(problem, ValueError):
         detail = str(problem)
+    span = _line_span(index, line, column)
+    nul = text.find("\0") if problem is not None else -1
+    if nul >= 0:  # CPython names no position for it
+        line, column = index.position(nul)
+        span, detail = Span(line, column, line, column + 1), "source code cannot contain null bytes (a NUL character)"
     message = f"Syntax error: {detail.strip().rstrip('.')}; trainlint checks nothing else in this file until it parses"
-    return _diagnostic("TL001", message, _line_span(index, line, column), settings)
+    return _diagnostic("TL001", message, span, settings)
 
 
 def lint_bytes(data: bytes, path: str, settings: LintSettings) -> LintResult:
@@ -185,7 +193,7 @@ def _in_deep_stack(function: Callable[..., T], *args: Any) -> T:
 
 def _lint_source(text: str, path: str, settings: LintSettings, deep: bool) -> LintResult:
     problem = _python_parse(text)
-    if _fatal(problem):
+    if _fatal(problem, text):
         return LintResult(_enabled([syntax_error(text, problem, settings)], settings), parsed=False)
     rules = _rules_that_could_fire(text, settings)
     if not rules and problem is None:  # nothing to check: no need for the (costly) libcst parse
@@ -236,7 +244,9 @@ class _Run:
             except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the others' findings
                 self.crashed(f"rule {rule.code} ({rule.name})", exc)
 
-        model.positions.want(n for _, f in findings for n in (f.node, *f.refs, *f.suppressible_at))
+        model.positions.want(
+            n for _, f in findings for n in (f.node, *f.refs, *f.suppressible_at, *(node for node, _ in f.related))
+        )
         for rule, finding in findings:
             try:
                 self.diagnostics.append(self.diagnostic(rule, finding, model))
@@ -250,7 +260,18 @@ class _Run:
         message = finding.message()
         span = model.span(finding.node)
         suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
-        return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines)
+        related = _related(model, span, finding.related)
+        return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines, related)
+
+
+def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]) -> tuple[tuple[Span, str], ...]:
+    """The cited places in file order, without the reported range itself or repeats."""
+    out: dict[Span, str] = {}
+    for node, label in cited:
+        span = model.span(node)
+        if span != primary and span not in out:
+            out[span] = label
+    return tuple(sorted(out.items()))
 
 
 def _internal(text: str, what: str, path: str, exc: BaseException, settings: LintSettings) -> Diagnostic:

@@ -46,6 +46,9 @@ class Finding:
     severity: Severity | None = None  # lower than the rule's when the evidence is weaker
     # Where the reported value was written (a constant, an argparse default): a noqa comment there counts too.
     suppressible_at: Sequence[Any] = ()
+    # Places the message cites, each with a short label ("default of --lr"): shown beside those lines
+    # by the `full` output and as SARIF related locations. Their nodes get ranges like `refs`.
+    related: Sequence[tuple[Any, str]] = ()
 
 
 class Rule:

@@ -49,6 +49,7 @@ class FileResult:
     fixed: int = 0
     diff: str = ""
     error: str | None = None  # a fix that could not be applied or written
+    data: bytes | None = None  # the bytes linted, kept when there are findings (outputs that quote lines need them)
     cache: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
 
 
@@ -65,7 +66,8 @@ def unreadable(display: str, reason: str, settings: LintSettings) -> FileResult:
 
 
 def _payload(diagnostics: list[Diagnostic]) -> dict[str, Any]:
-    return {"diagnostics": [d.to_json() for d in diagnostics]}
+    """What the cache keeps of a file's result (its shape is versioned by cache.PAYLOAD_VERSION)."""
+    return {"diagnostics": [d.to_json(related=True) for d in diagnostics]}
 
 
 def run_job(job: Job, options: Options) -> FileResult:
@@ -135,10 +137,14 @@ def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list
                 d.fix is not None and (d.fix.applicability.value == "safe" or options.unsafe) for d in diagnostics
             )
             if not fixable:
-                results.append(FileResult(item.display, diagnostics))
+                results.append(FileResult(item.display, diagnostics, data=data if diagnostics else None))
                 continue
         jobs.append(Job(item.path, item.display, data, settings, key))
-    results.extend(_execute(jobs, options))
+    linted = {job.display: job.data for job in jobs}
+    for result in _execute(jobs, options):
+        if result.diagnostics and result.source is None:
+            result.data = linted.get(result.display)
+        results.append(result)
     if cache is not None:
         cache.put_many(dict(r.cache for r in results if r.cache is not None))
     results.sort(key=lambda r: r.display)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import re
 import tokenize
 from dataclasses import dataclass
@@ -31,26 +33,44 @@ def decode(data: bytes) -> Decoded:
     """Decode like the interpreter: BOM, then a PEP 263 coding cookie, else UTF-8."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:  # an unknown or conflicting coding cookie
-        raise DecodeError(f"cannot decode: {exc.msg}", exc.lineno or 1, 0) from None
+    except SyntaxError as exc:  # an unknown or conflicting coding cookie, or no text at all
+        if "invalid or missing encoding declaration" in exc.msg:
+            encoding = "utf-8"  # the first lines are not UTF-8 and declare nothing: say which byte
+        else:
+            raise DecodeError(f"cannot decode: {exc.msg}", exc.lineno or 1, 0) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1)
-        bad = data[exc.start : exc.start + 1].hex()
-        raise DecodeError(
-            f"cannot decode the file as {encoding}: byte 0x{bad} at line {line} is invalid "
-            f"({exc.reason}); save it as UTF-8 or declare its encoding in a coding comment",
-            line,
-            column,
-        ) from None
+        raise _undecodable(data, encoding, exc) from None
     return Decoded(text, encoding)
+
+
+def _undecodable(data: bytes, encoding: str, exc: UnicodeDecodeError) -> DecodeError:
+    """The first byte that is not text: its line, and its column in characters (what editors show)."""
+    start = exc.start + len(data) - len(exc.object)  # utf-8-sig counts from after the byte order mark
+    before = data[:start]
+    line = len(NEWLINE_RE.findall(before.decode(encoding, errors="replace"))) + 1
+    line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+    # utf-8-sig drops a byte order mark at the start of the file (as the text does), nowhere else.
+    codec = "utf-8" if encoding == "utf-8-sig" and line_start else encoding
+    column = len(data[line_start:start].decode(codec, errors="replace"))
+    bad = data[start : start + 1].hex()
+    return DecodeError(
+        f"cannot decode the file as {encoding}: byte 0x{bad} at line {line}, column {column + 1} is invalid "
+        f"({exc.reason}); save it as UTF-8 or declare its encoding in a coding comment",
+        line,
+        column,
+    )
 
 
 def encode(text: str, encoding: str) -> bytes:
     return text.encode(encoding)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text as Python counts them (`\\r\\n`, `\\r` or `\\n` ends one), without their
+    line breaks; a text ending in a line break ends with an empty string."""
+    return NEWLINE_RE.split(text) if "\r" in text else text.split("\n")
 
 
 class LineIndex:
@@ -61,13 +81,21 @@ class LineIndex:
 
     @cached_property
     def starts(self) -> list[int]:
-        return [0] + [m.end() for m in NEWLINE_RE.finditer(self.text)]
+        text = self.text
+        if "\r" not in text:  # the usual case: three times faster than the regular expression
+            return [0, *itertools.accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
+        return [0] + [m.end() for m in NEWLINE_RE.finditer(text)]
 
     def offset(self, line: int, column: int) -> int:
         starts = self.starts
         if line > len(starts):
             return len(self.text)
         return min(starts[line - 1] + column, len(self.text))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The (line, column) of a string offset."""
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1]
 
     def line_text(self, line: int) -> str:
         """The text of a line, without its line break."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trainlint.diagnostics import Severity
-from trainlint.output import FileReport
+from trainlint.output import FileReport, Options
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -16,7 +16,7 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(reports: list[FileReport]) -> str:
+def render(reports: list[FileReport], options: Options) -> str:
     lines = []
     for report in reports:
         for d in report.diagnostics:

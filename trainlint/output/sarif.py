@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from trainlint import __version__
-from trainlint.diagnostics import Diagnostic, Severity, Span
-from trainlint.output import FileReport
+from trainlint.diagnostics import Severity, Span
+from trainlint.output import FileReport, Fingerprints, Options, relative_path
 from trainlint.pages import first_paragraph, get_page, page_url
 from trainlint.registry import Rule, all_rules
-from trainlint.source import LineIndex
+from trainlint.source import split_lines
 
 INFORMATION_URI = "https://github.com/trainlint/trainlint"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -44,13 +42,8 @@ def _rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
 
 
 def _uri(display: str, root: Path) -> str:
-    path = Path(display)
-    if path.is_absolute():
-        try:
-            path = path.relative_to(root)
-        except ValueError:
-            return path.as_uri()
-    return quote(Path(os.path.normpath(path)).as_posix())
+    path = relative_path(display, root)
+    return path.as_uri() if path.is_absolute() else quote(path.as_posix())
 
 
 def _region(span: Span) -> dict[str, Any]:
@@ -62,34 +55,35 @@ def _region(span: Span) -> dict[str, Any]:
     }
 
 
-def _fingerprint(d: Diagnostic, uri: str, line_text: str, seen: dict[str, int]) -> str:
-    """Stable across runs while the flagged line is unchanged, even if lines above it move."""
-    base = hashlib.sha256(f"{d.code}\0{uri}\0{' '.join(line_text.split())}".encode()).hexdigest()[:32]
-    occurrence = seen.get(base, 0)
-    seen[base] = occurrence + 1
-    return f"{base}:{occurrence}"
-
-
-def render_sarif(reports: list[FileReport], root: Path | None = None) -> str:
-    root = (root or Path.cwd()).resolve()
+def render(reports: list[FileReport], options: Options) -> str:
+    root = (options.root or Path.cwd()).resolve()
     rules = all_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
     results = []
     for report in reports:
         uri = _uri(report.display, root)
         location = {"uri": uri, "uriBaseId": "%SRCROOT%"} if not uri.startswith("file:") else {"uri": uri}
-        lines = LineIndex(report.source) if report.source is not None else None
-        seen: dict[str, int] = {}
+        lines = split_lines(report.source) if report.source is not None else None
+        fingerprints = Fingerprints()
         for d in report.diagnostics:
-            line_text = lines.line_text(d.span.line) if lines else d.message
+            line_text = lines[d.span.line - 1] if lines and d.span.line <= len(lines) else d.message
             result = {
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],
                 "level": _LEVEL[d.severity],
                 "message": {"text": d.message},
                 "locations": [{"physicalLocation": {"artifactLocation": location, "region": _region(d.span)}}],
-                "partialFingerprints": {"trainlint/v1": _fingerprint(d, uri, line_text, seen)},
+                "partialFingerprints": {"trainlint/v1": fingerprints.of(d, uri, line_text)},
             }
+            if d.related:
+                result["relatedLocations"] = [
+                    {
+                        "id": i,
+                        "physicalLocation": {"artifactLocation": location, "region": _region(span)},
+                        "message": {"text": label},
+                    }
+                    for i, (span, label) in enumerate(d.related, start=1)
+                ]
             if d.fix is not None:
                 result["fixes"] = [
                     {

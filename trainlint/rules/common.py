@@ -24,6 +24,11 @@ def describe(model: ScriptModel, trail: Sequence[Origin]) -> str:
     return "; ".join(f"{origin.label}, line {model.positions.line(origin.node)}" for origin in trail)
 
 
+def cited(trail: Sequence[Origin]) -> list[tuple[Any, str]]:
+    """A value's trail as a Finding's `related` places: `default of --lr` beside that default."""
+    return [(origin.node, origin.label) for origin in trail]
+
+
 def with_origin(model: ScriptModel, text: str, trail: Sequence[Origin]) -> str:
     return f"{text} ({describe(model, trail)})" if trail else text
 

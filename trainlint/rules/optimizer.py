@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Applicability, Edit, Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
-from trainlint.rules.common import fmt_number, insert_after, replace, with_origin
+from trainlint.rules.common import cited, fmt_number, insert_after, replace, with_origin
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
@@ -88,7 +88,7 @@ _LR_REPLACED_BY = {"LambdaLR", "MultiplicativeLR", "OneCycleLR", "CyclicLR"}
 class LearningRateOptions:
     #: Per optimizer class: a learning rate at or above the limit is reported.
     #: Entries given in the configuration replace the defaults for those classes.
-    limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LR_LIMITS))
+    limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LR_LIMITS), metadata={"keys": "optimizer"})
 
 
 @register
@@ -178,6 +178,7 @@ class LearningRateTooHigh(OptimizerRule):
             refs=trail_nodes + [known.source],
             severity=Severity.INFO if borderline else None,
             suppressible_at=trail_nodes,
+            related=cited(known.trail),
         )
 
 
@@ -247,7 +248,7 @@ class HyperparameterOutOfRange(OptimizerRule):
             shown = with_origin(model, fmt_number(value), known.trail)
             return f"{optimizer.name} {what} is {shown}; it must be {valid_text}: {_CONSEQUENCE[name]}"
 
-        return Finding(argument.node, message, refs=[o.node for o in known.trail])
+        return Finding(argument.node, message, refs=[o.node for o in known.trail], related=cited(known.trail))
 
 
 @register
@@ -296,7 +297,7 @@ class AdamCoupledWeightDecay(OptimizerRule):
                 return None
             return Fix(Applicability.UNSAFE, "Replace Adam with AdamW", tuple(plan[0]()))
 
-        return Finding(optimizer.node.func, message, fix, refs=refs)
+        return Finding(optimizer.node.func, message, fix, refs=refs, related=cited(known.trail))
 
 
 def _adamw_plan(model: ScriptModel, optimizer: Optimizer) -> EditPlan | None:
