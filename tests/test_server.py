@@ -366,7 +366,7 @@ async def test_hover(lsp: LanguageClient, tmp_path):
 
 async def test_diagnostic_hover_stays_short(lsp: LanguageClient, tmp_path):
     """Hovers at the squiggles of a call with many arguments and three findings."""
-    await start(lsp, tmp_path)
+    await start(lsp, tmp_path, options={"settings": {"select": ["ALL"]}})  # TL103 is off by default
     source = textwrap.dedent("""\
         import torch
 
