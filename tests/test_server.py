@@ -51,6 +51,7 @@ async def start(client: LanguageClient, root: Path, *, pull=False, encodings=Non
     capabilities = client_capabilities("visual-studio-code")
     if pull:
         capabilities.text_document.diagnostic = types.DiagnosticClientCapabilities(dynamic_registration=False)
+        capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
     else:
         capabilities.text_document.diagnostic = None
     if encodings:
@@ -257,7 +258,9 @@ async def test_quick_fixes_applied(lsp: LanguageClient, tmp_path):
 
     actions = await actions_for(lsp, uri, [tl101])
     fix = next(a for a in actions if a.title.startswith("Set the learning rate"))
-    assert fix.kind == types.CodeActionKind.QuickFix and not fix.is_preferred and "unsafe" in fix.title
+    assert fix.kind == types.CodeActionKind.QuickFix and not fix.is_preferred
+    # The squiggle is on `lr=args.lr` (line 9); the edit lands on the default of --lr (line 6).
+    assert fix.title == "Set the learning rate to 0.1 (line 6) (unsafe: changes behaviour) (TL101)"
     assert apply(BAD, edits_of(fix)) == BAD.replace("default=10", "default=0.1")
 
     actions = await actions_for(lsp, uri, [tl003])
@@ -268,12 +271,23 @@ async def test_quick_fixes_applied(lsp: LanguageClient, tmp_path):
     assert all(len(edits_of(a)) <= 2 for a in actions)
 
 
+async def test_quick_fix_title_names_no_line_for_an_edit_under_the_squiggle(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    source = "import torch\nopt = torch.optim.SGD(p, lr=10.0)\n"
+    uri = open_doc(lsp, tmp_path / "train.py", source)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    titles = [a.title for a in await actions_for(lsp, uri, [d])]
+    assert "Set the learning rate to 0.1 (unsafe: changes behaviour) (TL101)" in titles
+    assert "Disable TL101 for this line" in titles
+
+
 async def test_disable_for_this_line(lsp: LanguageClient, tmp_path):
     await start(lsp, tmp_path)
     multiline = BAD.replace(
         "optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)",
         "optimizer = torch.optim.SGD(\n    model.parameters(),\n    lr=args.lr,  # tuned later\n)",
     )
+    titles = {multiline: "Disable TL101 for this statement (line 12)"}  # the squiggle is on line 11
     cases = {
         BAD: BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: TL101\n"),
         BAD.replace("lr=args.lr)\n", "lr=args.lr)  # noqa: E501\n"): BAD.replace(
@@ -286,7 +300,7 @@ async def test_disable_for_this_line(lsp: LanguageClient, tmp_path):
         uri = open_doc(lsp, tmp_path / f"case{i}.py", source)
         (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
         actions = await actions_for(lsp, uri, [d])
-        disable = next(a for a in actions if a.title == "Disable TL101 for this line")
+        disable = next(a for a in actions if a.title == titles.get(source, "Disable TL101 for this line"))
         result = apply(source, edits_of(disable))
         assert result == expected
         change(lsp, uri, result, 2)
@@ -324,18 +338,58 @@ async def test_hover(lsp: LanguageClient, tmp_path):
     uri = open_doc(lsp, tmp_path / "train.py", source)
     await diagnostics_until(lsp, uri, lambda ds: len(ds) == 2)
 
-    on_lr = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(8, 52)))
-    text = on_lr.contents.value
+    on_call = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(8, 25)))
+    text = on_call.contents.value
     assert text.startswith("**SGD (torch.optim.SGD)**")
     assert "trains the parameters of `Linear`" in text
     assert "| `lr` | `10.0` | default of --lr, line 6 |" in text
-    assert "# TL101 learning-rate-too-high" in text, "the diagnostic's rule page"
+    assert "TL101" not in text, "off the squiggle: the call's values only"
+
+    on_lr = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(8, 52)))
+    text = on_lr.contents.value
+    # The diagnostic's rule: a short card, not the page (which would push "Quick Fix..." out of reach).
+    page = get_page("TL101")
+    assert text.startswith(f"**TL101 learning-rate-too-high**: {page.summary}\n\n")
+    assert "The learning rate scales every update." in text, "the start of 'Why it hurts training'"
+    assert text.endswith(f"[Full rule page]({page.url}) · `trainlint rule TL101`")
+    assert "## Bad" not in text and "Default limits" not in text and "| `lr` |" not in text
+    assert len(text) < 1200, len(text)
 
     on_code = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(9, 17)))
-    assert on_code.contents.value.startswith("# TL102 optimizer-hyperparameter-out-of-range")
+    text = on_code.contents.value
+    assert text.startswith(get_page("TL102").text), "a code in a noqa comment: the whole page"
+    assert "**TL003 unused-suppression**" in text, "and the card of the diagnostic there (the unused noqa)"
 
     nothing = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, 2)))
     assert nothing is None
+
+
+async def test_diagnostic_hover_stays_short(lsp: LanguageClient, tmp_path):
+    """Hovers at the squiggles of a call with many arguments and three findings."""
+    await start(lsp, tmp_path, options={"settings": {"select": ["ALL"]}})  # TL103 is off by default
+    source = textwrap.dedent("""\
+        import torch
+
+        model = torch.nn.Linear(4, 2)
+        opt = torch.optim.Adam(model.parameters(), lr=0.5, betas=(0.9, 1.5), eps=1e-8, weight_decay=1e-4, amsgrad=False)
+    """)
+    uri = open_doc(lsp, tmp_path / "train.py", source)
+    diagnostics = await diagnostics_until(lsp, uri, lambda ds: sorted(codes(ds)) == ["TL101", "TL102", "TL103"])
+    for d in diagnostics:
+        hover = await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), d.range.start))
+        text = hover.contents.value
+        assert text.startswith(f"**{d.code} ")
+        assert len(text) < 1200, (d.code, len(text), text)
+
+
+def test_every_rule_card_is_short():
+    from trainlint.pages import load_pages
+    from trainlint.server.server import rule_card
+
+    for code, page in load_pages().items():
+        card = rule_card(page)
+        assert card.startswith(f"**{code} {page.name}**: {page.summary}") and page.url in card
+        assert len(card) <= 800, (code, len(card))
 
 
 async def test_inlay_hints_are_a_setting(lsp: LanguageClient, tmp_path):
@@ -510,3 +564,138 @@ async def test_loop_rule_quick_fix(lsp: LanguageClient, tmp_path):
     assert "    optimizer.zero_grad()\n    loss.backward()\n" in fixed
     change(lsp, uri, fixed, 2)
     await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+
+async def test_rule_settings_set_aside_by_a_configuration_file_are_named_once(lsp: LanguageClient, tmp_path):
+    """filesystemFirst (the default, as in ruff): a configuration file replaces the editor's rule settings; say so."""
+    project = tmp_path / "project"
+    project.mkdir()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text("[tool.trainlint]\nselect = ['TL1']\n")
+    await start(lsp, tmp_path, options={"settings": {"ignore": ["TL103"], "severity": {"TL101": "error"}}})
+    adam = "opt2 = torch.optim.Adam(model.parameters(), weight_decay=1e-4)\n"
+    uri = open_doc(lsp, project / "train.py", BAD + adam)
+    (tl101, _) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101", "TL103"])
+    assert tl101.severity == types.DiagnosticSeverity.Warning, "the file's settings, not the editor's"
+    await until(lambda: any("not used" in m.message for m in lsp.messages))
+    (shown,) = [m for m in lsp.messages if "not used" in m.message]
+    assert shown.type == types.MessageType.Warning
+    assert shown.message.startswith(
+        "trainlint: the editor settings trainlint.ignore and trainlint.severity are not used for the files "
+        "project/pyproject.toml covers"
+    )
+    assert 'trainlint.configurationPreference is "filesystemFirst"' in shown.message and '"editorFirst"' in shown.message
+    assert any(m.message == shown.message for m in lsp.log_messages), "and in the log"
+
+    # Another file under the same configuration: nothing new. Files without one use the editor's settings.
+    other = open_doc(lsp, project / "other.py", BAD)
+    await diagnostics_until(lsp, other, lambda ds: codes(ds) == ["TL101"])
+    loose = open_doc(lsp, tmp_path / "loose.py", BAD + adam)
+    (d,) = await diagnostics_until(lsp, loose, lambda ds: codes(ds) == ["TL101"])
+    assert d.severity == types.DiagnosticSeverity.Error
+
+    # A second configuration file: named in the log, but the notification came once for the workspace.
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "trainlint.toml").write_text("ignore = []\n")
+    open_doc(lsp, second / "train.py", BAD)
+    await until(lambda: any("files second/trainlint.toml covers" in m.message for m in lsp.log_messages))
+    assert len([m for m in lsp.messages if "not used" in m.message]) == 1
+
+    settings = {"trainlint": {"ignore": ["TL103"], "severity": {"TL101": "error"}, "configurationPreference": "editorFirst"}}
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"], fresh=True)
+    assert d.severity == types.DiagnosticSeverity.Error, "editorFirst: the editor's settings on top of the file"
+
+
+async def test_no_notice_without_editor_rule_settings(lsp: LanguageClient, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.trainlint]\nignore = ['TL103']\n")
+    await start(lsp, tmp_path, options={"settings": {"run": "onType", "inlayHints": True}})
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    await lsp.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, 0)))
+    assert not [m for m in [*lsp.messages, *lsp.log_messages] if "not used" in m.message]
+
+
+async def test_root_comes_from_initialize_not_the_working_directory(lsp: LanguageClient, tmp_path):
+    """The VS Code extension runs the server in a neutral folder: the workspace is what `initialize` names."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "pyproject.toml").write_text("[tool.trainlint]\nignore = ['TL101']\n")
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.text_document.diagnostic = None
+    await lsp.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities,
+            root_uri=(tmp_path / "elsewhere").as_uri(),  # deprecated in favour of workspaceFolders
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="workspace")],
+        )
+    )
+    # An untitled document has no folder of its own: it is linted as if in the root.
+    uri = "untitled:Untitled-1"
+    lsp.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=BAD + "x = 1\n"))
+    )
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+    change(lsp, uri, BAD.replace("default=10", "default=-1"), 2)  # TL102 is not ignored: the lint did run
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL102"])
+
+
+# -- the log -------------------------------------------------------------------------------------------------
+
+
+async def test_unchanged_settings_after_start_do_not_relint(lsp: LanguageClient, tmp_path):
+    """VS Code repeats initializationOptions in a didChangeConfiguration right after start. Relinting
+    then made the server ask for a diagnostic refresh, and VS Code cancelled its answered pulls."""
+    options = {"settings": {"ignore": ["TL103"]}}
+    await start(lsp, tmp_path, pull=True, options=options)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"trainlint": options["settings"]}))
+    report = await lsp.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri)))
+    assert codes(report.items) == ["TL101"]
+    assert lsp.diagnostic_refresh_count == 0
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"trainlint": {"ignore": ["TL101"]}}))
+    await until(lambda: lsp.diagnostic_refresh_count == 1)
+
+
+async def test_cancel_of_an_answered_request_is_not_a_warning(lsp: LanguageClient, tmp_path, capfd):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    params = types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(8, 52))
+    await lsp.protocol.send_request_async(types.TEXT_DOCUMENT_HOVER, params, msg_id="hover-1")
+    lsp.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="hover-1"))  # as VS Code does, after the answer
+    # A bad setting makes the server log a warning of its own: once it is on stderr, the cancel was handled.
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"trainlint": {"run": "sometimes"}}))
+    stderr = ""
+
+    def logged() -> bool:
+        nonlocal stderr
+        stderr += capfd.readouterr().err
+        return "trainlint.run" in stderr
+
+    await until(logged)
+    assert "WARNING" in stderr and "Cancel notification" not in stderr
+
+
+def test_answered_cancel_filter_on_pygls_own_code(caplog):
+    """pygls's own cancel handling, in process: a cancel for a request it does not track is a debug record."""
+    import logging
+
+    from pygls.lsp.server import LanguageServer
+
+    from trainlint.server import AnsweredCancelFilter
+
+    pygls_log = logging.getLogger("pygls.protocol.json_rpc")
+    pygls_log.addFilter(filter_ := AnsweredCancelFilter())
+    try:
+        protocol = LanguageServer("probe", "0").protocol
+        with caplog.at_level(logging.WARNING):
+            protocol._handle_cancel_notification("42")
+        assert caplog.records == []
+        with caplog.at_level(logging.DEBUG):
+            protocol._handle_cancel_notification("43")
+        (record,) = [r for r in caplog.records if "Cancel notification" in r.getMessage()]
+        assert record.levelno == logging.DEBUG and '"43"' in record.getMessage()
+    finally:
+        pygls_log.removeFilter(filter_)

@@ -417,6 +417,9 @@ class Resolver:
         self.tolerant = tolerant
         self.revalidate = revalidate
         self.errors: list[str] = []
+        # Configuration files used instead of non-empty overrides (filesystemFirst): the language
+        # server tells the user, since the editor's settings then do nothing for those files.
+        self.set_aside_by: set[Path] = set()
         self.last_good_configs: dict[Path, Config] = last_good if last_good is not None else {}
         self.fixed = self._load_explicit(config_path) if config_path else None
         self._by_dir: dict[Path, tuple[Config, Stamp]] = {}
@@ -489,6 +492,8 @@ class Resolver:
         cached = entry[1] if entry is not None and entry[0] is config else None
         if cached is None:
             if self.preference == "filesystemFirst" and config.path is not None:
+                if o != Overrides():
+                    self.set_aside_by.add(config.path)
                 o = Overrides()  # a configuration file applies: the editor's settings step aside
             select = o.select if o.select is not None else config.select  # None: the default set
             enabled = resolve_selection(select, config.extend_select + o.extend_select, config.ignore + o.ignore)

@@ -119,3 +119,36 @@ def first_paragraph(markdown: str) -> str:
             continue
         paragraph.append(line.strip())
     return re.sub(r"[`*]", "", " ".join(paragraph))
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"'])")
+
+
+def lead_paragraph(markdown: str, limit: int) -> str:
+    """The first paragraph of a section, as Markdown, kept to the whole sentences (or list items) that
+    fit in `limit` characters, at least one; `…` marks a cut."""
+    lines: list[str] = []
+    for line in markdown.splitlines():
+        if not line.strip():
+            if lines:
+                break
+            continue
+        lines.append(line.strip())
+    if lines and lines[0].startswith("- "):
+        units: list[str] = []  # list items, each with its continuation lines
+        for line in lines:
+            if line.startswith("- ") or not units:
+                units.append(line)
+            else:
+                units[-1] += f" {line}"
+        separator = "\n"
+    else:
+        units = _SENTENCE_BREAK.split(" ".join(lines))
+        separator = " "
+    kept = units[:1]
+    for unit in units[1:]:
+        if len(separator.join([*kept, unit])) > limit:
+            break
+        kept.append(unit)
+    text = separator.join(kept)
+    return text if len(kept) == len(units) else f"{text} …"

@@ -24,6 +24,16 @@ class EditorSettings:
     def overrides(self) -> Overrides:
         return Overrides(select=self.select, extend_select=self.extend_select, ignore=self.ignore, severity=self.severity)
 
+    def rule_settings_set(self) -> list[str]:
+        """The rule settings the user set (the ones a configuration file replaces under filesystemFirst)."""
+        given = {
+            "trainlint.select": self.select is not None,
+            "trainlint.extendSelect": bool(self.extend_select),
+            "trainlint.ignore": bool(self.ignore),
+            "trainlint.severity": bool(self.severity),
+        }
+        return [name for name, is_set in given.items() if is_set]
+
 
 def parse(raw: Any) -> tuple[EditorSettings, list[str]]:
     """Settings from the client's JSON; problems are returned (and skipped), never raised."""

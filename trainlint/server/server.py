@@ -18,7 +18,7 @@ from trainlint import __version__, suppress
 from trainlint.config import Resolver
 from trainlint.engine import LintResult, lint_source
 from trainlint.fixes import fix_text
-from trainlint.pages import get_page
+from trainlint.pages import RulePage, get_page, lead_paragraph
 from trainlint.server import convert
 from trainlint.server.editor_settings import EditorSettings, parse
 from trainlint.settings import LintSettings
@@ -52,6 +52,9 @@ class TrainlintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("trainlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self.editor = EditorSettings()
+        # The workspace root comes from `initialize`: the VS Code extension starts the server in a
+        # neutral folder (so that a `trainlint/` folder there cannot shadow the installed package).
+        # The working directory is only the fallback for a client that names no root.
         self.root = Path.cwd()
         self.resolver = self._resolver(None)
         self.linted: dict[str, Linted] = {}
@@ -59,6 +62,8 @@ class TrainlintServer(LanguageServer):
         self.pull = False  # the client pulls diagnostics (textDocument/diagnostic)
         self.refresh_support = False
         self.shown_errors: set[str] = set()
+        self.told_set_aside: set[Path] = set()  # configuration files already named in the log (these settings)
+        self.set_aside_shown = False  # the notification about them: once per workspace
         self._collection_scheduled = False
 
     # -- configuration ----------------------------------------------------------------
@@ -73,11 +78,17 @@ class TrainlintServer(LanguageServer):
             last_good=previous.last_good_configs if previous else None,
         )
 
-    def apply_editor_settings(self, raw: Any) -> None:
-        self.editor, problems = parse(raw)
+    def apply_editor_settings(self, raw: Any) -> bool:
+        """Take the editor's settings; False when they are the ones already in force."""
+        editor, problems = parse(raw)
         for problem in problems:
             self._report_problem(f"trainlint: ignoring an editor setting: {problem}")
+        if editor == self.editor:
+            return False
+        self.editor = editor
         self.resolver = self._resolver(self.resolver)
+        self.told_set_aside.clear()
+        return True
 
     def _report_problem(self, message: str) -> None:
         log.warning(message)
@@ -91,7 +102,30 @@ class TrainlintServer(LanguageServer):
         errors, self.resolver.errors = self.resolver.errors, []
         for error in errors:
             self._report_problem(f"trainlint: configuration error, using the last good configuration: {error}")
+        if self.resolver.set_aside_by - self.told_set_aside:
+            self._tell_set_aside()
         return settings
+
+    def _tell_set_aside(self) -> None:
+        """Say which configuration file replaces the editor's rule settings (filesystemFirst, as in ruff):
+        in the log once per file and settings, in a notification once per workspace."""
+        names = self.editor.rule_settings_set()
+        settings = f"setting {names[0]} is" if len(names) == 1 else f"settings {', '.join(names[:-1])} and {names[-1]} are"
+        root = self.root.resolve()
+        for path in sorted(self.resolver.set_aside_by - self.told_set_aside):
+            self.told_set_aside.add(path)
+            shown = path.relative_to(root) if path.is_relative_to(root) else path
+            message = (
+                f"trainlint: the editor {settings} not used for the files {shown} covers: "
+                'trainlint.configurationPreference is "filesystemFirst" (the default, as in ruff), so a configuration '
+                'file replaces the editor\'s rule settings. Set it to "editorFirst" to apply them on top of the file, '
+                "or move them into the file."
+            )
+            log.info(message)
+            self.window_log_message(types.LogMessageParams(types.MessageType.Info, message))
+            if not self.set_aside_shown:
+                self.set_aside_shown = True
+                self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, message))
 
     # -- linting ------------------------------------------------------------------------
 
@@ -189,10 +223,13 @@ server = TrainlintServer()
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: TrainlintServer, params: types.InitializeParams) -> None:
-    if params.root_uri:
+    if params.workspace_folders:
+        ls.root = ls.path_of(params.workspace_folders[0].uri)
+    elif params.root_uri:
         ls.root = ls.path_of(params.root_uri)
     elif params.root_path:
         ls.root = Path(params.root_path)
+    ls.resolver = ls._resolver(None)  # relative to the root just set
     capabilities = params.capabilities
     text = capabilities.text_document
     ls.pull = bool(text is not None and text.diagnostic is not None)
@@ -266,8 +303,11 @@ def pull_diagnostics(ls: TrainlintServer, params: types.DocumentDiagnosticParams
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 def did_change_configuration(ls: TrainlintServer, params: types.DidChangeConfigurationParams) -> None:
-    if params.settings:
-        ls.apply_editor_settings(params.settings)
+    # VS Code sends its settings once right after start, the same as initializationOptions: nothing
+    # to redo then. (Relinting anyway asked a pulling client to refresh, and VS Code cancelled the
+    # pull requests already answered, which pygls logged as warnings.)
+    if params.settings and not ls.apply_editor_settings(params.settings):
+        return
     ls.relint_all()
     if _inlay_refresh(ls):
         ls.workspace_inlay_hint_refresh(None)
@@ -351,7 +391,9 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
             fix = data.get("fix")
             if fix:
                 edits = [types.TextEdit(range=convert.range_from_json(e["range"]), new_text=e["newText"]) for e in fix["edits"]]
-                title = fix["title"] if fix["safe"] else f"{fix['title']} (unsafe: changes behaviour)"
+                title = fix["title"] + _elsewhere(edits, diagnostic.range)
+                if not fix["safe"]:
+                    title += " (unsafe: changes behaviour)"
                 actions.append(
                     types.CodeAction(
                         title=f"{title} ({data['code']})",
@@ -366,9 +408,10 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
                 continue  # a syntax error or a crash is not hidden by a comment
             edit = _noqa_edit(document.source, data["span"][0], code, encoding)
             if edit is not None:
+                elsewhere = _elsewhere([edit], diagnostic.range)
                 actions.append(
                     types.CodeAction(
-                        title=f"Disable {code} for this line",
+                        title=f"Disable {code} for this statement{elsewhere}" if elsewhere else f"Disable {code} for this line",
                         kind=types.CodeActionKind.QuickFix,
                         diagnostics=[diagnostic],
                         edit=_document_edit(ls, uri, [edit]),
@@ -381,6 +424,15 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
                 types.CodeAction(title="trainlint: fix all safe fixes", kind=FIX_ALL_KIND, edit=_document_edit(ls, uri, edits))
             )
     return actions
+
+
+def _elsewhere(edits: list[types.TextEdit], squiggle: types.Range) -> str:
+    """Where edits land, for a title, when outside the squiggled lines: " (line 26)" for a fix of
+    `lr=args.lr` that edits the default of `--lr`, or a noqa at the end of a multi-line statement."""
+    lines = sorted({e.range.start.line + 1 for e in edits if not squiggle.start.line <= e.range.start.line <= squiggle.end.line})
+    if not lines:
+        return ""
+    return f" (line {lines[0]})" if len(lines) == 1 else f" (lines {', '.join(map(str, lines))})"
 
 
 @server.command(FIX_ALL_COMMAND)
@@ -423,16 +475,23 @@ def hover(ls: TrainlintServer, params: types.HoverParams) -> types.Hover | None:
     encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
     line, column = convert.from_position(index, params.position, encoding)
     parts: list[str] = []
-    codes: list[str] = []
-    for noqa in suppress.parse(linted.text).by_line.get(line, []):
-        codes += [code for code, start, end in noqa.codes or () if start <= column <= end]
-    codes += [d.code for d in linted.result.diagnostics if convert.contains(d.span, line, column)]
-    for code in dict.fromkeys(codes):
+    # A code in a noqa comment is an explicit request: the whole rule page. A diagnostic gets a
+    # short card and nothing else: VS Code shows the message above it and "Quick Fix..." below,
+    # all in a hover at most 250 pixels tall. (The call's table of values, which repeats the
+    # message's evidence, is on the rest of the call.)
+    asked = [
+        code
+        for noqa in suppress.parse(linted.text).by_line.get(line, [])
+        for code, start, end in noqa.codes or ()
+        if start <= column <= end
+    ]
+    found = [d.code for d in linted.result.diagnostics if convert.contains(d.span, line, column)]
+    for code in dict.fromkeys(asked + found):
         page = get_page(code)
         if page is not None:
-            parts.append(page.text)
+            parts.append(page.text if code in asked else rule_card(page))
     model = linted.result.model
-    if model is not None:
+    if model is not None and not found:
         containing = [i for i in _insights(ls, linted) if convert.contains(model.span(i.node), line, column)]
         if containing:
             innermost = min(containing, key=lambda i: _size(model.span(i.node)))
@@ -440,6 +499,15 @@ def hover(ls: TrainlintServer, params: types.HoverParams) -> types.Hover | None:
     if not parts:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
+
+
+HOVER_WHY_CHARS = 400
+
+
+def rule_card(page: RulePage) -> str:
+    """A diagnostic's hover: the rule's summary, the start of why it hurts, where the full page is."""
+    why = lead_paragraph(page.rationale, HOVER_WHY_CHARS)
+    return f"**{page.code} {page.name}**: {page.summary}\n\n{why} [Full rule page]({page.url}) · `trainlint rule {page.code}`"
 
 
 def _size(span: Span) -> tuple[int, int]:

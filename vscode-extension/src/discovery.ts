@@ -3,7 +3,13 @@
 
 import * as path from "path";
 
-export type Source = "trainlint.path" | "trainlint.interpreter" | "Python extension" | "PATH" | "python on PATH";
+export type Source =
+    | "trainlint.path"
+    | "trainlint.interpreter"
+    | "Python extension"
+    | "workspace virtualenv"
+    | "PATH"
+    | "python on PATH";
 
 export interface ServerCommand {
     command: string;
@@ -11,6 +17,10 @@ export interface ServerCommand {
     source: Source;
     /** For the log: "trainlint.path: /x/bin/trainlint". */
     description: string;
+    /** For the log: why this one, e.g. "the workspace's .venv has trainlint installed". */
+    reason: string;
+    /** The places looked at before, and why each was passed over. */
+    skipped: string[];
 }
 
 export interface NotFound {
@@ -29,6 +39,10 @@ export interface DiscoveryInput {
     interpreter: string[];
     /** The interpreter selected in the Python extension, when it is installed and has one. */
     pythonExtension?: string;
+    /** The workspace folders, whose own `.venv` or `venv` is looked in. */
+    workspaceFolders: string[];
+    /** `process.platform`: where a virtualenv keeps its interpreter. */
+    platform: string;
     /** `trainlint.args`: extra arguments after `server`. */
     args: string[];
 }
@@ -54,13 +68,23 @@ async function locateInterpreter(value: string, deps: DiscoveryDeps): Promise<st
     return deps.which(value);
 }
 
-function moduleCommand(python: string, args: string[], source: Source): ServerCommand {
+function moduleCommand(python: string, args: string[], source: Source, reason: string, skipped: string[]): ServerCommand {
     return {
         command: python,
         args: ["-m", "trainlint", "server", ...args],
         source,
         description: `${source}: ${python} -m trainlint server`,
+        reason,
+        skipped,
     };
+}
+
+/** The interpreters of the workspace folders' own virtualenvs (`.venv`, then `venv`), as the Python extension finds them. */
+export function workspaceVirtualenvs(folders: string[], platform: string): string[] {
+    const windows = platform === "win32";
+    const p = windows ? path.win32 : path.posix;
+    const python = windows ? ["Scripts", "python.exe"] : ["bin", "python"];
+    return folders.flatMap((folder) => [".venv", "venv"].map((name) => p.join(folder, name, ...python)));
 }
 
 /**
@@ -68,9 +92,11 @@ function moduleCommand(python: string, args: string[], source: Source): ServerCo
  *  1. `trainlint.path`: the first entry that is an executable file;
  *  2. `python -m trainlint` with each `trainlint.interpreter` that has trainlint installed;
  *  3. the interpreter selected in the Python extension, if it has trainlint installed;
- *  4. `trainlint` on PATH;
- *  5. `python3 -m trainlint` (or `python`) from PATH, if that interpreter has trainlint installed.
- * When nothing is found, the install target is the first interpreter that exists from 2, 3 or 5.
+ *  4. the workspace's own virtualenv (`.venv` or `venv` in a workspace folder), if it has trainlint
+ *     installed: found without the Python extension, and whatever PATH the editor was started with;
+ *  5. `trainlint` on PATH;
+ *  6. `python3 -m trainlint` (or `python`) from PATH, if that interpreter has trainlint installed.
+ * When nothing is found, the install target is the first interpreter that exists from 2, 3, 4 or 6.
  */
 export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Promise<DiscoveryResult> {
     const tried: string[] = [];
@@ -85,6 +111,8 @@ export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Pr
                     args: ["server", ...input.args],
                     source: "trainlint.path",
                     description: `trainlint.path: ${entry} server`,
+                    reason: "the first executable in trainlint.path that exists",
+                    skipped: tried,
                 },
             };
         }
@@ -98,7 +126,8 @@ export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Pr
             continue;
         }
         if (await deps.hasTrainlint(python)) {
-            return { found: true, server: moduleCommand(python, input.args, "trainlint.interpreter") };
+            const reason = "the first interpreter in trainlint.interpreter that has trainlint installed";
+            return { found: true, server: moduleCommand(python, input.args, "trainlint.interpreter", reason, tried) };
         }
         tried.push(`trainlint.interpreter: trainlint is not installed in ${python}`);
         installTarget ??= python;
@@ -107,9 +136,24 @@ export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Pr
     if (input.pythonExtension) {
         const python = input.pythonExtension;
         if (await deps.hasTrainlint(python)) {
-            return { found: true, server: moduleCommand(python, input.args, "Python extension") };
+            const reason = "the interpreter selected in the Python extension has trainlint installed";
+            return { found: true, server: moduleCommand(python, input.args, "Python extension", reason, tried) };
         }
         tried.push(`Python extension: trainlint is not installed in the selected interpreter ${python}`);
+        installTarget ??= python;
+    } else {
+        tried.push("Python extension: not installed, or no interpreter selected");
+    }
+
+    for (const python of workspaceVirtualenvs(input.workspaceFolders, input.platform)) {
+        if (!(await deps.isExecutable(python))) {
+            continue;
+        }
+        if (await deps.hasTrainlint(python)) {
+            const reason = "the workspace's own virtualenv has trainlint installed";
+            return { found: true, server: moduleCommand(python, input.args, "workspace virtualenv", reason, tried) };
+        }
+        tried.push(`workspace virtualenv: trainlint is not installed in ${python}`);
         installTarget ??= python;
     }
 
@@ -117,7 +161,14 @@ export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Pr
     if (onPath !== undefined) {
         return {
             found: true,
-            server: { command: onPath, args: ["server", ...input.args], source: "PATH", description: `PATH: ${onPath} server` },
+            server: {
+                command: onPath,
+                args: ["server", ...input.args],
+                source: "PATH",
+                description: `PATH: ${onPath} server`,
+                reason: "the trainlint executable on PATH",
+                skipped: tried,
+            },
         };
     }
     tried.push("PATH: no trainlint executable");
@@ -128,7 +179,8 @@ export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Pr
             continue;
         }
         if (await deps.hasTrainlint(python)) {
-            return { found: true, server: moduleCommand(python, input.args, "python on PATH") };
+            const reason = `${name} on PATH has trainlint installed`;
+            return { found: true, server: moduleCommand(python, input.args, "python on PATH", reason, tried) };
         }
         tried.push(`PATH: trainlint is not installed in ${python}`);
         installTarget ??= python;
@@ -140,7 +192,7 @@ export async function findServer(input: DiscoveryInput, deps: DiscoveryDeps): Pr
 
 /**
  * Where "Install trainlint" installs: the first `trainlint.interpreter` that exists, else the
- * Python extension's interpreter, else python3 (or python) from PATH.
+ * Python extension's interpreter, else the workspace's virtualenv, else python3 (or python) from PATH.
  */
 export async function pickInstallTarget(input: DiscoveryInput, deps: DiscoveryDeps): Promise<string | undefined> {
     for (const entry of input.interpreter) {
@@ -151,6 +203,11 @@ export async function pickInstallTarget(input: DiscoveryInput, deps: DiscoveryDe
     }
     if (input.pythonExtension) {
         return input.pythonExtension;
+    }
+    for (const python of workspaceVirtualenvs(input.workspaceFolders, input.platform)) {
+        if (await deps.isExecutable(python)) {
+            return python;
+        }
     }
     for (const name of ["python3", "python"]) {
         const python = await deps.which(name);
@@ -222,6 +279,9 @@ export function installCommand(python: string, wheel: string): { command: string
     };
 }
 
-/** The Python that `hasTrainlint` runs: looks trainlint up without importing it. */
+/**
+ * The Python that `hasTrainlint` runs: looks trainlint up without importing it. `python -c` puts
+ * the working directory first on sys.path, so it must run in a neutral folder (see nodeDeps.ts).
+ */
 export const HAS_TRAINLINT_SCRIPT =
     "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('trainlint') else 1)";

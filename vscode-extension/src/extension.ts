@@ -14,8 +14,11 @@ import {
     ExecuteCommandRequest,
     LanguageClient,
     LanguageClientOptions,
+    MessageType,
     RevealOutputChannelOn,
     ServerOptions,
+    ShowMessageNotification,
+    ShowMessageParams,
     State,
 } from "vscode-languageclient/node";
 import { CrashPolicy, Serializer } from "./crashes";
@@ -28,8 +31,9 @@ import {
     pickBundledWheel,
     pickInstallTarget,
 } from "./discovery";
-import { nodeDiscoveryDeps, runProcess } from "./nodeDeps";
+import { nodeDiscoveryDeps, runProcess, serverProcessOptions } from "./nodeDeps";
 import { PythonExtensionApi, onInterpreterChange, selectedInterpreter } from "./pythonApi";
+import { ServerMessages } from "./serverMessages";
 import {
     ExtensionSettings,
     NotificationLevel,
@@ -72,6 +76,7 @@ class Extension {
     private server: ServerCommand | undefined;
     private readonly serializer = new Serializer();
     private readonly crashes = new CrashPolicy();
+    private readonly serverMessages = new ServerMessages();
     private notFoundShown = false;
     private crashShown = false;
     private pythonApi: PythonExtensionApi | undefined;
@@ -118,7 +123,8 @@ class Extension {
         }
         const subscription = onInterpreterChange(this.pythonApi, () => {
             // A newly selected interpreter matters unless a trainlint setting chose the server.
-            if (this.server === undefined || this.server.source === "Python extension" || this.server.source === "PATH" || this.server.source === "python on PATH") {
+            const source = this.server?.source;
+            if (source === undefined || !["trainlint.path", "trainlint.interpreter"].includes(source)) {
                 this.log("info", "The Python extension's interpreter changed: restarting");
                 void this.restart(false);
             }
@@ -137,12 +143,29 @@ class Extension {
             path: resolve(settings.path),
             interpreter: resolve(settings.interpreter),
             pythonExtension: await selectedInterpreter(await this.loadPythonApi(), folder?.uri),
+            workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file").map((f) => f.uri.fsPath),
+            platform: process.platform,
             args: settings.args.map((v) => resolveVariables(v, ctx)),
         };
     }
 
+    /**
+     * The working directory of every Python this extension runs: its own storage folder, where no
+     * `trainlint/` (or other package) can shadow what is installed (see nodeDeps.ts for why).
+     */
+    private async neutralFolder(): Promise<string> {
+        const folder = this.context.globalStorageUri.fsPath;
+        try {
+            await fs.mkdir(folder, { recursive: true });
+            return folder;
+        } catch (error) {
+            this.log("warn", `Cannot create ${folder} (${String(error)}): running Python in the extension's folder`);
+            return this.context.extensionPath;
+        }
+    }
+
     private async discover(settings: ExtensionSettings): Promise<DiscoveryResult> {
-        return findServer(await this.discoveryInput(settings), nodeDiscoveryDeps());
+        return findServer(await this.discoveryInput(settings), nodeDiscoveryDeps(await this.neutralFolder()));
     }
 
     restart(userInitiated: boolean): Promise<void> {
@@ -195,15 +218,19 @@ class Extension {
             return;
         }
         const server = result.server;
+        for (const line of server.skipped) {
+            this.log("info", `Passed over: ${line}`);
+        }
+        this.log("info", `Chose ${server.command}: ${server.reason}`);
         this.log("info", `Starting the server: ${server.description} (${server.command} ${server.args.join(" ")})`);
         this.crashes.reset();
         this.crashShown = false;
 
-        const folder = firstWorkspaceFolder();
         const serverOptions: ServerOptions = {
             command: server.command,
             args: server.args,
-            options: { cwd: folder?.uri.fsPath ?? os.homedir(), env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+            // The workspace root reaches the server through `initialize` (rootUri, workspaceFolders).
+            options: serverProcessOptions(await this.neutralFolder()),
         };
         let client: LanguageClient | undefined = undefined;
         let running = false;
@@ -276,6 +303,8 @@ class Extension {
             },
         };
         client = new QuietLanguageClient(CLIENT_ID, "trainlint", serverOptions, clientOptions);
+        // Replaces vscode-languageclient's handler, which shows every message of every server.
+        client.onNotification(ShowMessageNotification.type, (message) => this.showServerMessage(message));
         this.client = client;
         this.server = server;
         try {
@@ -308,6 +337,20 @@ class Extension {
                 }
             });
         }
+    }
+
+    /** The server's notification; what it shows, it also writes to the log (window/logMessage). */
+    private showServerMessage(message: ShowMessageParams): void {
+        if (!this.serverMessages.shouldShow(message.type, message.message)) {
+            return;
+        }
+        const show =
+            message.type === MessageType.Error
+                ? vscode.window.showErrorMessage
+                : message.type === MessageType.Warning
+                  ? vscode.window.showWarningMessage
+                  : vscode.window.showInformationMessage;
+        void show(message.message);
     }
 
     private onButton(choice: string | undefined): void {
@@ -357,15 +400,14 @@ class Extension {
     /** `python -m pip install <bundled wheel>`, then a restart. */
     async install(target: string, wheel: string): Promise<boolean> {
         const { command, args } = installCommand(target, wheel);
+        const folder = await this.neutralFolder();
         this.log("info", `Installing trainlint: ${command} ${args.join(" ")}`);
         let code: number;
         try {
             code = await vscode.window.withProgress(
                 { location: vscode.ProgressLocation.Notification, title: `Installing trainlint into ${target}…` },
                 () =>
-                    runProcess(command, args, (text) => this.output.append(text), {
-                        cwd: firstWorkspaceFolder()?.uri.fsPath ?? os.homedir(),
-                    }),
+                    runProcess(command, args, (text) => this.output.append(text), { cwd: folder }),
             );
         } catch (error) {
             this.log("error", `pip did not run: ${String(error)}`);
@@ -392,7 +434,7 @@ class Extension {
             void vscode.window.showErrorMessage("This build of the trainlint extension has no bundled wheel.");
             return;
         }
-        const target = await pickInstallTarget(await this.discoveryInput(settingsFor()), nodeDiscoveryDeps());
+        const target = await pickInstallTarget(await this.discoveryInput(settingsFor()), nodeDiscoveryDeps(await this.neutralFolder()));
         if (!target) {
             void vscode.window.showErrorMessage(
                 "No Python interpreter to install trainlint into: set trainlint.interpreter or select one in the Python extension.",

@@ -1,4 +1,14 @@
 // The real file system and process calls behind discovery (no `vscode` import).
+//
+// Every Python this extension runs (the probe, the server, pip) runs with its working directory
+// in a neutral folder, the extension's own storage. `python -c` and `python -m` put the working
+// directory first on sys.path, so a `trainlint/` folder there (say, a source checkout the editor
+// was started from) would pass for an installed trainlint, and a `trainlint/`, `pygls/` or
+// `json.py` in the workspace would shadow what the server imports. The alternatives lose more:
+// `python -I` also drops user site-packages and PYTHONPATH (`pip install --user` would stop
+// working), `-P` and PYTHONSAFEPATH need Python 3.11 while trainlint supports 3.10, and popping
+// sys.path[0] in a `-c` wrapper makes every command line in the log unreadable. The server takes
+// the workspace root from `initialize` instead of its working directory.
 
 import { execFile, spawn } from "child_process";
 import { constants, promises as fs } from "fs";
@@ -20,11 +30,14 @@ export async function isExecutable(file: string): Promise<boolean> {
     }
 }
 
-/** Runs `python -c "find_spec('trainlint')"`; a missing or hanging interpreter counts as "no". */
-export function hasTrainlint(python: string, timeoutMs = 30_000): Promise<boolean> {
+/**
+ * Runs `python -c "find_spec('trainlint')"` in `cwd`, which must be a neutral folder (see above);
+ * a missing or hanging interpreter counts as "no".
+ */
+export function hasTrainlint(python: string, cwd: string, timeoutMs = 30_000): Promise<boolean> {
     return new Promise((resolve) => {
         try {
-            execFile(python, ["-c", HAS_TRAINLINT_SCRIPT], { timeout: timeoutMs, windowsHide: true }, (error) =>
+            execFile(python, ["-c", HAS_TRAINLINT_SCRIPT], { cwd, timeout: timeoutMs, windowsHide: true }, (error) =>
                 resolve(error === null),
             );
         } catch {
@@ -33,12 +46,18 @@ export function hasTrainlint(python: string, timeoutMs = 30_000): Promise<boolea
     });
 }
 
-export function nodeDiscoveryDeps(env: NodeJS.ProcessEnv = process.env): DiscoveryDeps {
+/** Discovery on this machine; interpreters are probed in `cwd`, a neutral folder. */
+export function nodeDiscoveryDeps(cwd: string, env: NodeJS.ProcessEnv = process.env): DiscoveryDeps {
     return {
         isExecutable,
-        hasTrainlint: (python) => hasTrainlint(python),
+        hasTrainlint: (python) => hasTrainlint(python, cwd),
         which: (name) => which(name, { PATH: env.PATH ?? env.Path, PATHEXT: env.PATHEXT }, process.platform, isExecutable),
     };
+}
+
+/** How the server process is started: in the neutral folder, with unbuffered output for the log. */
+export function serverProcessOptions(cwd: string, env: NodeJS.ProcessEnv = process.env): { cwd: string; env: NodeJS.ProcessEnv } {
+    return { cwd, env: { ...env, PYTHONUNBUFFERED: "1" } };
 }
 
 /** Runs a command, passing each chunk of its output to `onOutput`; resolves with the exit code. */

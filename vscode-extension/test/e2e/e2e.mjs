@@ -3,22 +3,41 @@
 //
 //   node test/e2e/e2e.mjs --code-server PATH --vsix FILE [--server PATH/TO/trainlint]
 //
+// code-server is started from a folder that holds a `trainlint/` source checkout (a link to this
+// repository's package), as a developer would start it: that folder must never pass for an
+// installed trainlint.
+//
 // Scenario: open a training script with a too-high learning rate, wait for trainlint's squiggle,
-// its hover and its row in the Problems panel, apply the quick fix "Set the learning rate to 0.1",
-// and check the editor text and that the warning goes away. Then run "trainlint: Fix All" on a
-// file with an unused suppression, and save another with source.fixAll.trainlint in
-// editor.codeActionsOnSave. With --install-python: point trainlint.interpreter at a Python
+// its hover (short: the rule's card, with "Quick Fix..." in view) and its row in the Problems
+// panel, apply the quick fix "Set the learning rate to 0.1", and check the editor text and that
+// the warning goes away. Then run "trainlint: Fix All" on a file with an unused suppression, and
+// save another with source.fixAll.trainlint in editor.codeActionsOnSave. Open a file under a
+// pyproject.toml with [tool.trainlint] while trainlint.ignore is set: one notification names the
+// file that replaces the setting. With --install-python: point trainlint.interpreter at a Python
 // without trainlint (a settings change, so the server restarts), expect one "not found"
 // notification, press "Install trainlint" (pip installs the wheel bundled in the .vsix) and see
-// diagnostics come back from the newly installed server. Last, a server that cannot start gives
-// one notification and its error in the log (Show Logs), not a restart loop.
+// diagnostics come back from the newly installed server; then, with no setting at all and no
+// virtualenv on PATH, the workspace's own .venv (that Python) is found and the log says why.
+// Last, a server that cannot start gives one notification and its error in the log (Show Logs),
+// not a restart loop; and the server's log never has pygls's warning about cancelled requests.
 //
 // Every wait is on a condition, with generous timeouts (CI is a loaded 2-core machine). On failure
 // the screenshot is kept and the server's log, the extension host's log and code-server's output
 // are printed and copied to test-artifacts/.
 
 import { spawn } from "child_process";
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "fs";
+import {
+    copyFileSync,
+    createWriteStream,
+    existsSync,
+    mkdirSync,
+    readFileSync,
+    readdirSync,
+    rmSync,
+    statSync,
+    symlinkSync,
+    writeFileSync,
+} from "fs";
 import { createServer } from "net";
 import path from "path";
 import { fileURLToPath } from "url";
@@ -131,9 +150,12 @@ const dirs = {
     userData: path.join(work, "user-data"),
     extensions: path.join(work, "extensions"),
     workspace: path.join(work, "workspace"),
+    startedFrom: path.join(work, "started-from"),
 };
 rmSync(work, { recursive: true, force: true });
 for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+// code-server's (and so the extension host's) working directory holds a trainlint source checkout.
+symlinkSync(path.join(REPO, "trainlint"), path.join(dirs.startedFrom, "trainlint"));
 mkdirSync(opts.artifacts, { recursive: true });
 for (const old of readdirSync(opts.artifacts)) {
     if (old.startsWith("vscode-e2e")) rmSync(path.join(opts.artifacts, old), { force: true });
@@ -142,6 +164,10 @@ writeFileSync(path.join(dirs.workspace, "train.py"), SCRIPT);
 writeFileSync(path.join(dirs.workspace, "stale.py"), STALE);
 writeFileSync(path.join(dirs.workspace, "saved.py"), STALE.replace("Linear(10, 2)", "Linear(30, 6)"));
 writeFileSync(path.join(dirs.workspace, "train2.py"), SCRIPT.replace("nn.Linear(10, 2)", "nn.Linear(20, 4)"));
+// A project with its own configuration, which replaces the editor's trainlint.ignore (filesystemFirst).
+mkdirSync(path.join(dirs.workspace, "configured"));
+writeFileSync(path.join(dirs.workspace, "configured", "pyproject.toml"), '[tool.trainlint]\nselect = ["TL1"]\n');
+writeFileSync(path.join(dirs.workspace, "configured", "train3.py"), SCRIPT.replace("lr=10.0", "lr=1e-3, weight_decay=1e-4").replace("SGD", "Adam"));
 mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
 const userSettings = path.join(dirs.userData, "User", "settings.json");
 function writeUserSettings(trainlintSettings) {
@@ -171,8 +197,9 @@ function writeUserSettings(trainlintSettings) {
     };
     writeFileSync(userSettings, JSON.stringify(settings, null, 2));
 }
-// How the extension finds the server in this test: the repository's own trainlint.
-writeUserSettings({ "trainlint.path": [opts.server] });
+// How the extension finds the server in this test: the repository's own trainlint. The rule
+// setting is one a new user might set; only configured/pyproject.toml overrides it.
+writeUserSettings({ "trainlint.path": [opts.server], "trainlint.ignore": ["TL103"] });
 const codeServerConfig = path.join(work, "code-server.yaml");
 writeFileSync(codeServerConfig, "auth: none\ncert: false\n");
 
@@ -375,6 +402,7 @@ async function scenario() {
                     dirs.workspace,
                 ],
                 {
+                    cwd: dirs.startedFrom,
                     detached: true,
                     stdio: ["ignore", "pipe", "pipe"],
                     env: { ...process.env, PATH: cleanPath(), XDG_CONFIG_HOME: path.join(work, "xdg-config"), XDG_DATA_HOME: path.join(work, "xdg-data") },
@@ -428,21 +456,35 @@ async function scenario() {
         await page.locator(".monaco-editor .squiggly-warning").first().waitFor({ state: "attached", timeout: LONG });
     });
 
-    await step("hover shows the diagnostic with its code", async () => {
+    await step("hover: the diagnostic, the rule's short card, and Quick Fix... in view", async () => {
+        const hover = page.locator(".monaco-hover", { hasText: "TL101" }).first();
         await waitFor(
             "a hover with TL101",
             async () => {
                 await page.mouse.move(5, 5);
                 await page.locator(".monaco-editor .squiggly-warning").first().hover({ force: true, timeout: 10_000 });
-                const hover = page.locator(".monaco-hover", { hasText: "TL101" }).first();
                 await hover.waitFor({ state: "visible", timeout: 10_000 });
                 const text = await hover.innerText();
-                // The diagnostic's message, and the server's hover: the rule's page, named by its name.
-                return /learning rate 10\.0/.test(text) && /learning-rate-too-high/.test(text);
+                // The diagnostic's message (VS Code's part), and the server's card for the rule.
+                return /learning rate 10\.0/.test(text) && /learning-rate-too-high/.test(text) && /Quick Fix/.test(text);
             },
             MEDIUM,
             500,
         );
+        const text = await hover.innerText();
+        for (const expected of ["The learning rate scales every update", "Full rule page", "trainlint rule TL101"]) {
+            if (!text.includes(expected)) throw new Error(`the hover lacks ${JSON.stringify(expected)}:\n${text}`);
+        }
+        if (/Default limits|Fix safety/.test(text)) throw new Error(`the hover shows the whole rule page:\n${text}`);
+        // "Quick Fix..." is on screen without scrolling the hover.
+        const quickFix = hover.locator(".action", { hasText: "Quick Fix" }).first();
+        const [box, hoverBox] = [await quickFix.boundingBox(), await hover.boundingBox()];
+        const viewport = page.viewportSize();
+        if (!box || !hoverBox || box.y < hoverBox.y || box.y + box.height > Math.min(hoverBox.y + hoverBox.height, viewport.height) + 1) {
+            throw new Error(`"Quick Fix..." is out of view: ${JSON.stringify({ box, hoverBox, viewport })}`);
+        }
+        log(`hover: ${text.length} characters: ${text.replace(/\s+/g, " ").slice(0, 160)}...`);
+        await screenshot("vscode-e2e-hover.png");
         await page.keyboard.press("Escape");
         await page.mouse.move(5, 5);
     });
@@ -536,8 +578,31 @@ async function scenario() {
         }, MEDIUM);
     });
 
+    await step("a configuration file that replaces trainlint.ignore: one notification names it", async () => {
+        await openFile("train3.py", "weight_decay");
+        // TL103 is reported although the user setting ignores it: configured/pyproject.toml applies instead.
+        await page.locator(".markers-panel .monaco-list-row", { hasText: "TL103" }).first().waitFor({ state: "visible", timeout: LONG });
+        const toast = page.locator(".notification-toast", { hasText: "is not used for the files" }).first();
+        await toast.waitFor({ state: "visible", timeout: MEDIUM });
+        const text = (await toast.innerText()).replace(/\s+/g, " ");
+        log(`notification: ${text}`);
+        for (const expected of ["trainlint.ignore is not used", "configured/pyproject.toml", "filesystemFirst", "editorFirst"]) {
+            if (!text.includes(expected)) throw new Error(`the notification lacks ${JSON.stringify(expected)}: ${text}`);
+        }
+        // Expanded, so that the screenshot shows the whole message.
+        await toast.hover();
+        await toast.locator(".codicon-notifications-expand").first().click();
+        await screenshot("vscode-e2e-settings-notice.png");
+        await runCommand("Notifications: Show Notifications");
+        const center = page.locator(".notifications-center .notification-list-item", { hasText: "is not used for the files" });
+        await center.first().waitFor({ state: "visible", timeout: MEDIUM });
+        if ((await center.count()) !== 1) throw new Error(`expected the notification once, saw it ${await center.count()} times`);
+        await runCommand("Notifications: Clear All Notifications");
+    });
+
     if (!opts["install-python"]) {
         log("no --install-python: skipping the install-from-the-bundled-wheel part");
+        await checkNoCancelWarnings();
         return;
     }
 
@@ -575,6 +640,19 @@ async function scenario() {
 
     await screenshot("vscode-e2e-installed.png");
 
+    await step("no setting and no virtualenv on PATH: the workspace's .venv is found, and the log says why", async () => {
+        // The Python the previous step installed trainlint into becomes the workspace's .venv.
+        const venv = path.join(dirs.workspace, ".venv");
+        symlinkSync(path.dirname(path.dirname(opts["install-python"])), venv);
+        writeFileSync(path.join(dirs.workspace, ".vscode", "settings.json"), JSON.stringify({ "trainlint.path": [] }, null, 2));
+        const chosen = `Chose ${path.join(venv, "bin", "python")}: the workspace's own virtualenv has trainlint installed`;
+        await waitFor("the log to name the workspace's .venv", () => serverLog().includes(chosen), LONG);
+        await waitFor("the server from the .venv to run", () => serverLog().includes("The server is running (workspace virtualenv)"), LONG);
+        await page.locator(".markers-panel .monaco-list-row", { hasText: "TL101" }).first().waitFor({ state: "visible", timeout: MEDIUM });
+        const lines = serverLog().split("\n").filter((l) => /Passed over|Chose /.test(l));
+        log(`log: ${lines.slice(-4).join(" | ")}`);
+    });
+
     await step("a server that cannot start: one notification, no restart loop", async () => {
         const broken = path.join(work, "broken-trainlint");
         writeFileSync(broken, "#!/bin/sh\necho 'trainlint: error: no server here' >&2\nexit 2\n", { mode: 0o755 });
@@ -603,6 +681,26 @@ async function scenario() {
     });
 
     await screenshot("vscode-e2e-broken-server.png");
+    await checkNoCancelWarnings();
+}
+
+/** The extension's output channel (the server's log), as VS Code writes it to disk. */
+function serverLog() {
+    const files = findFiles(path.join(dirs.userData, "logs"), (f) => /trainlint/i.test(path.basename(f)) && f.endsWith(".log"));
+    return files.map((f) => readFileSync(f, "utf8")).join("\n");
+}
+
+/** Each start used to log pygls's "Cancel notification for unknown message id" (VS Code cancelling answered pulls). */
+async function checkNoCancelWarnings() {
+    await step("no server start logged a warning about cancelled requests", async () => {
+        const lines = serverLog().split("\n");
+        const starts = lines.filter((l) => l.includes("The server is running")).length;
+        const cancels = lines.filter((l) => l.includes("'$/cancelRequest'")).length;
+        const noise = lines.filter((l) => l.includes("Cancel notification for unknown message id"));
+        log(`${starts} server starts, ${cancels} $/cancelRequest sent, ${noise.length} warnings about them`);
+        if (starts === 0) throw new Error("no server start in the log: nothing was checked");
+        if (noise.length) throw new Error(`pygls's cancel warnings are back:\n${noise.join("\n")}`);
+    });
 }
 
 const watchdog = setTimeout(async () => {

@@ -8,6 +8,7 @@ import {
     pickBundledWheel,
     pickInstallTarget,
     which,
+    workspaceVirtualenvs,
 } from "../../src/discovery";
 
 /** A fake machine: executables that exist, interpreters that have trainlint, and PATH. */
@@ -29,6 +30,8 @@ function fakeMachine(opts: { executables?: string[]; withTrainlint?: string[]; p
 const input = (over: Partial<DiscoveryInput> = {}): DiscoveryInput => ({
     path: [],
     interpreter: [],
+    workspaceFolders: [],
+    platform: "linux",
     args: [],
     ...over,
 });
@@ -51,10 +54,12 @@ describe("findServer: the search order", () => {
         assert.deepEqual(r.server.args, ["server", "--x"]);
     });
 
-    it("1. the first trainlint.path entry that exists is used", async () => {
+    it("1. the first trainlint.path entry that exists is used, and the log says why", async () => {
         const r = await findServer(input({ path: ["/missing/trainlint", "/set/trainlint"] }), everything.deps);
         assert.ok(r.found);
         assert.equal(r.server.command, "/set/trainlint");
+        assert.equal(r.server.reason, "the first executable in trainlint.path that exists");
+        assert.deepEqual(r.server.skipped, ["trainlint.path: /missing/trainlint is not an executable file"]);
     });
 
     it("2. trainlint.interpreter runs python -m trainlint server", async () => {
@@ -93,7 +98,60 @@ describe("findServer: the search order", () => {
         assert.deepEqual(m.probed, ["/bare/python", "/ext/python"]);
     });
 
-    it("4. trainlint on PATH comes after the Python extension", async () => {
+    it("4. the workspace's own .venv is found without PATH and without the Python extension", async () => {
+        const m = fakeMachine({
+            executables: ["/proj/.venv/bin/python", "/usr/bin/trainlint", "/usr/bin/python3"],
+            withTrainlint: ["/proj/.venv/bin/python", "/usr/bin/python3"],
+            path: [], // code-server rebuilds PATH from the login shell: the venv is not on it
+        });
+        const r = await findServer(input({ workspaceFolders: ["/proj"] }), m.deps);
+        assert.ok(r.found);
+        assert.equal(r.server.source, "workspace virtualenv");
+        assert.deepEqual([r.server.command, ...r.server.args], ["/proj/.venv/bin/python", "-m", "trainlint", "server"]);
+        assert.equal(r.server.reason, "the workspace's own virtualenv has trainlint installed");
+        assert.deepEqual(r.server.skipped, ["Python extension: not installed, or no interpreter selected"]);
+    });
+
+    it("4. the workspace venv comes after the Python extension's interpreter and before PATH", async () => {
+        const m = fakeMachine({
+            executables: ["/ext/python", "/proj/venv/bin/python", "/usr/bin/trainlint"],
+            withTrainlint: ["/proj/venv/bin/python"],
+            path: ["/usr/bin"],
+        });
+        const r = await findServer(input({ pythonExtension: "/ext/python", workspaceFolders: ["/proj"] }), m.deps);
+        assert.ok(r.found);
+        assert.equal(r.server.command, "/proj/venv/bin/python");
+        assert.deepEqual(r.server.skipped, ["Python extension: trainlint is not installed in the selected interpreter /ext/python"]);
+        const withExtension = fakeMachine({
+            executables: ["/ext/python", "/proj/.venv/bin/python"],
+            withTrainlint: ["/ext/python", "/proj/.venv/bin/python"],
+        });
+        const chosen = await findServer(input({ pythonExtension: "/ext/python", workspaceFolders: ["/proj"] }), withExtension.deps);
+        assert.ok(chosen.found);
+        assert.equal(chosen.server.source, "Python extension");
+    });
+
+    it("4. .venv before venv, folder by folder; a venv without trainlint is where to install", async () => {
+        const m = fakeMachine({ executables: ["/a/venv/bin/python", "/b/.venv/bin/python"], withTrainlint: ["/b/.venv/bin/python"] });
+        const r = await findServer(input({ workspaceFolders: ["/a", "/b"] }), m.deps);
+        assert.ok(r.found);
+        assert.equal(r.server.command, "/b/.venv/bin/python");
+        assert.deepEqual(m.probed, ["/a/venv/bin/python", "/b/.venv/bin/python"]);
+
+        const bare = fakeMachine({ executables: ["/a/.venv/bin/python", "/usr/bin/python3"], path: ["/usr/bin"] });
+        const none = await findServer(input({ workspaceFolders: ["/a"] }), bare.deps);
+        assert.ok(!none.found);
+        assert.equal(none.notFound.installTarget, "/a/.venv/bin/python");
+        assert.ok(none.notFound.tried.includes("workspace virtualenv: trainlint is not installed in /a/.venv/bin/python"));
+        assert.equal(await pickInstallTarget(input({ workspaceFolders: ["/a"] }), bare.deps), "/a/.venv/bin/python");
+    });
+
+    it("4. a virtualenv keeps its interpreter in Scripts\\python.exe on Windows", () => {
+        assert.deepEqual(workspaceVirtualenvs(["C:\\proj"], "win32"), ["C:\\proj\\.venv\\Scripts\\python.exe", "C:\\proj\\venv\\Scripts\\python.exe"]);
+        assert.deepEqual(workspaceVirtualenvs(["/p", "/q"], "darwin"), ["/p/.venv/bin/python", "/p/venv/bin/python", "/q/.venv/bin/python", "/q/venv/bin/python"]);
+    });
+
+    it("5. trainlint on PATH comes after the Python extension", async () => {
         const m = fakeMachine({
             executables: ["/ext/python", "/home/u/.local/bin/trainlint"],
             path: ["/nothing", "/home/u/.local/bin"],
@@ -105,7 +163,7 @@ describe("findServer: the search order", () => {
         assert.deepEqual(r.server.args, ["server"]);
     });
 
-    it("5. python3 from PATH with trainlint installed is the last resort", async () => {
+    it("6. python3 from PATH with trainlint installed is the last resort", async () => {
         const m = fakeMachine({ executables: ["/usr/bin/python3"], withTrainlint: ["/usr/bin/python3"], path: ["/usr/bin"] });
         const r = await findServer(input(), m.deps);
         assert.ok(r.found);
@@ -167,7 +225,7 @@ describe("findServer: nothing found", () => {
         const r = await findServer(input(), fakeMachine({ path: ["/usr/bin"] }).deps);
         assert.ok(!r.found);
         assert.equal(r.notFound.installTarget, undefined);
-        assert.deepEqual(r.notFound.tried, ["PATH: no trainlint executable"]);
+        assert.deepEqual(r.notFound.tried, ["Python extension: not installed, or no interpreter selected", "PATH: no trainlint executable"]);
     });
 });
 
