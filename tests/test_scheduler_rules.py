@@ -482,3 +482,103 @@ def test_tl204_message():
 
 def test_tl2_rules_are_on_by_default():
     assert {c for c, _ in (d for d in [(x.code, 0) for x in lint(HEADER + textwrap.dedent(NEVER))])} == {"TL201"}
+
+
+# -- precision on shapes seen in real code -------------------------------------------------------------
+
+
+def test_tl201_silent_when_another_scheduler_of_the_optimizer_is_the_one_used():
+    code = (
+        """
+step = optim.lr_scheduler.StepLR(optimizer, step_size=30)
+cosine = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=90)
+scheduler = step
+for epoch in range(90):
+    for x, y in train_loader:
+"""
+        + TRAIN_BATCH
+        + """    scheduler.step()
+"""
+    )
+    assert found(code, "TL201") == []
+
+
+def test_tl204_isinstance_guard_and_flags():
+    code = """
+plateau = optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+
+def step_scheduler(scheduler, metric=None):
+    if metric is None:
+        scheduler.step()
+    else:
+        scheduler.step(metric)
+
+for epoch in range(10):
+    if isinstance(plateau, optim.lr_scheduler.ReduceLROnPlateau):
+        plateau.step(val_loss)
+    else:
+        plateau.step()
+    step_scheduler(plateau, val_loss)
+"""
+    assert found(code, "TL204") == []
+
+
+def test_tl204_known_condition_still_reports():
+    code = "plateau = optim.lr_scheduler.ReduceLROnPlateau(optimizer)\nUSE = True\nif USE:\n    plateau.step()\n"
+    assert [c for c, _ in found(code, "TL204")] == ["TL204"]
+
+
+def test_tl203_last_batch_guard_is_per_epoch():
+    code = (
+        per_batch("StepLR(optimizer, step_size=30)")
+        .replace("for x, y in train_loader:", "for i, (x, y) in enumerate(train_loader):")
+        .replace("        scheduler.step()", "        if i == len(train_loader) - 1:\n            scheduler.step()")
+    )
+    assert found(code, "TL203") == []
+
+
+@pytest.mark.parametrize(
+    "guard,fires", [("epoch > 0", False), ("epoch != 0", False), ("epoch >= 1", False), ("epoch < 5", True), ("unknown", False)]
+)
+def test_tl202_guards_at_the_top_of_the_epoch(guard, fires):
+    code = (
+        f"""
+scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=30)
+for epoch in range(90):
+    if {guard}:
+        scheduler.step()
+    for x, y in train_loader:
+"""
+        + TRAIN_BATCH
+    )
+    assert (found(code, "TL202") != []) == fires
+
+
+def test_tl202_per_batch_is_information():
+    code = (
+        """
+scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=10000)
+for epoch in range(10):
+    for x, y in train_loader:
+        scheduler.step()
+"""
+        + TRAIN_BATCH
+    )
+    (d,) = lint(HEADER + textwrap.dedent(code), ["TL202"])
+    assert d.severity.value == "info"
+
+
+def test_move_fixes_keep_a_comment_above_and_after():
+    source = HEADER + textwrap.dedent("""
+        scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=30)
+        for epoch in range(90):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                criterion(model(x), y).backward()
+                optimizer.step()
+                # decay the learning rate
+                scheduler.step()  # per epoch, really
+            evaluate()
+    """)
+    outcome = fix_text(source, "x.py", default_settings(["TL203"]), unsafe=True)
+    assert "        # decay the learning rate\n    scheduler.step()  # per epoch, really\n    evaluate()\n" in outcome.text

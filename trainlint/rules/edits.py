@@ -35,10 +35,13 @@ def move_after(
     if len(block.body) < 2:
         return None
     lines = model.tables.module.code.splitlines(keepends=True)
-    span, anchor_span = model.span(line_node), model.span(anchor_located[1])
+    span, anchor_span = model.span(statement), model.span(anchor_located[1])
     own = lines[span.line - 1]
-    if span.line != span.end_line or own.strip() != model.code(line_node).strip() or not own.endswith(("\n", "\r")):
-        return None  # a comment or a second statement on the line
+    rest = own.strip()[len(model.code(statement).strip()) :].strip()
+    if span.line != span.end_line or not own.strip().startswith(model.code(statement).strip()) or not own.endswith(("\n", "\r")):
+        return None  # the statement spans lines, or does not start its line
+    if rest and not rest.startswith("#"):
+        return None  # a second statement on the line (a trailing comment moves with it)
     if not out_of and anchor_span.line < span.line:
         return None  # already after it
     indent_source = lines[anchor_span.line - 1] if out_of else own

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from trainlint.diagnostics import Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
 from trainlint.rules.common import fmt_number, with_origin
+from trainlint.rules.optimizer import unmet_condition
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -172,12 +173,26 @@ class SchedulerNeverStepped(SchedulerRule):
     severity = Severity.WARNING
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
-        for scheduler in model.torch.schedulers:
-            fate = _fate(model, scheduler)
-            if fate == NEVER and model.loops.has_training:
-                yield self._finding(model, scheduler, manual=False)
-            elif fate == MANUAL:
+        schedulers = model.torch.schedulers
+        fates = {s.node: _fate(model, s) for s in schedulers}
+        for scheduler in schedulers:
+            fate = fates[scheduler.node]
+            if fate == MANUAL:
                 yield self._finding(model, scheduler, manual=True)
+            elif fate == NEVER and model.loops.has_training and not self._alternative(scheduler, schedulers, fates):
+                yield self._finding(model, scheduler, manual=False)
+
+    def _alternative(self, scheduler: Scheduler, schedulers: list[Scheduler], fates: dict[Any, str]) -> bool:
+        """Another scheduler drives the same optimizer (or one of unknown optimizer is stepped): this one is
+        probably a choice not taken (`step`, `cosine`, then `scheduler = step`)."""
+        mine = {o.node for o in scheduler.optimizers}
+        for other in schedulers:
+            if other is scheduler or fates[other.node] == NEVER:
+                continue
+            theirs = {o.node for o in other.optimizers}
+            if not mine or not theirs or mine & theirs:
+                return True
+        return False
 
     def _finding(self, model: ScriptModel, scheduler: Scheduler, manual: bool) -> Finding:
         import libcst as cst
@@ -263,8 +278,11 @@ class SchedulerStepBeforeOptimizerStep(SchedulerRule):
             if scheduler.name == "ReduceLROnPlateau" or event.node.args:
                 continue  # no skipped first value for these; step(epoch) sets the position explicitly
             if steps:
-                if all(event.order < s.order and not event.exclusive(s) for s in steps):
-                    yield self._before(model, event, scheduler, steps)
+                if not all(event.order < s.order and not event.exclusive(s) for s in steps):
+                    continue
+                if _first_iteration(model, event, steps) is not True:
+                    continue  # `if epoch > 0: scheduler.step()`: it steps after the previous epoch's training
+                yield self._before(model, event, scheduler, steps)
             elif self._instead_of_optimizer(model, event, scheduler):
                 yield self._instead(model, event, scheduler)
 
@@ -291,6 +309,8 @@ class SchedulerStepBeforeOptimizerStep(SchedulerRule):
         loop = event.loop
         nested = first.loop is not loop
         model.positions.want([event.node, first.node, loop.node if loop else None])
+        # Per batch, one skipped step of thousands is harmless; per epoch, the whole schedule shifts by one.
+        per_batch = not nested and loop is not None and _per_batch(model.loops, loop)
 
         def message() -> str:
             where = f"the loop on line {_line(model, loop.node)}" if loop else "each iteration"
@@ -316,7 +336,8 @@ class SchedulerStepBeforeOptimizerStep(SchedulerRule):
             anchor = _anchor_statement(event, first)
             return move_after(model, event.site.statement, anchor, "Move the scheduler step after the optimizer step")
 
-        return Finding(event.node, message, fix, refs=[first.node, loop.node if loop else None])
+        severity = Severity.INFO if per_batch else None
+        return Finding(event.node, message, fix, refs=[first.node, loop.node if loop else None], severity=severity)
 
     def _instead(self, model: ScriptModel, event: Event, scheduler: Scheduler) -> Finding:
         optimizer = scheduler.optimizers[0]
@@ -392,6 +413,8 @@ class EpochSchedulerSteppedPerBatch(SchedulerRule):
                 continue
             if not any(s.loop is loop for s in steps) or not _per_batch(loops, loop):
                 continue  # not stepped alongside the optimizer, in a loop over batches
+            if _extra_conditions(event, steps):
+                continue  # `if i == len(loader) - 1: scheduler.step()`: not every batch
             period = _period(model, scheduler)
             if period is None:
                 continue
@@ -493,8 +516,22 @@ class PlateauStepWithoutMetric(SchedulerRule):
                     continue
                 if any(a.keyword is None or a.keyword.value == "metrics" for a in site.node.args):
                     continue
+                if site.conditions and unmet_condition(model, site) is None:
+                    # `if isinstance(s, ReduceLROnPlateau): s.step(loss) else: s.step()`: a branch it cannot rule out
+                    # is still likely a branch for other schedulers; report only a step that surely runs.
+                    if not self._surely_runs(model, site):
+                        continue
                 seen.add(id(site.node))
                 yield self._finding(model, site.node, scheduler)
+
+    def _surely_runs(self, model: ScriptModel, site: Any) -> bool:
+        """Every `if` around the call is known to take its branch with the script's defaults."""
+        frame = model.frame_of(site)
+        for test, taken in site.conditions:
+            known = model.evaluator.single(test, site.scope, frame)
+            if known is None or not isinstance(known.value, (bool, int, str, type(None))) or bool(known.value) != taken:
+                return False
+        return True
 
     def _finding(self, model: ScriptModel, call: cst.Call, scheduler: Scheduler) -> Finding:
         def message() -> str:
@@ -506,6 +543,93 @@ class PlateauStepWithoutMetric(SchedulerRule):
             )
 
         return Finding(call, message, refs=[scheduler.node])
+
+
+def _extra_conditions(event: Event, steps: list[Event]) -> list[Any]:
+    """The `if` tests around the scheduler step that do not also guard the optimizer step."""
+    shared = {(id(c.test), c.taken) for s in steps for c in s.conditions}
+    return [c for c in event.conditions if (id(c.test), c.taken) not in shared]
+
+
+def _first_iteration(model: ScriptModel, event: Event, steps: list[Event]) -> bool | None:
+    """Whether the scheduler step runs in the first iteration of its loop (before any optimizer step):
+    True with no conditions of its own, or when they hold for the loop's first value (`if epoch < 5`);
+    False when one does not (`if epoch > 0`); None when that cannot be told."""
+    extra = _extra_conditions(event, steps)
+    if not extra:
+        return True
+    loop = event.loop
+    first = _first_values(model, loop.node) if loop is not None else None
+    if first is None:
+        return None
+    results = [_truth(c.test, first) for c in extra]
+    if any(r is not None and r != c.taken for r, c in zip(results, extra, strict=True)):
+        return False
+    return True if all(r is not None for r in results) else None
+
+
+def _first_values(model: ScriptModel, node: Any) -> dict[str, int] | None:
+    """The loop variables' values in the first iteration: `epoch` is 0 in `for epoch in range(n)`,
+    1 in `range(1, n + 1)`; `i` is 0 in `for i, batch in enumerate(loader)`."""
+    import libcst as cst
+
+    from trainlint.model.syntax import callee_name
+
+    if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+        return None
+    call, target = node.iter, node.target
+    name = callee_name(call.func)
+    if name == "enumerate" and isinstance(target, cst.Tuple) and isinstance(target.elements[0].value, cst.Name):
+        start = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "start"), None)
+        start = start if start is not None else (call.args[1].value if len(call.args) > 1 else None)
+        value = 0 if start is None else _int(start)
+        return {target.elements[0].value.value: value} if value is not None else None
+    if name == "range" and isinstance(target, cst.Name) and call.args:
+        value = 0 if len(call.args) == 1 else _int(call.args[0].value)
+        return {target.value: value} if value is not None else None
+    return None
+
+
+def _int(node: Any) -> int | None:
+    import libcst as cst
+
+    return int(node.value) if isinstance(node, cst.Integer) else None
+
+
+def _truth(test: Any, names: dict[str, int]) -> Any:
+    """A test's value with the loop variables known: small integer arithmetic and comparisons only."""
+    import libcst as cst
+
+    if isinstance(test, cst.Name):
+        return names.get(test.value)
+    if isinstance(test, cst.Integer):
+        return int(test.value)
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _truth(test.expression, names)
+        return None if inner is None else not inner
+    if isinstance(test, cst.BinaryOperation):
+        left, right = _truth(test.left, names), _truth(test.right, names)
+        if left is None or right is None:
+            return None
+        if isinstance(test.operator, cst.Add):
+            return left + right
+        if isinstance(test.operator, cst.Subtract):
+            return left - right
+        if isinstance(test.operator, cst.Modulo) and right:
+            return left % right
+        return None
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        left, right = _truth(test.left, names), _truth(test.comparisons[0].comparator, names)
+        compare = {
+            cst.Equal: lambda a, b: a == b,
+            cst.NotEqual: lambda a, b: a != b,
+            cst.LessThan: lambda a, b: a < b,
+            cst.LessThanEqual: lambda a, b: a <= b,
+            cst.GreaterThan: lambda a, b: a > b,
+            cst.GreaterThanEqual: lambda a, b: a >= b,
+        }.get(type(test.comparisons[0].operator))
+        return None if left is None or right is None or compare is None else bool(compare(left, right))
+    return None
 
 
 def _stepped_once(model: ScriptModel, scheduler: Scheduler) -> bool:
