@@ -1,5 +1,6 @@
 """Fixes: applied through the real CLI on real files."""
 
+import json
 import os
 
 from trainlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
@@ -155,3 +156,18 @@ def test_adamw_fix_keeps_an_import_still_in_use():
         "import torch.optim as optim\na = optim.Adam(p, weight_decay=1e-4)\n", "x.py", default_settings(["ALL"]), unsafe=True
     )
     assert attribute.text == "import torch.optim as optim\na = optim.AdamW(p, weight_decay=1e-4)\n"
+
+
+def test_no_fix_where_libcst_drops_a_form_feed(project):
+    """libcst drops a form feed that starts a line, so positions after it are one column off: the fix
+    `\\fLR = 10` -> `\\fLR =0.10` parsed and was written. No fix is offered in such a file."""
+    source = "import torch\n\x0cLR = 10\nopt = torch.optim.SGD(p, lr=LR)\n"
+    path = project.root / "ff.py"
+    path.write_bytes(source.encode())
+    run = project.run("check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json", "ff.py")
+    (d,) = json.loads(run.stdout)
+    assert d["code"] == "TL101" and d["fix"] is None
+    assert path.read_bytes() == source.encode()
+    clean = "import torch\nLR = 10\nopt = torch.optim.SGD(p, lr=LR)\n"
+    outcome = fix_text(clean, "x.py", default_settings(["ALL"]), unsafe=True)
+    assert outcome.text == clean.replace("10", "0.1"), "without a form feed the fix applies"

@@ -218,6 +218,7 @@ class _Run:
         self.text, self.path, self.settings, self.deep = text, path, settings, deep
         self.diagnostics: list[Diagnostic] = []
         self.internal = 0
+        self._exact: bool | None = None
 
     def crashed(self, what: str, exc: Exception) -> None:
         """Record a crash; a recursion error first gets another try on a deeper stack."""
@@ -225,6 +226,15 @@ class _Run:
             raise _TooDeep from exc
         self.internal += 1
         self.diagnostics.append(_internal(self.text, what, self.path, exc, self.settings))
+
+    def exact(self, model: ScriptModel) -> bool:
+        """Whether positions in the tree are positions in the text. libcst drops a form feed that starts a
+        line, so columns after it are one off: a fix there would edit the wrong characters."""
+        if "\f" not in self.text:
+            return True
+        if self._exact is None:
+            self._exact = model.module.code == self.text
+        return self._exact
 
     def check(self, module: cst.Module, rules: list[type[Rule]]) -> LintResult:
         from trainlint.model import ScriptModel
@@ -256,7 +266,7 @@ class _Run:
         return LintResult(_finish(self.text, self.diagnostics, self.settings, ran), internal_errors=self.internal, model=model)
 
     def diagnostic(self, rule: type[Rule], finding: Finding, model: ScriptModel) -> Diagnostic:
-        fix = finding.fix() if finding.fix is not None else None
+        fix = finding.fix() if finding.fix is not None and self.exact(model) else None
         message = finding.message()
         span = model.span(finding.node)
         suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
