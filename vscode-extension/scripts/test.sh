@@ -33,6 +33,9 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 
+step "lint: eslint with typescript-eslint (type-aware; tsc --strict runs in the build)"
+npm run lint --silent
+
 step "build and check the .vsix"
 bash scripts/package.sh
 vsix="$EXT/trainlint-$(node -p 'require("./package.json").version').vsix"

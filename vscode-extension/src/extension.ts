@@ -138,7 +138,8 @@ class Extension {
     private async discoveryInput(settings: ExtensionSettings): Promise<DiscoveryInput> {
         const folder = firstWorkspaceFolder();
         const ctx = { workspaceFolder: folder?.uri.fsPath, userHome: os.homedir(), env: process.env };
-        const resolve = (values: string[]) => values.map((v) => resolvePathSetting(v, ctx, path.isAbsolute, path.join));
+        const resolve = (values: string[]) =>
+            values.map((v) => resolvePathSetting(v, ctx, (p) => path.isAbsolute(p), (...parts) => path.join(...parts)));
         return {
             path: resolve(settings.path),
             interpreter: resolve(settings.interpreter),
@@ -261,14 +262,14 @@ class Extension {
                         }
                     },
                     configuration: async (params, token, next) => {
-                        const answer = await next(params, token);
+                        const answer: unknown = await next(params, token);
                         if (!Array.isArray(answer)) {
-                            return answer;
+                            return answer as ReturnType<typeof next>;
                         }
                         return params.items.map((item, i) =>
                             item.section === SECTION
                                 ? toServerSettings(settingsFor(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined))
-                                : answer[i],
+                                : (answer as unknown[])[i],
                         );
                     },
                 },
@@ -490,7 +491,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         vscode.commands.registerCommand("trainlint.installBundled", () => ext.installCommand()),
         vscode.workspace.onDidChangeConfiguration((event) => ext.onConfigurationChange(event)),
     );
-    ext.log("info", `trainlint extension ${context.extension.packageJSON.version} activated`);
+    ext.log("info", `trainlint extension ${(context.extension.packageJSON as { version: string }).version} activated`);
     await ext.restart(false);
 }
 

@@ -202,7 +202,7 @@ export interface VariableContext {
  * as VS Code users expect from other extensions. Unknown variables are left as written.
  */
 export function resolveVariables(value: string, ctx: VariableContext): string {
-    let result = value.replace(/\$\{(workspaceFolder|userHome|env:([A-Za-z_][A-Za-z0-9_]*))\}/g, (whole, name, envName) => {
+    let result = value.replace(/\$\{(workspaceFolder|userHome|env:([A-Za-z_][A-Za-z0-9_]*))\}/g, (whole: string, name: string, envName: string | undefined) => {
         if (envName !== undefined) {
             return ctx.env[envName] ?? "";
         }

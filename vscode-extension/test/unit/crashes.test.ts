@@ -4,7 +4,7 @@ import { CrashPolicy, Serializer } from "../../src/crashes";
 
 describe("CrashPolicy", () => {
     it("restarts a crashed server at most N times within the window", () => {
-        let now = 0;
+        const now = 0;
         const policy = new CrashPolicy(3, 60_000, () => now);
         assert.deepEqual([policy.crashed(), policy.crashed(), policy.crashed(), policy.crashed()], [true, true, true, false]);
     });
@@ -36,7 +36,11 @@ describe("Serializer", () => {
                 events.push(`start ${name}`);
                 setTimeout(() => {
                     events.push(`end ${name}`);
-                    fail ? reject(new Error(name)) : resolve(name);
+                    if (fail) {
+                        reject(new Error(name));
+                    } else {
+                        resolve(name);
+                    }
                 }, ms);
             });
         const a = serializer.run(task("a", 30));

@@ -39,7 +39,7 @@ describe("selectedInterpreter (the Python extension's public API)", () => {
 
     it("is undefined without the extension, with an unexpected API, or when the API throws", async () => {
         assert.equal(await selectedInterpreter(undefined), undefined);
-        assert.equal(await selectedInterpreter({} as PythonExtensionApi), undefined);
+        assert.equal(await selectedInterpreter({}), undefined);
         const throwing: PythonExtensionApi = {
             environments: {
                 getActiveEnvironmentPath: () => {

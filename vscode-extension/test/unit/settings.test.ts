@@ -215,7 +215,7 @@ describe("resolveVariables", () => {
 
 describe("resolvePathSetting", () => {
     const ctx = { workspaceFolder: "/proj", userHome: "/home/u", env: {} };
-    const resolve = (value: string, c: typeof ctx | { env: {} } = ctx) => resolvePathSetting(value, c, path.posix.isAbsolute, path.posix.join);
+    const resolve = (value: string, c: typeof ctx | { env: Record<string, string> } = ctx) => resolvePathSetting(value, c, path.posix.isAbsolute, path.posix.join);
 
     it("takes a relative path with a directory from the workspace folder", () => {
         assert.equal(resolve(".venv/bin/python"), "/proj/.venv/bin/python");
