@@ -1,6 +1,7 @@
 """`check --watch`: a first report, another after each change (of a file, a new file, the
 configuration), and a clean exit on Ctrl-C."""
 
+import contextlib
 import os
 import queue
 import signal
@@ -51,6 +52,23 @@ class Watched:
                 return got
         raise AssertionError(f"no {text!r} on {stream} within {timeout} s; seen: {self.seen}")
 
+    def count(self, text, stream="err"):
+        return sum(1 for s, line in self.seen if s == stream and text in line)
+
+    def wait_more(self, text, stream="err"):
+        """Until one more line than seen so far on `stream` contains `text`."""
+        self.wait_count(text, self.count(text, stream) + 1, stream)
+
+    def wait_count(self, text, count, stream="err", timeout=30.0):
+        """Until `count` lines on `stream` (seen so far, in all) contain `text`. The two streams are read
+        by two threads, so a stderr line may be seen before the stdout lines printed before it."""
+        deadline = time.monotonic() + timeout
+        while sum(1 for s, line in self.seen if s == stream and text in line) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not {count} x {text!r} on {stream} within {timeout} s; seen: {self.seen}")
+            with contextlib.suppress(queue.Empty):
+                self.seen.append(self.lines.get(timeout=0.1))
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -63,24 +81,25 @@ def test_watch_lints_again_on_changes_and_stops_cleanly_on_ctrl_c(project):
     try:
         first = watched.wait_for("Found 1 finding")
         assert "a.py:2:26: warning: TL101 SGD learning rate 10.0 is at or above 1.0" in " ".join(first)
-        watched.wait_for("Watching for file changes", stream="err")
+        watching = "Watching for file changes"
+        watched.wait_count(watching, 1)
 
         path.write_text(CLEAN)  # an edit
-        watched.wait_for("File change detected", stream="err")
         watched.wait_for("All checks passed!")
-        watched.wait_for("Watching for file changes", stream="err")
+        watched.wait_count("File change detected", 1)
+        watched.wait_count(watching, 2)
 
-        project.write("pkg/b.py", BAD)  # a new file
-        assert "pkg/b.py:2:26: warning: TL101" in " ".join(watched.wait_for("Found 1 finding"))
-        watched.wait_for("Watching for file changes", stream="err")
+        project.write("pkg/b.py", BAD)  # a new file (its folder may be noticed first, then the file)
+        watched.wait_count("pkg/b.py:2:26: warning: TL101", 1, stream="out")
+        watched.wait_count(watching, 3)  # at least: ready for the next change
 
         project.write("pyproject.toml", '[tool.trainlint]\nignore = ["TL101"]\n')  # the configuration
-        watched.wait_for("All checks passed!")
-        watched.wait_for("Watching for file changes", stream="err")
+        watched.wait_more("All checks passed!", stream="out")
+        watched.wait_count(watching, 4)
 
         project.write("pyproject.toml", "[tool.trainlint]\nselct = []\n")  # broken: reported, still watching
-        watched.wait_for("unknown key tool.trainlint.selct (did you mean 'select'?)", stream="err")
-        watched.wait_for("Watching for file changes", stream="err")
+        watched.wait_count("unknown key tool.trainlint.selct (did you mean 'select'?)", 1)
+        watched.wait_count(watching, 5)
         assert watched.proc.poll() is None
 
         watched.proc.send_signal(signal.SIGINT)  # Ctrl-C

@@ -48,6 +48,8 @@ _GRAD_OFF = {
 _GRAD_ON = {"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"}
 _SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
 _CLIP = {"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"}
+# Events recognized by the method name on a receiver: the receiver is evaluated for these only.
+_RECEIVER_EVENTS = frozenset({"step", "unscale_", "zero_grad", "zero_", "train", "eval"})
 # Calls that pass a loader through to the loop: `enumerate(loader)`, `tqdm(loader)`, `zip(a, b)`, ...
 _ITERATION_WRAPPERS = {"enumerate", "tqdm", "trange", "iter", "list", "islice", "zip", "TQDM", "log_every", "track"}
 _EVAL_NAME = re.compile(
@@ -431,6 +433,27 @@ class LoopModel:
             out.setdefault(site.function, []).append(site)
         return out
 
+    @cached_property
+    def _callable_attributes(self) -> frozenset[str]:
+        """Attribute names that can hold a model, a loss or a method of the file (`self.model`, `self.fit`)."""
+        tables = self.ev.tables
+        return frozenset(tables.attribute_stores) | frozenset(f.name for f in tables.functions.values())
+
+    def may_call_object(self, func: cst.BaseExpression, scope: Scope) -> bool:
+        """A cheap test before evaluating a callee: a name, an attribute some code stores or a method of
+        the file, or a function reached through an imported module (`F.cross_entropy`)."""
+        if not isinstance(func, cst.Attribute):
+            return True
+        if func.attr.value in self._callable_attributes:
+            return True
+        root = func.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return False
+        _, bindings = scope.lookup(root.value)
+        return bool(bindings) and all(b.kind == "import" for b in bindings)
+
     def relevant(self, function: Function) -> bool:
         """Whether a function holds (or calls something that may hold) a training event."""
         return any(callee_name(s.node.func) not in _PLAIN for s in self.sites.get(function, ()))
@@ -528,7 +551,11 @@ class _Walk:
         if name in _CLIP:
             self._event(CLIP, site, ctx)
             return
-        receivers = self.ev.eval(func.value, site.scope, frame) if isinstance(func, cst.Attribute) else []
+        if name not in _RECEIVER_EVENTS and not self.m.may_call_object(func, site.scope):
+            return  # `x.mean()`, `out.argmax(1)`: a tensor's method, nothing to follow
+        receivers = (
+            self.ev.eval(func.value, site.scope, frame) if isinstance(func, cst.Attribute) and name in _RECEIVER_EVENTS else []
+        )
         torch_receivers = [k for k in receivers if isinstance(k.value, TorchObject)]
         if name == "step" and isinstance(func, cst.Attribute):
             self._step(site, ctx, receivers, torch_receivers, args, depth)

@@ -266,6 +266,7 @@ class SyntaxTables:
     attribute_stores: dict[str, list[Store]] = field(default_factory=dict)
     item_stores: list[Store] = field(default_factory=list)
     aug_assigns: list[AugAssign] = field(default_factory=list)
+    names: dict[str, int] = field(default_factory=dict)  # identifier -> how often it is spelled
     scopes_by_node: dict[cst.CSTNode, Scope] = field(default_factory=dict)
 
     # -- queries on the tables (indexes are built on first use) ---------------------------
@@ -296,18 +297,10 @@ class SyntaxTables:
             out.extend(self._sites_by_name.get(name, ()))
         return out
 
-    @cached_property
-    def _name_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for node in walk(self.module):
-            if type(node) is cst.Name:
-                name = node.value
-                counts[name] = counts.get(name, 0) + 1
-        return counts
-
     def name_count(self, name: str) -> int:
-        """How many `Name` nodes spell `name` anywhere in the module (one walk, on first use)."""
-        return self._name_counts.get(name, 0)
+        """How often `name` is spelled in the code: bound (assigned, imported, a parameter, a def), read,
+        as an attribute (`x.name`) or a keyword (`name=`). Counted by the builder's walk."""
+        return self.names.get(name, 0)
 
     @cached_property
     def _blocks(self) -> dict[int, tuple[cst.CSTNode, cst.CSTNode]]:
@@ -630,6 +623,7 @@ class _Builder:
                 outer = outer.parent
             scope = outer or scope.module_scope
         self._order += 1
+        self.t.names[name] = self.t.names.get(name, 0) + 1
         scope.bind(Binding(name, kind, scope, node, order=self._order, **extra))
 
     def _target(
@@ -657,6 +651,8 @@ class _Builder:
                     self._target(element, "other", None, ctx)
         elif isinstance(target, cst.Attribute):
             self._expr(target.value, ctx)
+            attr = target.attr.value
+            self.t.names[attr] = self.t.names.get(attr, 0) + 1
             stored = value if index is None else None
             store = Store(target.value, target.attr.value, stored, ctx.scope, ctx.function, target, ctx.loops)
             self.t.attribute_stores.setdefault(target.attr.value, []).append(store)
@@ -681,10 +677,15 @@ class _Builder:
 
     def _expr(self, node: cst.CSTNode, ctx: _Ctx) -> None:
         stack: list[cst.CSTNode | _Emit] = [node]
+        names = self.t.names
         while stack:
             current = stack.pop()
             t = type(current)
-            if t is cst.Name or t is cst.Integer or t is cst.Float or t is cst.SimpleString:
+            if t is cst.Name:
+                name = cast(cst.Name, current).value
+                names[name] = names.get(name, 0) + 1
+                continue
+            if t is cst.Integer or t is cst.Float or t is cst.SimpleString:
                 continue  # leaves: nothing below them
             # Types are compared exactly (isinstance on libcst's ABCs is slow), so mypy needs the casts.
             if t is _Emit:
