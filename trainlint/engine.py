@@ -132,8 +132,7 @@ def _rules_that_could_fire(text: str, settings: LintSettings) -> list[type[Rule]
     for rule in all_rules():
         if rule.engine or rule.code not in settings.enabled:
             continue
-        words = rule.trigger_words()
-        if words is None or any(word in text for word in words):
+        if rule.could_fire(text):
             out.append(rule)
     return out
 

@@ -68,6 +68,20 @@ class Rule:
         for this rule. None: no such shortcut."""
         return None
 
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        """Groups of words the text must contain one of each (more groups: fewer files parsed). By
+        default the one group of trigger_words()."""
+        words = cls.trigger_words()
+        return (words,) if words is not None else ()
+
+    @classmethod
+    def could_fire(cls, text: str | bytes) -> bool:
+        """Whether the text contains a word of every trigger group (bytes: the words in ASCII)."""
+        if isinstance(text, bytes):
+            return all(any(w.encode() in text for w in group) for group in cls.trigger_groups())
+        return all(any(w in text for w in group) for group in cls.trigger_groups())
+
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         return ()
 

@@ -166,14 +166,8 @@ def _needs_parse(jobs: list[Job]) -> int:
     """How many files contain a rule's trigger words: only those cost a libcst parse."""
     from trainlint.registry import all_rules
 
-    words: set[str] = set()
-    for rule in all_rules():
-        found = rule.trigger_words() if not rule.engine else frozenset()
-        if found is None:
-            return len(jobs)
-        words |= found
-    encoded = [w.encode() for w in words]
-    return sum(1 for job in jobs if any(w in job.data for w in encoded))
+    rules = [rule for rule in all_rules() if not rule.engine]
+    return sum(1 for job in jobs if any(rule.could_fire(job.data) for rule in rules))
 
 
 def _execute(jobs: list[Job], options: Options) -> list[FileResult]:

@@ -23,7 +23,7 @@ import libcst as cst
 
 from trainlint.facts import TorchFacts
 from trainlint.model.classes import ClassQueries
-from trainlint.model.syntax import CallSite, Class, Function, Scope, Store, SyntaxTables
+from trainlint.model.syntax import CallSite, Class, Function, Scope, Store, SyntaxTables, dotted_name
 from trainlint.model.values import (
     MODULE_FRAME,
     Argument,
@@ -537,7 +537,7 @@ class Evaluator:
         return [Known(Mapping(node, entries, scope, frame, attribute_access=False))]
 
     def _e_Attribute(self, node: cst.Attribute, scope: Scope, frame: Frame) -> Candidates:
-        label = self.tables.code(node)
+        label = dotted_name(node) or self.tables.code(node)  # `args.lr`: no code generation for a dotted name
         out = []
         for base in self.eval(node.value, scope, frame):
             out.extend(self.member(base, node.attr.value, label, node))

@@ -27,12 +27,26 @@ class LoopRule(Rule):
         return frozenset({"backward", ".step(", "zero_grad"})
 
 
+# Without one of these the file cannot show that a model depends on train()/eval().
+_MODE_WORDS = frozenset({"Dropout", "BatchNorm", "dropout", "batch_norm", "torchvision", "Transformer"})
+_EVAL_WORDS = frozenset({"no_grad", "inference_mode", ".eval(", "val", "test", "eval"})
+_STEP = frozenset({".step("})
+_BACKWARD = frozenset({"backward"})
+_LOSS_WORDS = frozenset({"Loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "mse_loss", "l1_loss"})
+
+
 class LossRule(Rule):
     """A rule about what feeds a loss: it cannot fire unless a loss is named."""
 
     @classmethod
     def trigger_words(cls) -> frozenset[str]:
         return frozenset({"Loss", "cross_entropy", "nll_loss", "binary_cross_entropy"})
+
+
+def _optimizer_names() -> frozenset[str]:
+    from trainlint.facts import torch_facts
+
+    return frozenset(f.name for f in torch_facts().of_kind("optimizer"))
 
 
 def _line(model: ScriptModel, node: Any) -> int:
@@ -84,6 +98,10 @@ class GradientsNeverCleared(LoopRule):
     name = "gradients-never-cleared"
     severity = Severity.WARNING
     fix = FixKind.UNSAFE
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (_BACKWARD, _STEP)
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         loops = model.loops
@@ -155,6 +173,10 @@ class StepWithoutBackward(LoopRule):
     name = "optimizer-step-without-backward"
     severity = Severity.WARNING
 
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (_STEP, _LOSS_WORDS)
+
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         if _manual_gradients(model):
             return
@@ -214,6 +236,10 @@ class BackwardWithoutStep(LoopRule):
     name = "backward-without-step"
     severity = Severity.WARNING
 
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (_BACKWARD, _LOSS_WORDS, _optimizer_names())
+
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         from trainlint.model.uses import RECEIVER
 
@@ -271,6 +297,11 @@ class _ActivationRule(LossRule):
     """An output activation that does not suit the loss it feeds: (activation, loss) pairs."""
 
     pairs: ClassVar[dict[tuple[str, str], Severity | None]] = {}
+    words: ClassVar[tuple[frozenset[str], ...]] = ()  # an activation's words, the losses' words
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return cls.words
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         for fed in model.loops.loss_feeds:
@@ -300,6 +331,7 @@ class SoftmaxBeforeCrossEntropy(_ActivationRule):
         ("softmax", "nll"): None,
         ("log_softmax", "ce"): Severity.INFO,
     }
+    words = (frozenset({"softmax", "Softmax"}), frozenset({"CrossEntropyLoss", "cross_entropy", "NLLLoss", "nll_loss"}))
 
     def text(self, model: ScriptModel, fed: LossFeed) -> str:
         loss = _LOSS_NAMES[fed.loss]
@@ -354,6 +386,7 @@ class SigmoidBeforeBCEWithLogits(_ActivationRule):
     name = "sigmoid-before-bce-with-logits"
     severity = Severity.WARNING
     pairs: ClassVar[dict[tuple[str, str], Severity | None]] = {("sigmoid", "bce_logits"): None}
+    words = (frozenset({"sigmoid", "Sigmoid"}), frozenset({"BCEWithLogitsLoss", "binary_cross_entropy_with_logits"}))
 
     def text(self, model: ScriptModel, fed: LossFeed) -> str:
         return (
@@ -369,6 +402,7 @@ class BCEOnUnboundedOutput(_ActivationRule):
     name = "bce-on-unbounded-output"
     severity = Severity.WARNING
     pairs: ClassVar[dict[tuple[str, str], Severity | None]] = {("linear", "bce"): None, ("relu", "bce"): None}
+    words = (frozenset({"BCELoss", "binary_cross_entropy"}), frozenset({"Linear", "relu", "ReLU"}))
 
     def text(self, model: ScriptModel, fed: LossFeed) -> str:
         return (
@@ -384,6 +418,10 @@ class ReluOnLogits(_ActivationRule):
     name = "relu-on-logits"
     severity = Severity.WARNING
     pairs: ClassVar[dict[tuple[str, str], Severity | None]] = {("relu", "ce"): None, ("relu", "bce_logits"): None}
+    words = (
+        frozenset({"relu", "ReLU"}),
+        frozenset({"CrossEntropyLoss", "cross_entropy", "BCEWithLogitsLoss", "binary_cross_entropy_with_logits"}),
+    )
 
     def text(self, model: ScriptModel, fed: LossFeed) -> str:
         return (
@@ -446,8 +484,8 @@ class EvalInTrainMode(LoopRule):
     severity = Severity.WARNING
 
     @classmethod
-    def trigger_words(cls) -> frozenset[str]:
-        return frozenset({"no_grad", "inference_mode", "eval", "val", "test"})
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (_MODE_WORDS, _EVAL_WORDS)
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         reported: set[Any] = set()
@@ -485,6 +523,10 @@ class TrainModeNotRestored(LoopRule):
     code = "TL609"
     name = "train-mode-not-restored"
     severity = Severity.WARNING
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (_MODE_WORDS, frozenset({".eval(", ".train("}), _BACKWARD | _STEP)
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         loops = model.loops
@@ -569,6 +611,10 @@ class LossAccumulatedWithGraph(LossRule):
     severity = Severity.WARNING
     fix = FixKind.UNSAFE
 
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (_LOSS_WORDS, frozenset({"+=", "-=", ".append("}))
+
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         import libcst as cst
 
@@ -641,6 +687,10 @@ class OptimizerOfReplacedModel(LoopRule):
     code = "TL612"
     name = "optimizer-of-replaced-model"
     severity = Severity.WARNING
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (_optimizer_names(), _STEP)
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         import libcst as cst
@@ -791,7 +841,7 @@ class LogOfSoftmax(Rule):
 
     @classmethod
     def trigger_words(cls) -> frozenset[str]:
-        return frozenset({"log"})
+        return frozenset({"softmax", "sigmoid"})
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         import libcst as cst

@@ -67,8 +67,10 @@ def _fate(model: ScriptModel, scheduler: Scheduler) -> str:
     from trainlint.model.uses import ARGUMENT, RECEIVER, RETURNED, STORED
     from trainlint.model.values import ClassRef, FunctionRef, Imported, TorchObject
 
+    if _step_calls(model, scheduler.node) or model.loops.scheduler_steps(scheduler.node):
+        return STEPPED  # the common case, answered without the map of every use
     uses = model.uses.of(scheduler.node)
-    if any(u.kind == RECEIVER and u.method == "step" for u in uses) or model.loops.scheduler_steps(scheduler.node):
+    if any(u.kind == RECEIVER and u.method == "step" for u in uses):
         return STEPPED
     ev = model.evaluator
     for use in uses:
@@ -89,6 +91,17 @@ def _fate(model: ScriptModel, scheduler: Scheduler) -> str:
             continue
         return ESCAPES
     return NEVER if _all_references_known(model, scheduler, uses) else ESCAPES
+
+
+def _step_calls(model: ScriptModel, node: cst.Call) -> list[Any]:
+    """The `X.step(...)` call sites where X can be the scheduler built by `node` (in any caller's frame)."""
+    from trainlint.model.values import TorchObject
+
+    return [
+        site
+        for site, base in model.evaluator.method_calls("step")
+        if isinstance(base.value, TorchObject) and base.value.node is node
+    ]
 
 
 def _lightning_fate(model: ScriptModel, function: Any) -> str | None:
@@ -504,15 +517,12 @@ class PlateauStepWithoutMetric(SchedulerRule):
     severity = Severity.ERROR
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
-        from trainlint.model.uses import RECEIVER
-
         seen: set[int] = set()
         for scheduler in model.torch.schedulers:
             if scheduler.name != "ReduceLROnPlateau":
                 continue
-            for use in model.uses.of(scheduler.node):
-                site = use.site
-                if use.kind != RECEIVER or use.method != "step" or site is None or id(site.node) in seen:
+            for site in _step_calls(model, scheduler.node):
+                if id(site.node) in seen:
                     continue
                 if any(a.keyword is None or a.keyword.value == "metrics" for a in site.node.args):
                     continue
@@ -634,10 +644,8 @@ def _truth(test: Any, names: dict[str, int]) -> Any:
 
 def _stepped_once(model: ScriptModel, scheduler: Scheduler) -> bool:
     """Moving a step is unambiguous only when the scheduler is stepped in one place."""
-    from trainlint.model.uses import RECEIVER
 
-    sites = {id(u.site.node) for u in model.uses.of(scheduler.node) if u.kind == RECEIVER and u.method == "step" and u.site}
-    return len(sites) == 1
+    return len({id(site.node) for site in _step_calls(model, scheduler.node)}) == 1
 
 
 def _anchor_statement(event: Event, step: Event) -> cst.CSTNode | None:
