@@ -168,6 +168,32 @@ def _compare(case: Case, module: nn.Module, shape: Size, got: Size | Exception, 
         unknown_batch = output_shape(case.layer, case.args, (None, *shape[1:]))
         if unknown_batch.shape != (None, *result.shape[1:]):
             tally.fail(case, shape, f"with an unknown batch size the facts say {unknown_batch}")
+    _less_known(case, shape, got, tally)
+
+
+def _generalizes(vague: tuple[int | None, ...] | None, exact: tuple[int | None, ...]) -> bool:
+    return vague is None or (len(vague) == len(exact) and all(v is None or v == e for v, e in zip(vague, exact, strict=True)))
+
+
+def _less_known(case: Case, shape: Size, got: Size, tally: Tally) -> None:
+    """With one input size or one argument unknown, the facts may know less, never something else:
+    no error for an input torch takes, no size torch would not give."""
+    result = output_shape(case.layer, case.args, shape)
+    if not shape or result.shape is None:
+        return
+    i = tally.cases % len(shape)
+    vague = output_shape(case.layer, case.args, (*shape[:i], None, *shape[i + 1 :]))
+    if vague.error is not None or not _generalizes(vague.shape, result.shape):
+        tally.fail(case, shape, f"with size {i} unknown the facts say {vague}")
+    if case.build is None and case.args:
+        names = sorted(case.args)
+        name = names[tally.cases % len(names)]
+        vague = output_shape(case.layer, case.args | {name: None}, shape)
+        if vague.error is not None or not _generalizes(vague.shape, result.shape):
+            tally.fail(case, shape, f"with {name} unknown the facts say {vague}")
+        count = parameter_count(case.layer, case.args | {name: None})
+        if count is not None and case.counted and count != parameter_count(case.layer, case.args):
+            tally.fail(case, shape, f"with {name} unknown the count is {count}")
 
 
 def check(cases: Iterable[Case], minimum: int) -> Tally:
@@ -433,6 +459,9 @@ def transformer_cases() -> Iterator[Case]:
         args = {"d_model": d_model, "nhead": nhead, "num_encoder_layers": encoders, "num_decoder_layers": decoders}
         args |= {"dim_feedforward": 5, "bias": bias, "batch_first": batch_first}
         yield Case("Transformer", args, inputs, device="cpu", feed=_transformer_feed(batch_first), compare=_tgt_unknown)
+
+    for layer in ("TransformerEncoderLayer", "TransformerDecoderLayer", "Transformer"):
+        yield Case(layer, {"d_model": 8, "nhead": 2, "dropout": 1.5}, inputs[:1], device="cpu")
 
 
 def _transformer_feed(batch_first: bool) -> Callable[[nn.Module, torch.Tensor], Any]:

@@ -1,8 +1,8 @@
 """Output shapes and parameter counts of torch.nn layers, written by hand and checked against torch.
 
 torch publishes no shape or parameter-count formulas, so each layer kind has a small function here;
-tests/test_layer_facts.py runs the real layers on meta tensors over large grids of arguments and
-compares. Pure Python: trainlint never imports torch. Defaults come from `torch_facts()`.
+tests/test_layer_facts.py runs the real layers (on meta tensors, or tiny CPU ones where the meta
+kernels check less or run slowly) over large grids of arguments and input shapes and compares. Pure Python: trainlint never imports torch. Defaults come from `torch_facts()`.
 
 Conventions: a dimension is an int or None (not known). `args` holds the constructor arguments given
 explicitly, by name; an absent argument takes torch's default, and a None value means "not known"
@@ -516,7 +516,7 @@ _LAZY_INSTANCE_NORMS = ("LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanc
 
 
 def _uses_num_features(a: _Args) -> bool:
-    return a.flag("affine") is not False or a.flag("track_running_stats") is not False
+    return a.flag("affine") is True or a.flag("track_running_stats") is True  # unknown: no check
 
 
 @_shape(*_BATCH_NORMS, *_LAZY_BATCH_NORMS, "SyncBatchNorm")
@@ -599,7 +599,7 @@ def _group_norm_shape(a: _Args, x: Shape) -> Shape:
     groups, channels = a.integer("num_groups"), x[1]
     if groups and channels is not None and channels % groups:
         raise _Invalid(f"GroupNorm(num_groups={groups}) needs input channels divisible by {groups}, got {channels}")
-    if a.flag("affine") is not False:
+    if a.flag("affine") is True:
         _match(a, "channels (num_channels)", a.integer("num_channels"), channels)
     return x
 
@@ -838,12 +838,7 @@ def _transformer_shape(a: _Args, x: Shape) -> Shape:
 
 @_count("Transformer")
 def _transformer_count(a: _Args) -> int | None:
-    if (
-        a.value("custom_encoder") is not None
-        or a.value("custom_decoder") is not None
-        or a.has("custom_encoder")
-        or a.has("custom_decoder")
-    ):
+    if a.has("custom_encoder") or a.has("custom_decoder"):  # a module of its own: not known here
         return None
     names = ("d_model", "nhead", "dim_feedforward", "bias")
     layer_args = {name: a.value(name) for name in names}
