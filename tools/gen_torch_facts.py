@@ -17,6 +17,7 @@ import inspect
 import json
 import math
 import sys
+import typing
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "trainlint" / "facts" / "torch.json"
@@ -34,11 +35,23 @@ def _plain(value: object) -> object:
 
 
 def _signature(cls: type) -> dict:
-    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    params = list(_init_signature(cls).parameters.values())[1:]
     positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
     keyword_only = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
     defaults = {p.name: _plain(p.default) for p in params if p.default is not p.empty}
     return {"positional": positional, "keyword_only": keyword_only, "defaults": defaults}
+
+
+def _init_signature(cls: type) -> inspect.Signature:
+    """`__init__`'s signature; RNN, LSTM and GRU take `*args, **kwargs` and declare the real one as an overload."""
+    signature = inspect.signature(cls.__init__)
+    varargs = all(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in list(signature.parameters.values())[1:])
+    if varargs and inspect.isfunction(cls.__init__):  # Python 3.11's typing.get_overloads
+        for overload in typing.get_overloads(cls.__init__):
+            declared = inspect.signature(overload)
+            if any(p.kind is p.POSITIONAL_OR_KEYWORD for p in list(declared.parameters.values())[1:]):
+                return declared
+    return signature
 
 
 def _classes(namespace: object, base: type | tuple[type, ...], public: str) -> dict:
