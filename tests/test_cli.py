@@ -54,16 +54,19 @@ def test_json_format_exact_keys_and_unicode_columns(project):
     run = project.run("check", "--no-cache", "--output-format", "json", "a.py")
     data = json.loads(run.stdout)
     assert [list(item) for item in data] == [
-        ["path", "line", "column", "end_line", "end_column", "code", "name", "message", "severity", "fix"]
+        ["path", "cell", "line", "column", "end_line", "end_column", "code", "name", "message", "severity", "fix"]
     ] * 2
     first, second = data
-    assert first["path"] == "a.py" and (first["line"], first["column"], first["end_column"]) == (3, 26, 31)
+    assert first["path"] == "a.py" and first["cell"] is None, "a cell only in a notebook"
+    assert (first["line"], first["column"], first["end_column"]) == (3, 26, 31)
     # Columns count code points (1-based, end exclusive): `ü` is one column although it is two bytes.
     start = line4.index("lr=10") + 1
     assert start == 36
     assert (second["line"], second["column"], second["end_column"]) == (4, start, start + 5)
     assert second["severity"] == "warning" and second["fix"]["applicability"] == "unsafe"
-    assert second["fix"]["edits"] == [{"line": 4, "column": start + 3, "end_line": 4, "end_column": start + 5, "content": "0.1"}]
+    assert second["fix"]["edits"] == [
+        {"cell": None, "line": 4, "column": start + 3, "end_line": 4, "end_column": start + 5, "content": "0.1"}
+    ]
 
 
 def test_github_format(project):

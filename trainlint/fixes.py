@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from trainlint.diagnostics import Applicability, Diagnostic
 from trainlint.settings import LintSettings
 from trainlint.source import LineIndex
+
+Ranges = list[tuple[int, int, str]]  # (start, end, content) in string offsets
 
 MAX_ROUNDS = 10
 
@@ -16,11 +19,17 @@ def is_applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
     return fix is not None and (fix.applicability is Applicability.SAFE or unsafe)
 
 
-def apply_edits(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple[str, list[Diagnostic]]:
-    """Apply every applicable fix whose edits overlap no fix applied before it."""
+def choose_edits(
+    text: str,
+    diagnostics: list[Diagnostic],
+    unsafe: bool,
+    allowed: Callable[[Sequence[tuple[int, int, str]]], bool] | None = None,
+) -> tuple[Ranges, list[Diagnostic]]:
+    """The edits of every applicable fix that overlaps no fix chosen before it (and that `allowed`
+    accepts: a notebook takes edits inside one cell only), and the diagnostics they fix."""
     index = LineIndex(text)
     taken: list[tuple[int, int]] = []
-    chosen: list[tuple[int, int, str]] = []
+    chosen: Ranges = []
     applied = []
     for diagnostic in diagnostics:
         fix = diagnostic.fix
@@ -32,9 +41,17 @@ def apply_edits(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
         ]
         if any(_overlaps(start, end, other) for start, end, _ in ranges for other in taken):
             continue  # applied in a later round, against the updated text
+        if allowed is not None and not allowed(ranges):
+            continue
         taken.extend((start, end) for start, end, _ in ranges)
         chosen.extend(ranges)
         applied.append(diagnostic)
+    return chosen, applied
+
+
+def apply_edits(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple[str, list[Diagnostic]]:
+    """Apply every applicable fix whose edits overlap no fix applied before it."""
+    chosen, applied = choose_edits(text, diagnostics, unsafe)
     for start, end, content in sorted(chosen, key=lambda r: (r[0], r[1]), reverse=True):
         text = text[:start] + content + text[end:]
     return text, applied
@@ -78,5 +95,44 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool) -> FixO
         outcome.applied.extend(applied)
     else:
         result = lint_source(outcome.text, path, settings)
+        outcome.remaining, outcome.internal_errors = result.diagnostics, result.internal_errors
+    return outcome
+
+
+def fix_notebook(raw: str, path: str, settings: LintSettings, unsafe: bool) -> FixOutcome:
+    """fix_text for a notebook's JSON text: fixes edit the code cells' sources (an edit that would
+    span two cells or touch masked IPython syntax is not applied), and only those strings of the
+    JSON text change. Never returns a notebook whose cells do not parse."""
+    from trainlint.engine import lint_notebook, lint_script, parses
+    from trainlint.ipynb import NotebookError, read
+
+    outcome = FixOutcome(raw)
+    try:
+        notebook = read(raw)
+    except NotebookError:
+        result = lint_notebook(raw, path, settings)  # the TL001 that says why
+        outcome.remaining = result.diagnostics
+        return outcome
+    if not notebook.python:
+        return outcome
+    for _ in range(MAX_ROUNDS):
+        script = notebook.script
+        result = lint_script(script, path, settings)
+        outcome.remaining, outcome.internal_errors = result.diagnostics, result.internal_errors
+        if not result.parsed:
+            break
+        chosen, applied = choose_edits(script.text, result.diagnostics, unsafe, script.editable)
+        new_raw = notebook.with_sources(script.apply(chosen))
+        if not applied or new_raw == outcome.text:
+            break
+        fixed = read(new_raw)
+        if not parses(fixed.script.text):
+            codes = ", ".join(sorted({d.code for d in applied}))
+            outcome.error = f"fixes for {codes} would produce code that does not parse; left unchanged"
+            break
+        notebook, outcome.text = fixed, new_raw
+        outcome.applied.extend(applied)
+    else:
+        result = lint_script(notebook.script, path, settings)
         outcome.remaining, outcome.internal_errors = result.diagnostics, result.internal_errors
     return outcome
