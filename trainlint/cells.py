@@ -220,7 +220,7 @@ class Cell:
     line: int  # the script line of its first line
     offset: int  # the script offset of its first character
     lines: int  # how many script lines it takes
-    added_newline: bool  # its text has no final line break: the script adds one
+    added_newline: bool  # its text does not end with "\n": the script adds one
     masked: tuple[tuple[int, int], ...]  # masked ranges, script offsets
 
     @property
@@ -246,7 +246,9 @@ class Script:
                 text.append(WRAPPER)
                 source.append(WRAPPER)
                 line, offset = line + 1, offset + len(WRAPPER)
-            added = bool(cell_text) and cell_text[-1] not in "\r\n"
+            # A line break ends every cell's text: "\n" is added after a lone "\r" too, so that the next
+            # cell's text cannot make one "\r\n" of it.
+            added = bool(cell_text) and not cell_text.endswith("\n")
             count = len(_lines(cell_text))
             spans = tuple((offset + start, offset + end) for start, end in masked.spans)
             self.cells.append(Cell(number, cell_text, line, offset, count, added, spans))
