@@ -99,40 +99,54 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool) -> FixO
     return outcome
 
 
-def fix_notebook(raw: str, path: str, settings: LintSettings, unsafe: bool) -> FixOutcome:
-    """fix_text for a notebook's JSON text: fixes edit the code cells' sources (an edit that would
-    span two cells or touch masked IPython syntax is not applied), and only those strings of the
-    JSON text change. Never returns a notebook whose cells do not parse."""
-    from trainlint.engine import lint_notebook, lint_script, parses
-    from trainlint.ipynb import NotebookError, read
+def fix_cells(cells: list[tuple[int, str]], path: str, settings: LintSettings, unsafe: bool) -> tuple[dict[int, str], FixOutcome]:
+    """fix_text for notebook cells ((number, text) of each code cell), linted as one script: an
+    edit that would span two cells or touch masked IPython syntax is not applied. Returns the new
+    text of each cell that changed, and the outcome (its text: the last script)."""
+    from trainlint.cells import Script
+    from trainlint.engine import lint_script, parses
 
-    outcome = FixOutcome(raw)
-    try:
-        notebook = read(raw)
-    except NotebookError:
-        result = lint_notebook(raw, path, settings)  # the TL001 that says why
-        outcome.remaining = result.diagnostics
-        return outcome
-    if not notebook.python:
-        return outcome
+    texts = dict(cells)
+    outcome = FixOutcome("")
     for _ in range(MAX_ROUNDS):
-        script = notebook.script
+        script = Script(texts.items())
+        outcome.text = script.text
         result = lint_script(script, path, settings)
         outcome.remaining, outcome.internal_errors = result.diagnostics, result.internal_errors
         if not result.parsed:
             break
         chosen, applied = choose_edits(script.text, result.diagnostics, unsafe, script.editable)
-        new_raw = notebook.with_sources(script.apply(chosen))
-        if not applied or new_raw == outcome.text:
+        changes = {number: text for number, text in script.apply(chosen).items() if text != texts[number]}
+        if not applied or not changes:
             break
-        fixed = read(new_raw)
-        if not parses(fixed.script.text):
+        fixed = Script((texts | changes).items())
+        if not parses(fixed.text):
             codes = ", ".join(sorted({d.code for d in applied}))
             outcome.error = f"fixes for {codes} would produce code that does not parse; left unchanged"
             break
-        notebook, outcome.text = fixed, new_raw
+        texts |= changes
         outcome.applied.extend(applied)
     else:
-        result = lint_script(notebook.script, path, settings)
-        outcome.remaining, outcome.internal_errors = result.diagnostics, result.internal_errors
+        script = Script(texts.items())
+        result = lint_script(script, path, settings)
+        outcome.text, outcome.remaining, outcome.internal_errors = script.text, result.diagnostics, result.internal_errors
+    original = dict(cells)
+    return {number: text for number, text in texts.items() if text != original[number]}, outcome
+
+
+def fix_notebook(raw: str, path: str, settings: LintSettings, unsafe: bool) -> FixOutcome:
+    """fix_text for a notebook's JSON text: the fixes of its cells (fix_cells), written into only
+    the JSON strings of the sources they change. Never returns a notebook whose cells do not parse."""
+    from trainlint.engine import lint_notebook
+    from trainlint.ipynb import NotebookError, read
+
+    try:
+        notebook = read(raw)
+    except NotebookError:
+        result = lint_notebook(raw, path, settings)  # the TL001 that says why
+        return FixOutcome(raw, remaining=result.diagnostics)
+    if not notebook.python:
+        return FixOutcome(raw)
+    changed, outcome = fix_cells([(c.number, c.text) for c in notebook.code_cells if c.python], path, settings, unsafe)
+    outcome.text = notebook.with_sources(changed)
     return outcome
