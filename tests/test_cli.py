@@ -23,6 +23,16 @@ def test_examples_exit_1_and_show_tl101_with_value_and_origin():
     assert "clean/" not in run.stdout
 
 
+def test_the_example_notebook_and_its_readme_excerpt():
+    run = run_cli("check", "--no-cache", "--output-format", "concise", str(ROOT / "examples" / "buggy" / "fashion_mnist.ipynb"))
+    found = [line.split(": warning: ")[1][:5] + line.split(".ipynb:")[1].split(": ")[0] for line in run.stdout.splitlines()[:-2]]
+    assert found == ["TL101cell 8:3:50", "TL201cell 8:4:13", "TL611cell 10:9:9"], run.stdout
+    full = run_cli("check", "--no-cache", "examples/buggy/fashion_mnist.ipynb", cwd=ROOT).stdout
+    excerpt = (ROOT / "README.md").read_text().split("## Jupyter notebooks", 1)[1].split("```\n", 2)[1].splitlines()
+    assert full.startswith(excerpt[0].removesuffix("..."))
+    assert "\n".join(excerpt[1:]) + "\n" in full
+
+
 def test_clean_examples_have_no_findings():
     run = run_cli("check", "--no-cache", str(ROOT / "examples" / "clean"))
     assert run.returncode == 0 and "All checks passed!" in run.stdout
