@@ -27,6 +27,7 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from trainlint.diagnostics import Span
 from trainlint.source import split_lines
@@ -125,11 +126,11 @@ def mask(text: str) -> Masked:
             out[i] = content[:start] + (_filler(len(content) - start) if filler else " " * (len(content) - start))
             spans.append((starts[i] + start, starts[i] + len(content)))
 
-    magic = _CELL_MAGIC.match(lines[first][0])
+    skip, wrap = layout(text)
+    if skip:
+        return Masked(text, (), True, False)
     body_start = first
-    if magic:
-        if magic.group(1) not in PYTHON_CELL_MAGICS:
-            return Masked(text, (), True, False)
+    if _CELL_MAGIC.match(lines[first][0]):
         blank(first, 0)
         body_start = first + 1
     code_lines = sum(1 for content, _ in lines if content.strip())
@@ -157,7 +158,22 @@ def mask(text: str) -> Masked:
         blank(i, start)
         masking = content.endswith("\\")
     masked = "".join(o + ending for o, (_, ending) in zip(out, lines, strict=True))
-    return Masked(masked, tuple(spans), False, _dedented_by_ipython(out[first:]))
+    return Masked(masked, tuple(spans), False, wrap)
+
+
+def layout(text: str) -> tuple[bool, bool]:
+    """(skip, wrap) of a cell, without masking it: a cell magic whose body is not Python leaves the
+    cell out; IPython removes the indentation of a cell's first non-blank line (and the same from
+    the others), so a cell whose first line and first code line are indented needs a block."""
+    lines = [content for content, _ in _lines(text)]
+    first = next((i for i, content in enumerate(lines) if content.strip()), None)
+    if first is None:
+        return False, False
+    magic = _CELL_MAGIC.match(lines[first])
+    if magic:
+        return magic.group(1) not in PYTHON_CELL_MAGICS, False
+    code = next((line for line in lines[first:] if line.strip() and not line.lstrip().startswith("#")), None)
+    return False, lines[first][:1] in (" ", "\t") and code is not None and code[:1] in (" ", "\t")
 
 
 def _masked_from(content: str, only_line: bool) -> int | None:
@@ -189,13 +205,6 @@ def _simple_statement(code: str) -> bool:
     return True
 
 
-def _dedented_by_ipython(lines: list[str]) -> bool:
-    """IPython removes the indentation of a cell's first non-blank line (and the same from the
-    others): the cell needs a block to be indented in when that line and the first code line are."""
-    first_code = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), None)
-    return bool(lines) and lines[0][:1] in (" ", "\t") and first_code is not None and first_code[:1] in (" ", "\t")
-
-
 def _lines(text: str) -> list[tuple[str, str]]:
     """(content, line break) of each line; the last has an empty break when the text ends without one."""
     contents = split_lines(text)
@@ -221,7 +230,6 @@ class Cell:
     offset: int  # the script offset of its first character
     lines: int  # how many script lines it takes
     added_newline: bool  # its text does not end with "\n": the script adds one
-    masked: tuple[tuple[int, int], ...]  # masked ranges, script offsets
 
     @property
     def end(self) -> int:
@@ -231,35 +239,49 @@ class Cell:
 
 class Script:
     """The script the model sees (`text`), the same with each cell's own text (`source`, for
-    quoting), and the map between the two coordinate systems."""
+    quoting), and the map between the two coordinate systems. The masking is done when `text` is
+    first asked for: showing a cached result's positions needs the map only."""
 
     def __init__(self, cells: Iterable[tuple[int, str]]) -> None:
-        text: list[str] = []
         source: list[str] = []
         self.cells: list[Cell] = []
+        self._wrapped: set[int] = set()
         line, offset = 1, 0
         for number, cell_text in cells:
-            masked = mask(cell_text)
-            if masked.skip:
+            skip, wrap = layout(cell_text)
+            if skip:
                 continue
-            if masked.wrap:
-                text.append(WRAPPER)
+            if wrap:
+                self._wrapped.add(number)
                 source.append(WRAPPER)
                 line, offset = line + 1, offset + len(WRAPPER)
             # A line break ends every cell's text: "\n" is added after a lone "\r" too, so that the next
             # cell's text cannot make one "\r\n" of it.
             added = bool(cell_text) and not cell_text.endswith("\n")
             count = len(_lines(cell_text))
-            spans = tuple((offset + start, offset + end) for start, end in masked.spans)
-            self.cells.append(Cell(number, cell_text, line, offset, count, added, spans))
-            text.append(masked.text + "\n" * added)
+            self.cells.append(Cell(number, cell_text, line, offset, count, added))
             source.append(cell_text + "\n" * added)
             line += count
             offset += len(cell_text) + added
-        self.text = "".join(text)
         self.source = "".join(source)
         self._lines = [cell.line for cell in self.cells]
         self._offsets = [cell.offset for cell in self.cells]
+
+    @cached_property
+    def _masked(self) -> tuple[str, dict[int, tuple[tuple[int, int], ...]]]:
+        text: list[str] = []
+        spans: dict[int, tuple[tuple[int, int], ...]] = {}
+        for cell in self.cells:
+            masked = mask(cell.text)
+            if cell.number in self._wrapped:
+                text.append(WRAPPER)
+            text.append(masked.text + "\n" * cell.added_newline)
+            spans[cell.number] = tuple((cell.offset + start, cell.offset + end) for start, end in masked.spans)
+        return "".join(text), spans
+
+    @property
+    def text(self) -> str:
+        return self._masked[0]
 
     def cell_at(self, line: int) -> Cell | None:
         """The cell a script line belongs to (a WRAPPER line: the cell it opens; past the end: the last)."""
@@ -296,7 +318,7 @@ class Script:
         if i < 0:
             return None
         cell = self.cells[i]
-        if end > cell.end or any(start < m_end and m_start < end for m_start, m_end in cell.masked):
+        if end > cell.end or any(start < m_end and m_start < end for m_start, m_end in self._masked[1][cell.number]):
             return None
         return cell
 
