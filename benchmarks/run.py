@@ -28,6 +28,13 @@ and each is reported as median [min-max] over --repeat rounds:
            the best jobs2/jobs1 can be on the machine at that time (on a
            shared machine another process may hold the second core)
 
+Then the generated corpus turned into Jupyter notebooks (make_notebooks.py: the same
+code cut into cells, with markdown cells and outputs: text, and a figure after one
+code cell in ten) against the same code as .py files:
+
+  py-cold, ipynb-cold   `trainlint check DIR --jobs 1 --no-cache --output-format concise`
+  py-warm, ipynb-warm   the same with `--cache-dir PRIMED`
+
 Then, on a generated corpus with many findings (every training script given
 a mistake, all rules selected), the cost of the default `full` output format
 against `concise` (one line per finding):
@@ -40,7 +47,8 @@ against `concise` (one line per finding):
 Ratios are of the medians, with the range of the per-round ratios (also
 printed: the ratio of the fastest runs, and of the median CPU times, which
 other load on the machine disturbs less). Goals:
-cold <= 1.5x floor, warm <= 0.1x cold, full <= 1.1x concise (warm). Untimed probes also check that a warm
+cold <= 1.5x floor, warm <= 0.1x cold, full <= 1.1x concise (warm), the
+generated corpus as notebooks <= 1.2x the same code as .py files (cold). Untimed probes also check that a warm
 run imports no libcst, that `check` imports neither pygls nor lsprotocol, and
 that every mode reports the same findings.
 
@@ -70,6 +78,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 GOALS = {"cold/floor": 1.5, "warm/cold": 0.1}  # every rule family keeps to these
 FORMAT_GOAL = 1.1  # full / concise, warm, on the corpus with many findings
+NOTEBOOK_GOAL = 1.2  # the generated corpus as notebooks / as .py files, cold
 TIME = Path("/usr/bin/time")
 # Children run as after a normal install: bytecode cached (in a private cache, so nothing is written
 # beside the sources), whatever PYTHONDONTWRITEBYTECODE the session has. Set in main().
@@ -85,6 +94,10 @@ with open(sys.argv[1], encoding="utf-8") as handle:
 for path in paths:
     with open(path, "rb") as source:
         data = source.read()
+    if path.endswith(".ipynb"):  # a notebook: its code cells, joined (the least a notebook linter does)
+        import json
+        cells = json.loads(data)["cells"]
+        data = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code").encode()
     try:
         libcst.parse_module(data)
     except Exception:
@@ -483,6 +496,100 @@ def measure_formats(directory: Path, python: str, repeat: int, work: Path, log) 
     return result
 
 
+def _findings_by_file(text: str, suffix: str) -> dict[str, list[str]]:
+    """Each file's codes, from concise output, keyed by its path without the suffix."""
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        path, sep, rest = line.partition(suffix + ":")
+        if sep:
+            out.setdefault(path.split("/", 1)[-1], []).append(rest.split(": ", 2)[2].split(" ", 1)[0])
+    return out
+
+
+def measure_notebooks(py_dir: Path, python: str, repeat: int, work: Path, log) -> dict:
+    """The generated corpus as Jupyter notebooks (make_notebooks.py: the same code cut into cells,
+    with markdown cells and outputs) against the same code as .py files, cold and warm."""
+    sys.path.insert(0, str(HERE))
+    from make_notebooks import convert
+
+    trainlint = trainlint_command(python)
+    nb_dir = work / "notebooks" / py_dir.name
+    shutil.rmtree(nb_dir.parent, ignore_errors=True)
+    convert(py_dir, nb_dir)
+    log(f"\n== notebooks: {nb_dir.name} as .ipynb against .py")
+    size = {
+        name: sum(p.stat().st_size for p in d.rglob(f"*.{ext}"))
+        for name, d, ext in (("py", py_dir, "py"), ("ipynb", nb_dir, "ipynb"))
+    }
+    caches = {name: work / f"cache-nb-{name}" for name in ("py", "ipynb")}
+    for cache in caches.values():
+        shutil.rmtree(cache, ignore_errors=True)
+    commands = {}
+    for name, directory in (("py", py_dir), ("ipynb", nb_dir)):
+        base = [*trainlint, "check", str(directory.name), "--jobs", "1", "--output-format", "concise"]
+        commands[f"{name}-cold"] = [*base, "--no-cache"]
+        commands[f"{name}-warm"] = [*base, "--cache-dir", str(caches[name])]
+    lint_ok = (0, 1)
+    findings = {}
+    for name, argv in commands.items():  # primes the caches; the untimed warm-up round
+        captured = work / f"out-{name}.txt"
+        directory = py_dir if name.startswith("py") else nb_dir
+        run_timed(argv, directory.parent, lint_ok, captured)
+        findings[name] = _findings_by_file(captured.read_text(encoding="utf-8"), ".py" if name.startswith("py") else ".ipynb")
+    same = findings["py-cold"] == findings["ipynb-cold"] == findings["ipynb-warm"]
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu_times: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(repeat):
+        for name, argv in commands.items():
+            directory = py_dir if name.startswith("py") else nb_dir
+            wall, cpu = run_timed(argv, directory.parent, lint_ok)
+            times[name].append(wall)
+            cpu_times[name].append(cpu)
+        log(f"   round {round_ + 1}/{repeat}: " + ", ".join(f"{n} {times[n][-1]:.3f}s" for n in times))
+
+    def ratio(a: str, b: str, table: dict) -> dict:
+        per_round = [x / y for x, y in zip(table[a], table[b], strict=False)]
+        return {
+            "median": statistics.median(table[a]) / statistics.median(table[b]),
+            "min": min(per_round),
+            "max": max(per_round),
+            "of_minimums": min(table[a]) / min(table[b]),
+        }
+
+    ratios = {f"ipynb/py ({kind})": ratio(f"ipynb-{kind}", f"py-{kind}", times) for kind in ("cold", "warm")}
+    cpu_ratios = {f"ipynb/py ({kind})": ratio(f"ipynb-{kind}", f"py-{kind}", cpu_times) for kind in ("cold", "warm")}
+    cold = ratios["ipynb/py (cold)"]["median"]
+    count = sum(len(codes) for codes in findings["py-cold"].values())
+    result = {
+        "directories": {"py": str(py_dir), "ipynb": str(nb_dir)},
+        "files": len(list(nb_dir.rglob("*.ipynb"))),
+        "bytes": size,
+        "findings": count,
+        "same_findings": same,
+        "commands": {name: " ".join(argv) for name, argv in commands.items()},
+        "seconds": {name: summarize(values) for name, values in times.items()},
+        "cpu_seconds": {name: summarize(values) for name, values in cpu_times.items()},
+        "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
+        "goal": {"limit": NOTEBOOK_GOAL, "median": cold, "met": cold <= NOTEBOOK_GOAL},
+    }
+    log(
+        f"   {result['files']} files: .py {size['py'] / 1e6:.1f} MB, .ipynb {size['ipynb'] / 1e6:.1f} MB (outputs included); "
+        f"{count} findings" + ("" if same else "  WARNING: the notebooks' findings differ from the .py files'")
+    )
+    for name in commands:
+        log(f"   {name:<11} {statistics.median(times[name]):>8.3f}s  CPU {statistics.median(cpu_times[name]):.3f}s")
+    for key, value in ratios.items():
+        verdict = (
+            f"  goal <= {NOTEBOOK_GOAL:g}: {'PASS' if value['median'] <= NOTEBOOK_GOAL else 'FAIL'}" if "cold" in key else ""
+        )
+        log(
+            f"   {key:<17} {value['median']:.3f}x [{value['min']:.3f}-{value['max']:.3f}]{verdict}"
+            f"  (of the minimums {value['of_minimums']:.3f}x; CPU {cpu_ratios[key]['median']:.3f}x)"
+        )
+    return result
+
+
 def report(r: dict, log) -> None:
     s = r["seconds"]
     log(
@@ -525,12 +632,15 @@ def main(argv: list[str] | None = None) -> int:
         "--python", default=default_python(), help="the interpreter trainlint is installed in (default: the repository's .venv)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON (- for standard output)")
-    formats = parser.add_mutually_exclusive_group()
-    formats.add_argument(
+    parser.add_argument(
         "--no-formats", action="store_true", help="skip the full-vs-concise measurement on a corpus with many findings"
     )
-    formats.add_argument("--only-formats", action="store_true", help="only the full-vs-concise measurement")
+    parser.add_argument("--no-notebooks", action="store_true", help="skip the notebook-vs-.py measurement")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--only-formats", action="store_true", help="only the full-vs-concise measurement")
+    only.add_argument("--only-notebooks", action="store_true", help="only the notebook-vs-.py measurement")
     args = parser.parse_args(argv)
+    only_one = args.only_formats or args.only_notebooks
     log = (lambda text: print(text, file=sys.stderr)) if args.json == "-" else print
 
     with tempfile.TemporaryDirectory(prefix="trainlint-bench-") as tmp:
@@ -538,13 +648,15 @@ def main(argv: list[str] | None = None) -> int:
         ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         dirs = [d.resolve() for d in args.dirs]
-        if (not dirs or args.with_generated) and not args.only_formats:
+        generated = None
+        if ((not dirs or args.with_generated) and not only_one) or args.only_notebooks:
             sys.path.insert(0, str(HERE))
             from make_corpus import generate
 
             generated = work / f"corpus-{args.files}-seed{args.seed}"
             generate(generated, args.files, args.seed)
-            dirs.insert(0, generated)
+            if not only_one:
+                dirs.insert(0, generated)
         version = subprocess.run(
             [
                 args.python,
@@ -574,14 +686,21 @@ def main(argv: list[str] | None = None) -> int:
             f"trainlint source: {header['trainlint_source']}; load average at start: {' '.join(f'{x:.2f}' for x in header['load_average_at_start'])}"
         )
         results, failures = [], []
-        for directory in [] if args.only_formats else dirs:
+        for directory in [] if only_one else dirs:
             try:
                 results.append(measure(directory, args.python, args.repeat, work, log))
             except (RunFailed, OSError) as exc:
                 failures.append(f"{directory}: {exc}")
                 log(f"   FAILED: {exc}")
+        notebooks = None
+        if generated is not None and not args.no_notebooks and not args.only_formats:
+            try:
+                notebooks = measure_notebooks(generated, args.python, args.repeat, work, log)
+            except (RunFailed, OSError) as exc:
+                failures.append(f"notebooks: {exc}")
+                log(f"   FAILED: {exc}")
         formats = None
-        if not args.no_formats:
+        if not args.no_formats and not args.only_notebooks:
             sys.path.insert(0, str(HERE))
             from make_corpus import generate
 
@@ -617,12 +736,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"output formats ({formats['findings_summary']}): full/concise warm {value['median']:.2f} "
                 f"[{value['min']:.2f}-{value['max']:.2f}] {mark}, cold {formats['ratios']['full/concise (cold)']['median']:.2f}"
             )
+        if notebooks is not None:
+            value = notebooks["ratios"]["ipynb/py (cold)"]
+            mark = "ok" if value["median"] <= NOTEBOOK_GOAL else "MISS"
+            log(
+                f"notebooks ({notebooks['files']} files, {notebooks['findings']} findings): ipynb/py cold {value['median']:.2f} "
+                f"[{value['min']:.2f}-{value['max']:.2f}] {mark}, warm {notebooks['ratios']['ipynb/py (warm)']['median']:.2f}"
+            )
         header["load_average_at_end"] = os.getloadavg()
         log(
             f"load average at end: {' '.join(f'{x:.2f}' for x in header['load_average_at_end'])} (other work on the machine disturbs wall times; CPU times less so)"
         )
         if args.json:
-            text = json.dumps({**header, "results": results, "formats": formats, "failures": failures}, indent=2)
+            text = json.dumps(
+                {**header, "results": results, "formats": formats, "notebooks": notebooks, "failures": failures}, indent=2
+            )
             if args.json == "-":
                 print(text)
             else:

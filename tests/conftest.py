@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -95,3 +96,30 @@ def readme_blocks(section: str, language: str) -> list[str]:
 
 def resolver_for(root: Path, **overrides) -> Resolver:
     return Resolver(Overrides(**overrides), cwd=root)
+
+
+def notebook_json(*cells, indent=1, ensure_ascii=False, sort_keys=True, language="python", end="\n", as_string=False) -> str:
+    """A notebook's text as Jupyter writes it (nbformat 4.5: indent 1, sorted keys, a final line break).
+
+    Each cell is a code cell's source (a str), ("markdown", text), or a dict: a whole cell. Sources
+    are stored as lists of lines, or as one string with `as_string`."""
+    out = []
+    for i, cell in enumerate(cells, start=1):
+        if isinstance(cell, dict):
+            out.append(cell)
+            continue
+        kind, text = ("code", cell) if isinstance(cell, str) else cell
+        source = text if as_string else text.splitlines(keepends=True)
+        entry = {"cell_type": kind, "id": f"cell-{i}", "metadata": {}, "source": source}
+        if kind == "code":
+            entry |= {"execution_count": None, "outputs": []}
+        out.append(entry)
+    metadata = {"kernelspec": {"display_name": "Python 3", "language": language, "name": "python3"}}
+    metadata["language_info"] = {"name": language, "version": "3.11.7"}
+    document = {"cells": out, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(document, indent=indent, ensure_ascii=ensure_ascii, sort_keys=sort_keys) + end
+
+
+def cell_sources(text: str) -> list[str]:
+    """Every cell's source, joined, from a notebook's text."""
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in json.loads(text)["cells"]]

@@ -23,6 +23,16 @@ def test_examples_exit_1_and_show_tl101_with_value_and_origin():
     assert "clean/" not in run.stdout
 
 
+def test_the_example_notebook_and_its_readme_excerpt():
+    run = run_cli("check", "--no-cache", "--output-format", "concise", str(ROOT / "examples" / "buggy" / "fashion_mnist.ipynb"))
+    found = [line.split(": warning: ")[1][:5] + line.split(".ipynb:")[1].split(": ")[0] for line in run.stdout.splitlines()[:-2]]
+    assert found == ["TL101cell 8:3:50", "TL201cell 8:4:13", "TL611cell 10:9:9"], run.stdout
+    full = run_cli("check", "--no-cache", "examples/buggy/fashion_mnist.ipynb", cwd=ROOT).stdout
+    excerpt = (ROOT / "README.md").read_text().split("## Jupyter notebooks", 1)[1].split("```\n", 2)[1].splitlines()
+    assert full.startswith(excerpt[0].removesuffix("..."))
+    assert "\n".join(excerpt[1:]) + "\n" in full
+
+
 def test_clean_examples_have_no_findings():
     run = run_cli("check", "--no-cache", str(ROOT / "examples" / "clean"))
     assert run.returncode == 0 and "All checks passed!" in run.stdout
@@ -54,16 +64,19 @@ def test_json_format_exact_keys_and_unicode_columns(project):
     run = project.run("check", "--no-cache", "--output-format", "json", "a.py")
     data = json.loads(run.stdout)
     assert [list(item) for item in data] == [
-        ["path", "line", "column", "end_line", "end_column", "code", "name", "message", "severity", "fix"]
+        ["path", "cell", "line", "column", "end_line", "end_column", "code", "name", "message", "severity", "fix"]
     ] * 2
     first, second = data
-    assert first["path"] == "a.py" and (first["line"], first["column"], first["end_column"]) == (3, 26, 31)
+    assert first["path"] == "a.py" and first["cell"] is None, "a cell only in a notebook"
+    assert (first["line"], first["column"], first["end_column"]) == (3, 26, 31)
     # Columns count code points (1-based, end exclusive): `ü` is one column although it is two bytes.
     start = line4.index("lr=10") + 1
     assert start == 36
     assert (second["line"], second["column"], second["end_column"]) == (4, start, start + 5)
     assert second["severity"] == "warning" and second["fix"]["applicability"] == "unsafe"
-    assert second["fix"]["edits"] == [{"line": 4, "column": start + 3, "end_line": 4, "end_column": start + 5, "content": "0.1"}]
+    assert second["fix"]["edits"] == [
+        {"cell": None, "line": 4, "column": start + 3, "end_line": 4, "end_column": start + 5, "content": "0.1"}
+    ]
 
 
 def test_github_format(project):

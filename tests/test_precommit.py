@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, copy_of_this_project, readme_blocks
+from conftest import ROOT, cell_sources, copy_of_this_project, notebook_json, readme_blocks
 
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
@@ -40,6 +40,9 @@ def test_hooks_through_pre_commit_try_repo(tmp_path):
     (work / "train.py").write_text("import torch\nopt = torch.optim.SGD(p, lr=10)\n")
     (work / "stale.py").write_text("import torch\nopt = torch.optim.SGD(p, lr=0.1)  # noqa: TL101\n")
     (work / "notes.md").write_text("not python\n")
+    # A notebook (pre-commit's `jupyter` type) with an unused suppression in its second cell.
+    notebook = notebook_json("import torch", ("markdown", "# Notes"), "opt = torch.optim.SGD(p, lr=0.1)  # noqa: TL101")
+    (work / "explore.ipynb").write_text(notebook)
     git(work, "add", "-A")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PIP_NO_INPUT": "1"}
 
@@ -55,6 +58,7 @@ def test_hooks_through_pre_commit_try_repo(tmp_path):
     assert check.returncode == 1, output
     assert "warning[TL101]: SGD learning rate 10.0" in output and "--> train.py:2:26\n" in output
     assert "warning[TL003] [*]: Unused suppression" in output and "--> stale.py:2:35\n" in output
+    assert "--> explore.ipynb:cell 3:1:35\n" in output, output
 
     fix = subprocess.run(
         [*PRE_COMMIT, "try-repo", str(hooks), "trainlint-fix", "--all-files"],
@@ -66,6 +70,7 @@ def test_hooks_through_pre_commit_try_repo(tmp_path):
     )
     assert fix.returncode == 1, fix.stdout + fix.stderr  # files were modified, and TL101 remains
     assert (work / "stale.py").read_text() == "import torch\nopt = torch.optim.SGD(p, lr=0.1)\n"
+    assert cell_sources((work / "explore.ipynb").read_text())[2] == "opt = torch.optim.SGD(p, lr=0.1)"
     assert (work / "train.py").read_text() == "import torch\nopt = torch.optim.SGD(p, lr=10)\n", "unsafe fixes stay off"
 
 

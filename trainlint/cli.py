@@ -278,7 +278,7 @@ def _check_stdin(args: argparse.Namespace, resolver: Resolver, mode: str) -> int
         result.data = data  # the lines quoted are those read, not the file on disk
     else:
         from trainlint.engine import lint_bytes
-        from trainlint.fixes import fix_text
+        from trainlint.runner import diff, fix_document
         from trainlint.source import DecodeError, decode
 
         try:
@@ -288,7 +288,7 @@ def _check_stdin(args: argparse.Namespace, resolver: Resolver, mode: str) -> int
             result = FileResult(display, lint.diagnostics, None, lint.internal_errors)
             decoded = None
         if decoded is not None:
-            outcome = fix_text(decoded.text, display, settings, args.unsafe_fixes)
+            outcome = fix_document(decoded.text, display, settings, args.unsafe_fixes)
             result = FileResult(
                 display, outcome.remaining, outcome.text, outcome.internal_errors, len(outcome.applied), error=outcome.error
             )
@@ -297,11 +297,7 @@ def _check_stdin(args: argparse.Namespace, resolver: Resolver, mode: str) -> int
                 sys.stdout.buffer.write(outcome.text.encode(decoded.encoding))
                 sys.stdout.flush()
                 return _report(args, [result], mode, stream=sys.stderr)
-            import difflib
-
-            result.diff = "".join(
-                difflib.unified_diff(decoded.text.splitlines(True), outcome.text.splitlines(True), display, display)
-            )
+            result.diff = diff(decoded.text, outcome.text, display)
     return _report(args, [result], mode)
 
 
@@ -316,6 +312,7 @@ def _show_settings(resolver: Resolver, path: Path) -> int:
         "severity": {code: s.value for code, s in sorted(settings.severities.items())},
         "exclude": resolver.overrides.exclude if resolver.overrides.exclude is not None else config.excludes,
         "extend_exclude": resolver.overrides.extend_exclude,
+        "include": config.includes,
         "respect_gitignore": config.respect_gitignore
         if resolver.overrides.respect_gitignore is None
         else resolver.overrides.respect_gitignore,
@@ -346,10 +343,7 @@ def _report(args: argparse.Namespace, results: list[FileResult], mode: str, stre
     if fmt in HUMAN and args.statistics:
         text = statistics(diagnostics, args.unsafe_fixes)
     else:
-        reports = [
-            FileReport(r.display, r.diagnostics, _source_of(r) if fmt in NEEDS_SOURCE and r.diagnostics else None)
-            for r in results
-        ]
+        reports = [_file_report(r, fmt) for r in results]
         text = render(fmt, reports, OutputOptions(color=_use_color(args, out), unsafe_fixes=args.unsafe_fixes))
     if fmt in HUMAN and not args.quiet:
         text += summary(diagnostics, sum(r.fixed for r in results), mode, args.unsafe_fixes)
@@ -370,6 +364,25 @@ def _use_color(args: argparse.Namespace, stream: TextIO) -> bool:
     if args.output_file or args.no_color or os.environ.get("NO_COLOR"):
         return False
     return os.environ.get("FORCE_COLOR", "") not in ("", "0") or stream.isatty()
+
+
+def _file_report(result: FileResult, fmt: str) -> FileReport:
+    """What the output formats need of a file: its text for the formats that quote it, and for a
+    notebook always (its cells are where its findings are shown)."""
+    from trainlint.ipynb import NotebookError, is_notebook, read
+
+    if not result.diagnostics:
+        return FileReport(result.display, result.diagnostics)
+    if not is_notebook(result.display):
+        return FileReport(result.display, result.diagnostics, _source_of(result) if fmt in NEEDS_SOURCE else None)
+    text = _source_of(result)
+    try:
+        notebook = read(text) if text is not None else None
+    except NotebookError:
+        notebook = None  # its TL001 is in its own text
+    if notebook is None:
+        return FileReport(result.display, result.diagnostics, text)
+    return FileReport(result.display, result.diagnostics, notebook.script.source, notebook)
 
 
 def _source_of(result: FileResult) -> str | None:

@@ -51,6 +51,10 @@ DEFAULT_EXCLUDE = [
 ]
 
 
+# The files a directory walk lints (ruff's `include`): Python files and Jupyter notebooks.
+DEFAULT_INCLUDE = ["*.py", "*.ipynb"]
+
+
 class ConfigError(Exception):
     """A configuration problem: the message names the file and the key."""
 
@@ -69,6 +73,8 @@ class Config:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
+    include: list[str] | None = None
+    extend_include: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     force_exclude: bool = False
     severity: dict[str, Severity] = field(default_factory=dict)
@@ -77,6 +83,14 @@ class Config:
     @property
     def excludes(self) -> list[str]:
         return (DEFAULT_EXCLUDE if self.exclude is None else self.exclude) + self.extend_exclude
+
+    @property
+    def includes(self) -> list[str]:
+        return (DEFAULT_INCLUDE if self.include is None else self.include) + self.extend_include
+
+    def included(self, path: Path) -> bool:
+        """Whether a directory walk lints this file (`path` absolute and resolved)."""
+        return includeset(tuple(self.includes)).matches(path, self.root)
 
 
 @dataclass
@@ -104,6 +118,8 @@ _KEYS = {
     "extend-per-file-ignores": "table of glob -> list of rule selectors",
     "exclude": "list of globs",
     "extend-exclude": "list of globs",
+    "include": "list of globs",
+    "extend-include": "list of globs",
     "respect-gitignore": "boolean",
     "force-exclude": "boolean",
     "severity": "table of rule selector -> 'error' | 'warning' | 'info'",
@@ -295,10 +311,8 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
             config.ignore = _check_selectors(value, where)
         elif key in ("per-file-ignores", "extend-per-file-ignores"):
             per_file[key] = _check_per_file(value, where)
-        elif key == "exclude":
-            config.exclude = _check_list(value, where)
-        elif key == "extend-exclude":
-            config.extend_exclude = _check_list(value, where)
+        elif key in ("exclude", "extend-exclude", "include", "extend-include"):
+            setattr(config, key.replace("-", "_"), _check_list(value, where))
         elif key in ("respect-gitignore", "force-exclude"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: expected true or false, got {value!r}")
@@ -377,6 +391,24 @@ class GlobSet:
 @lru_cache(maxsize=256)
 def globset(patterns: tuple[str, ...]) -> GlobSet:
     return GlobSet(patterns)
+
+
+class IncludeSet:
+    """The include globs; `*.py`-style ones (all of the defaults) are a suffix test, which a walk
+    over folders of images and data files does for every file."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        simple = [p for p in patterns if p.startswith("*.") and not any(c in p[2:] for c in "*?[]/")]
+        self._suffixes = tuple(p[1:] for p in simple)
+        self._others = globset(tuple(p for p in patterns if p not in simple))
+
+    def matches(self, path: Path, root: Path) -> bool:
+        return path.name.endswith(self._suffixes) or self._others.matches(path, root, parents=False)
+
+
+@lru_cache(maxsize=64)
+def includeset(patterns: tuple[str, ...]) -> IncludeSet:
+    return IncludeSet(patterns)
 
 
 def glob_matches(pattern: str, path: Path, root: Path) -> bool:

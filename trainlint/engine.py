@@ -9,18 +9,20 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
 
 from trainlint import suppress
 from trainlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
+from trainlint.ipynb import NotebookError, is_notebook, read
 from trainlint.registry import REGISTRY, Finding, Rule, all_rules
 from trainlint.settings import LintSettings
 from trainlint.source import DecodeError, LineIndex, decode
 
 if TYPE_CHECKING:
+    from trainlint.cells import Script
     from trainlint.model import ScriptModel
 
 ISSUES_URL = "https://github.com/trainlint/trainlint/issues"
@@ -123,7 +125,40 @@ def lint_bytes(data: bytes, path: str, settings: LintSettings) -> LintResult:
     except DecodeError as exc:
         diagnostic = _diagnostic("TL001", str(exc), Span(exc.line, exc.column, exc.line, exc.column + 1), settings)
         return LintResult(_enabled([diagnostic], settings), parsed=False)
+    if is_notebook(path):
+        return lint_notebook(text, path, settings)
     return lint_source(text, path, settings)
+
+
+def lint_notebook(raw: str, path: str, settings: LintSettings) -> LintResult:
+    """A notebook's text (JSON): its code cells linted as one script; TL001 when it cannot be read."""
+    try:
+        notebook = read(raw)
+    except NotebookError as exc:
+        return LintResult(_enabled([invalid_notebook(raw, exc, settings)], settings), parsed=False)
+    if not notebook.python:
+        return LintResult([])  # another kernel's language
+    return lint_script(notebook.script, path, settings)
+
+
+def invalid_notebook(raw: str, exc: NotebookError, settings: LintSettings) -> Diagnostic:
+    line, column = LineIndex(raw).position(min(exc.offset, len(raw)))
+    message = f"Invalid notebook: {exc}; trainlint checks nothing else in this file until it can be read"
+    return _diagnostic("TL001", message, _line_span(LineIndex(raw), line, column), settings)
+
+
+def lint_script(script: Script, path: str, settings: LintSettings) -> LintResult:
+    """Notebook cells as one script. Positions stay the script's (the output formats and the server
+    map them to cells); messages cite lines the way the notebook numbers them."""
+    result = lint_source(script.text, path, settings)
+    result.diagnostics = [_relabeled(d, script) for d in result.diagnostics]
+    return result
+
+
+def _relabeled(d: Diagnostic, script: Script) -> Diagnostic:
+    home = d.span.line
+    fix = d.fix and replace(d.fix, message=script.relabel(d.fix.message, home))
+    return replace(d, message=script.relabel(d.message, home), fix=fix)
 
 
 def _rules_that_could_fire(text: str, settings: LintSettings) -> list[type[Rule]]:

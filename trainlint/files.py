@@ -1,4 +1,5 @@
-"""Which files to lint: recursive `*.py` discovery with excludes and `.gitignore`."""
+"""Which files to lint: recursive discovery of the included files (`*.py` and `*.ipynb` by default),
+with excludes and `.gitignore`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trainlint.config import Config, Resolver, globset
+from trainlint.config import Config, Resolver, globset, includeset
+from trainlint.ipynb import is_notebook
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -106,6 +108,8 @@ def discover(paths: list[str], resolver: Resolver, force_exclude: bool = False) 
             resolved = absolute.resolve()
             if globset(_excludes(resolver, config)).matches(resolved, config.root):
                 continue
+            if is_notebook(resolved.name) and not config.included(resolved):
+                continue  # `include = ["*.py"]` turns notebooks off in pre-commit too
             if _respects_gitignore(resolver, config) and ignores.ignored(resolved, False):
                 continue
         if absolute not in seen:
@@ -122,6 +126,7 @@ def _walk(root: Path, shown_root: Path, resolver: Resolver, ignores: _GitIgnores
         config = resolver.config_for(directory, is_dir=True)
         excludes = globset(_excludes(resolver, config))
         config_root = config.root
+        includes = includeset(tuple(config.includes))
         respect_gitignore = _respects_gitignore(resolver, config)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -141,7 +146,7 @@ def _walk(root: Path, shown_root: Path, resolver: Resolver, ignores: _GitIgnores
                     continue
                 subdirs.append(path)
                 continue
-            if not entry.name.endswith(".py") or excludes.matches(path, config_root, parents=False):
+            if not includes.matches(path, config_root) or excludes.matches(path, config_root, parents=False):
                 continue
             try:
                 if entry.is_dir():

@@ -14,11 +14,14 @@ from trainlint.cache import Cache, write_atomic
 from trainlint.config import Resolver
 from trainlint.diagnostics import Diagnostic, Span
 from trainlint.files import FileItem
+from trainlint.ipynb import is_notebook
 from trainlint.registry import REGISTRY
 from trainlint.settings import LintSettings
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
+
+    from trainlint.fixes import FixOutcome
 
 PARALLEL_THRESHOLD = 8  # fewer files to parse than this are linted in-process: forking would cost more
 
@@ -70,10 +73,37 @@ def _payload(diagnostics: list[Diagnostic]) -> dict[str, Any]:
     return {"diagnostics": [d.to_json(related=True) for d in diagnostics]}
 
 
+def fix_document(text: str, display: str, settings: LintSettings, unsafe: bool) -> FixOutcome:
+    """Fix a Python file's text or a notebook's."""
+    from trainlint.fixes import fix_notebook, fix_text
+
+    return (fix_notebook if is_notebook(display) else fix_text)(text, display, settings, unsafe)
+
+
+def diff(old: str, new: str, display: str) -> str:
+    """A unified diff of the fixes; for a notebook, of each changed cell (`path:cell 3`, as ruff shows it)."""
+    if not is_notebook(display):
+        return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), display, display))
+    from trainlint.ipynb import read
+
+    before, after = read(old), read(new)
+    texts = {cell.number: cell.text for cell in before.code_cells}
+    out: list[str] = []
+    for cell in after.code_cells:
+        if texts.get(cell.number, cell.text) != cell.text:
+            name = f"{display}:cell {cell.number}"
+            out.extend(difflib.unified_diff(_diff_lines(texts[cell.number]), _diff_lines(cell.text), name, name))
+    return "".join(out)
+
+
+def _diff_lines(text: str) -> list[str]:
+    """A cell's lines, each ending in a line break (its last one has none in the file)."""
+    return [line if line.endswith(("\n", "\r")) else line + "\n" for line in text.splitlines(keepends=True)]
+
+
 def run_job(job: Job, options: Options) -> FileResult:
     """Lint (or fix) one file's bytes. Runs in a worker process when --jobs > 1."""
     from trainlint.engine import lint_bytes
-    from trainlint.fixes import fix_text
     from trainlint.source import DecodeError, decode
 
     if options.mode == "lint":
@@ -87,17 +117,13 @@ def run_job(job: Job, options: Options) -> FileResult:
     except DecodeError:
         result = lint_bytes(job.data, job.display, job.settings)
         return FileResult(job.display, result.diagnostics, None, result.internal_errors)
-    outcome = fix_text(decoded.text, job.display, job.settings, options.unsafe)
+    outcome = fix_document(decoded.text, job.display, job.settings, options.unsafe)
     out = FileResult(
         job.display, outcome.remaining, outcome.text, outcome.internal_errors, len(outcome.applied), error=outcome.error
     )
     if outcome.text != decoded.text:
         if options.mode == "diff":
-            out.diff = "".join(
-                difflib.unified_diff(
-                    decoded.text.splitlines(keepends=True), outcome.text.splitlines(keepends=True), job.display, job.display
-                )
-            )
+            out.diff = diff(decoded.text, outcome.text, job.display)
         else:
             new_data = outcome.text.encode(decoded.encoding)
             try:

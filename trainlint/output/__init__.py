@@ -12,8 +12,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trainlint.diagnostics import Diagnostic
+from trainlint.diagnostics import Diagnostic, Span
+
+if TYPE_CHECKING:
+    from trainlint.ipynb import Notebook
+
+FILE_LEVEL = Span(1, 0, 1, 0)  # an empty range at the very start: about the whole file
 
 # Module and function of each format, in the order `--help` lists them (ruff's names).
 _RENDERERS = {
@@ -41,6 +47,32 @@ class FileReport:
     display: str  # the path as shown to the user (relative, as given)
     diagnostics: list[Diagnostic]
     source: str | None = None  # the text, when known (quoted by `full` and `junit`, fingerprinted by `sarif` and `gitlab`)
+    # A notebook's: the diagnostics' ranges are in its script, `source` is the script's text.
+    notebook: Notebook | None = None
+
+    def position(self, span: Span) -> tuple[int | None, Span]:
+        """The cell (None outside a notebook) and the range as the user sees it: in that cell."""
+        if self.notebook is None or span == FILE_LEVEL:
+            return None, span
+        return self.notebook.script.local(span)
+
+    def where(self, span: Span) -> str:
+        """`3:9`, or `cell 4:3:9` in a notebook (as ruff writes it)."""
+        cell, local = self.position(span)
+        return f"{'' if cell is None else f'cell {cell}:'}{local.line}:{local.column + 1}"
+
+    def label(self, span: Span) -> str:
+        """`cell 4, line 3: `, for formats that point at the notebook's JSON text; empty for a Python file."""
+        cell, local = self.position(span)
+        return "" if cell is None else f"cell {cell}, line {local.line}: "
+
+    def raw(self, span: Span) -> Span:
+        """The range in the file's own text: for a notebook, inside the JSON strings of the cell's source."""
+        if self.notebook is None or span == FILE_LEVEL:
+            return span
+        line, column = self.notebook.raw_position(span.line, span.column)
+        end_line, end_column = self.notebook.raw_position(span.end_line, span.end_column)
+        return Span(line, column, end_line, end_column)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from trainlint.output.style import BOLD, SEVERITY_COLOR, Style, visible
 
 def render(reports: list[FileReport], options: Options) -> str:
     """`path:line:column: severity: CODE [*] message`: the shape compilers print, which problem
-    matchers (VS Code's `$gcc`, Vim's errorformat, Emacs' compilation mode) already read."""
+    matchers (VS Code's `$gcc`, Vim's errorformat, Emacs' compilation mode) already read. In a
+    notebook: `path:cell 4:3:9: ...`, as ruff prints it."""
     style = Style(options.color)
     out = []
     for report in reports:
@@ -18,9 +19,7 @@ def render(reports: list[FileReport], options: Options) -> str:
         for d in report.diagnostics:
             mark = "[*] " if is_applicable(d, options.unsafe_fixes) else ""
             severity = style(d.severity.value, SEVERITY_COLOR[d.severity])
-            out.append(
-                f"{path}:{d.span.line}:{d.span.column + 1}: {severity}: {style(d.code, BOLD)} {mark}{visible(d.message)}\n"
-            )
+            out.append(f"{path}:{report.where(d.span)}: {severity}: {style(d.code, BOLD)} {mark}{visible(d.message)}\n")
     return "".join(out)
 
 
@@ -32,7 +31,7 @@ def render_grouped(reports: list[FileReport], options: Options) -> str:
         if not report.diagnostics:
             continue
         out.append(f"{style(visible(report.display), BOLD)}:\n")
-        positions = [f"{d.span.line}:{d.span.column + 1}" for d in report.diagnostics]
+        positions = [report.where(d.span) for d in report.diagnostics]
         position_width = max(len(p) for p in positions)
         severity_width = max(len(d.severity.value) for d in report.diagnostics)
         for position, d in zip(positions, report.diagnostics, strict=True):
@@ -44,7 +43,9 @@ def render_grouped(reports: list[FileReport], options: Options) -> str:
 
 
 def render_pylint(reports: list[FileReport], options: Options) -> str:
-    """`path:line: [CODE] message`, as ruff writes it for pylint's consumers."""
+    """`path:line: [CODE] message` (`path:cell 4:3: ...` in a notebook), as ruff writes it for pylint's consumers."""
     return "".join(
-        f"{report.display}:{d.span.line}: [{d.code}] {visible(d.message)}\n" for report in reports for d in report.diagnostics
+        f"{report.display}:{report.where(d.span).rsplit(':', 1)[0]}: [{d.code}] {visible(d.message)}\n"
+        for report in reports
+        for d in report.diagnostics
     )

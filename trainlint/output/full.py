@@ -19,11 +19,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from trainlint.diagnostics import Applicability, Diagnostic, Span
 from trainlint.fixes import is_applicable
 from trainlint.output import FileReport, Options
 from trainlint.output.style import BOLD, GUTTER, HELP, SEVERITY_COLOR, Style, visible, width
 from trainlint.source import split_lines
+
+if TYPE_CHECKING:
+    from trainlint.cells import Script
 
 CONTEXT = 1  # lines shown around each marked line
 LONG_SPAN = 6  # a range over more lines shows its first and last ones only
@@ -45,43 +50,81 @@ def render(reports: list[FileReport], options: Options) -> str:
     out = []
     for report in reports:
         lines = split_lines(report.source) if report.source is not None and report.diagnostics else None
+        script = report.notebook.script if report.notebook is not None else None
         for d in report.diagnostics:
-            out.append(render_diagnostic(report.display, d, lines, style, options.unsafe_fixes))
+            out.append(render_diagnostic(report.display, d, lines, style, options.unsafe_fixes, script))
             out.append("\n")
     return "".join(out)
 
 
-def render_diagnostic(display: str, d: Diagnostic, lines: list[str] | None, style: Style, unsafe_fixes: bool) -> str:
+def render_diagnostic(
+    display: str, d: Diagnostic, lines: list[str] | None, style: Style, unsafe_fixes: bool, script: Script | None = None
+) -> str:
     """One finding: the header, where it is, its lines (`split_lines` of the file) with their marks,
-    and the fix on offer."""
+    and the fix on offer. In a notebook (`script`: the lines are its script's) positions and line
+    numbers are the cells' own, context lines stay in the cell, and a cited place in another cell
+    comes under a `:::` header of its own, as rustc shows a place in another file."""
     color = SEVERITY_COLOR[d.severity]
     mark = " [*]" if is_applicable(d, unsafe_fixes) else ""
     out = [f"{style(f'{d.severity.value}[{d.code}]{mark}', color)}{style(':', BOLD)} {style(visible(d.message), BOLD)}\n"]
-    location = f"{visible(display)}:{d.span.line}:{d.span.column + 1}"
+    location = f"{visible(display)}:{_where(d.span, script)}"
     marks = _marks(d, lines) if lines is not None and not _file_level(d.span) else {}
-    shown = _shown_lines(marks, lines) if lines is not None and marks else []
-    gutter = len(str(shown[-1])) if shown else 1
+    shown = _shown_lines(marks, lines, script) if lines is not None and marks else []
+
+    def number_of(line: int) -> int:
+        cell = script.cell_at(line) if script is not None else None
+        return line if cell is None else line - cell.line + 1
+
+    gutter = max((len(str(number_of(n))) for n in shown), default=1)
     out.append(f"{' ' * gutter}{style('-->', GUTTER)} {location}\n")
     if lines is not None and shown:
         bar = style("|", GUTTER)
         blank = f"{' ' * gutter} {bar}"
-        out.append(blank + "\n")
-        previous = 0
-        for number in shown:
-            if previous and number > previous + 1:
-                out.append(style("...", GUTTER) + "\n")
-            text = visible(lines[number - 1])
-            out.append(f"{style(str(number).rjust(gutter), GUTTER)} {bar}{' ' + text if text else ''}\n")
-            for row in _mark_rows(marks.get(number, []), style, color):
-                out.append(f"{blank} {row}\n")
-            previous = number
-        out.append(blank + "\n")
+        for i, (cited, numbers) in enumerate(_groups(shown, d, script)):
+            if i:
+                out.append(f"{' ' * gutter}{style(':::', GUTTER)} {visible(display)}:{_where(cited, script)}\n")
+            out.append(blank + "\n")
+            previous = 0
+            for number in numbers:
+                if previous and number > previous + 1:
+                    out.append(style("...", GUTTER) + "\n")
+                text = visible(lines[number - 1])
+                out.append(f"{style(str(number_of(number)).rjust(gutter), GUTTER)} {bar}{' ' + text if text else ''}\n")
+                for row in _mark_rows(marks.get(number, []), style, color):
+                    out.append(f"{blank} {row}\n")
+                previous = number
+            out.append(blank + "\n")
     if d.fix is not None:
         note = ""
         if d.fix.applicability is Applicability.UNSAFE and not unsafe_fixes:
             note = " (unsafe fix: `--unsafe-fixes`)"
         out.append(f"{style('help', HELP)}{style(':', BOLD)} {visible(d.fix.message)}{note}\n")
     return "".join(out)
+
+
+def _where(span: Span, script: Script | None) -> str:
+    """`line:column`, or `cell C:line:column` in a notebook."""
+    if script is None or _file_level(span):
+        return f"{span.line}:{span.column + 1}"
+    cell, local = script.local(span)
+    return f"cell {cell}:{local.line}:{local.column + 1}"
+
+
+def _groups(shown: list[int], d: Diagnostic, script: Script | None) -> list[tuple[Span, list[int]]]:
+    """The shown lines by cell, the reported one's first (each with the first place it marks); one
+    group in a Python file."""
+    if script is None:
+        return [(d.span, shown)]
+    by_cell: dict[int, list[int]] = {}
+    for number in shown:
+        by_cell.setdefault(script.locate(number, 0)[0], []).append(number)
+    spans = [d.span] + sorted(span for span, _ in d.related)
+    first: dict[int, Span] = {}
+    for span in spans:
+        first.setdefault(script.locate(span.line, 0)[0], span)
+    home = script.locate(d.span.line, 0)[0]
+    order = [home] + [cell for cell in by_cell if cell != home]
+    return [(first.get(cell, d.span), by_cell[cell]) for cell in order if cell in by_cell]
 
 
 def _file_level(span: Span) -> bool:
@@ -119,14 +162,23 @@ def _pieces(span: Span, lines: list[str]) -> list[tuple[int, int, int, bool]]:
     return out
 
 
-def _shown_lines(marks: dict[int, list[_Mark]], lines: list[str]) -> list[int]:
-    """The marked lines with their context; a single line between two shown ones is shown too."""
+def _shown_lines(marks: dict[int, list[_Mark]], lines: list[str], script: Script | None = None) -> list[int]:
+    """The marked lines with their context (in a notebook, from the same cell); a single line
+    between two shown ones is shown too."""
     count = len(lines) - (len(lines) > 1 and lines[-1] == "")  # no line after the last line break
     count = max(count, *marks)  # unless a mark is there (the end of the file)
+
+    def bounds(number: int) -> tuple[int, int]:
+        cell = script.cell_at(number) if script is not None else None
+        if cell is None:
+            return 1, count
+        return min(cell.line, number), max(cell.line + cell.lines - 1, number)
+
     shown: set[int] = set()
     for number in marks:
-        shown.update(range(max(1, number - CONTEXT), min(count, number + CONTEXT) + 1))
-    shown.update([number + 1 for number in shown if number + 2 in shown and number + 1 not in shown])
+        low, high = bounds(number)
+        shown.update(range(max(low, number - CONTEXT), min(high, number + CONTEXT) + 1))
+    shown.update([n + 1 for n in shown if n + 2 in shown and n + 1 not in shown and bounds(n) == bounds(n + 2) == bounds(n + 1)])
     return sorted(shown)
 
 

@@ -2,7 +2,9 @@
 
 GitLab reads `description`, `check_name`, `fingerprint`, `severity`, `location.path` (relative to the
 repository: `$CI_PROJECT_DIR`, else the current directory) and the line; it shows findings with
-equal fingerprints once, so each finding has its own, stable while its line is unchanged.
+equal fingerprints once, so each finding has its own, stable while its line is unchanged. In a
+notebook the position is in the `.ipynb` file's JSON text and the description starts with the cell
+and the line in it; the fingerprint is of the code line, so it survives outputs changing.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ def render(reports: list[FileReport], options: Options) -> str:
         fingerprints = Fingerprints()
         for d in report.diagnostics:
             line_text = lines[d.span.line - 1] if lines and d.span.line <= len(lines) else d.message
-            span = d.span
+            span = report.raw(d.span)  # a notebook's: the JSON text's line, which GitLab shows
             issues.append(
                 {
-                    "description": f"{d.code} {d.message}",
+                    "description": f"{report.label(d.span)}{d.code} {d.message}",
                     "check_name": d.code,
                     "fingerprint": hashlib.sha256(fingerprints.of(d, path, line_text).encode()).hexdigest()[:32],
                     "severity": _SEVERITY[d.severity],

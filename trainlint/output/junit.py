@@ -38,14 +38,20 @@ def render(reports: list[FileReport], options: Options) -> str:
             ET.SubElement(suite, "testcase", name="trainlint", classname=classname, file=path)
             continue
         lines = split_lines(report.source) if report.source is not None else None
+        script = report.notebook.script if report.notebook is not None else None
         for d in report.diagnostics:
-            line, column = d.span.line, d.span.column + 1
+            line = report.raw(d.span).line  # a notebook's: the line of its JSON text, where CI servers link
             case = ET.SubElement(
-                suite, "testcase", name=f"{d.code} {d.name} at {line}:{column}", classname=classname, file=path, line=str(line)
+                suite,
+                "testcase",
+                name=f"{d.code} {d.name} at {report.where(d.span)}",
+                classname=classname,
+                file=path,
+                line=str(line),
             )
             outcome = ET.SubElement(
                 case, "error" if d.code == "TL002" else "failure", message=visible(d.message), type=d.severity.value
             )
-            outcome.text = render_diagnostic(report.display, d, lines, plain, options.unsafe_fixes)
+            outcome.text = render_diagnostic(report.display, d, lines, plain, options.unsafe_fixes, script)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,4 +1,10 @@
-"""`--output-format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers."""
+"""`--output-format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+In a notebook, regions are in the `.ipynb` file's JSON text (the characters of the JSON string that
+holds the code), which GitHub can show, and the message starts with the cell and the line in it. A
+fix is offered as replacements of that text (its content JSON-escaped) when each edit lies within
+one JSON string.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trainlint import __version__
-from trainlint.diagnostics import Severity, Span
+from trainlint.diagnostics import Diagnostic, Severity, Span
 from trainlint.output import FileReport, Fingerprints, Options, relative_path
 from trainlint.pages import first_paragraph, get_page, page_url
 from trainlint.registry import Rule, all_rules
@@ -55,6 +61,23 @@ def _region(span: Span) -> dict[str, Any]:
     }
 
 
+def _replacements(report: FileReport, d: Diagnostic) -> list[dict[str, Any]] | None:
+    """The fix's edits as replacements of the file's text (None: one cannot be expressed so)."""
+    if d.fix is None:
+        return None
+    notebook = report.notebook
+    if notebook is None:
+        return [{"deletedRegion": _region(e.span), "insertedContent": {"text": e.content}} for e in d.fix.edits]
+    out = []
+    for e in d.fix.edits:
+        edit = notebook.raw_edit(e.span, e.content)
+        if edit is None:
+            return None
+        region, content = edit
+        out.append({"deletedRegion": _region(region), "insertedContent": {"text": content}})
+    return out
+
+
 def render(reports: list[FileReport], options: Options) -> str:
     root = (options.root or Path.cwd()).resolve()
     rules = all_rules()
@@ -71,32 +94,25 @@ def render(reports: list[FileReport], options: Options) -> str:
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],
                 "level": _LEVEL[d.severity],
-                "message": {"text": d.message},
-                "locations": [{"physicalLocation": {"artifactLocation": location, "region": _region(d.span)}}],
+                "message": {"text": report.label(d.span) + d.message},
+                "locations": [{"physicalLocation": {"artifactLocation": location, "region": _region(report.raw(d.span))}}],
                 "partialFingerprints": {"trainlint/v1": fingerprints.of(d, uri, line_text)},
             }
             if d.related:
                 result["relatedLocations"] = [
                     {
                         "id": i,
-                        "physicalLocation": {"artifactLocation": location, "region": _region(span)},
+                        "physicalLocation": {"artifactLocation": location, "region": _region(report.raw(span))},
                         "message": {"text": label},
                     }
                     for i, (span, label) in enumerate(d.related, start=1)
                 ]
-            if d.fix is not None:
+            replacements = _replacements(report, d)
+            if d.fix is not None and replacements is not None:
                 result["fixes"] = [
                     {
                         "description": {"text": f"{d.fix.message} ({d.fix.applicability.value} fix)"},
-                        "artifactChanges": [
-                            {
-                                "artifactLocation": location,
-                                "replacements": [
-                                    {"deletedRegion": _region(e.span), "insertedContent": {"text": e.content}}
-                                    for e in d.fix.edits
-                                ],
-                            }
-                        ],
+                        "artifactChanges": [{"artifactLocation": location, "replacements": replacements}],
                     }
                 ]
             results.append(result)

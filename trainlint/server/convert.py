@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
@@ -61,16 +62,23 @@ def contains(span: Span, line: int, column: int) -> bool:
     return (span.line, span.column) <= (line, column) <= (span.end_line, span.end_column)
 
 
-def to_lsp_diagnostic(d: Diagnostic, index: LineIndex, encoding: str) -> types.Diagnostic:
+# Where a range of the linted text is: (the document's uri, its line index, the range in it). For a
+# text document, the range itself; for a notebook's script, the range in a cell.
+Place = Callable[[Span], tuple[str, LineIndex, Span]]
+
+
+def to_lsp_diagnostic(d: Diagnostic, place: Place, encoding: str, fixable: bool = True) -> tuple[str, types.Diagnostic]:
+    """The diagnostic for the document its range is in (`fixable`: offer its fix)."""
+    uri, index, span = place(d.span)
     data: dict[str, Any] = {"code": d.code, "span": [d.span.line, d.span.column, d.span.end_line, d.span.end_column]}
-    if d.fix is not None:
-        data["fix"] = {
-            "title": d.fix.message,
-            "safe": d.fix.applicability.value == "safe",
-            "edits": [{"range": _range_json(to_range(index, e.span, encoding)), "newText": e.content} for e in d.fix.edits],
-        }
-    return types.Diagnostic(
-        range=to_range(index, d.span, encoding),
+    if d.fix is not None and fixable:
+        edits = []
+        for e in d.fix.edits:
+            edit_uri, edit_index, edit_span = place(e.span)
+            edits.append({"uri": edit_uri, "range": _range_json(to_range(edit_index, edit_span, encoding)), "newText": e.content})
+        data["fix"] = {"title": d.fix.message, "safe": d.fix.applicability.value == "safe", "edits": edits}
+    return uri, types.Diagnostic(
+        range=to_range(index, span, encoding),
         message=d.message,
         severity=_SEVERITY[d.severity],
         code=d.code,

@@ -16,16 +16,19 @@ from pygls.lsp.server import LanguageServer
 
 from trainlint import __version__, suppress
 from trainlint.config import Resolver
-from trainlint.engine import LintResult, lint_source
-from trainlint.fixes import fix_text
+from trainlint.diagnostics import Diagnostic, Span
+from trainlint.engine import LintResult, lint_script, lint_source
+from trainlint.fixes import fix_cells, fix_text
+from trainlint.ipynb import is_notebook
 from trainlint.pages import RulePage, get_page, lead_paragraph
 from trainlint.server import convert
+from trainlint.server.documents import LspWorkspace
 from trainlint.server.editor_settings import EditorSettings, parse
+from trainlint.server.notebooks import NOTEBOOK_SYNC, CellMap
 from trainlint.settings import LintSettings
 from trainlint.source import LineIndex
 
 if TYPE_CHECKING:
-    from trainlint.diagnostics import Span
     from trainlint.insights import Insight
 
 log = logging.getLogger("trainlint.server")
@@ -36,29 +39,49 @@ FIX_ALL_COMMAND = "trainlint.server.fixAll"
 CONFIG_GLOBS = ("**/pyproject.toml", "**/trainlint.toml", "**/.trainlint.toml")
 
 
+SYNC_KIND = types.TextDocumentSyncKind.Incremental  # Full would turn the ranged changes of notebook cells into whole texts
+
+
 @dataclass
 class Linted:
-    """The last lint of one document version."""
+    """The last lint of one text document version, or of a notebook's code cells as one script."""
 
     version: int | None
-    text: str
+    text: str  # what was linted: the document's text, or the notebook's script
     result: LintResult
-    diagnostics: list[types.Diagnostic]
+    diagnostics: dict[str, list[types.Diagnostic]]  # by document: a notebook's by cell
     result_id: str
+    place: convert.Place  # a range of `text` -> the document it is in, and the range there
+    cells: CellMap | None = None  # a notebook's
     insights: list[Insight] | None = field(default=None, repr=False)
+
+    def relabel(self, text: str, line: int) -> str:
+        """Markdown about script line `line`: its `line N` as the notebook numbers lines."""
+        return self.cells.script.relabel(text, line) if self.cells is not None else text
+
+    def position(self, uri: str, position: types.Position, encoding: str) -> tuple[int, int] | None:
+        """A document position as a (line, column) of the linted text."""
+        if self.cells is None:
+            return convert.from_position(LineIndex(self.text), position, encoding)
+        if uri not in self.cells.texts:
+            return None
+        line, column = convert.from_position(self.cells.index(uri), position, encoding)
+        return self.cells.script_position(uri, line, column)
 
 
 class TrainlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("trainlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+        super().__init__("trainlint", __version__, text_document_sync_kind=SYNC_KIND, notebook_document_sync=NOTEBOOK_SYNC)
         self.editor = EditorSettings()
         # The workspace root comes from `initialize`: the VS Code extension starts the server in a
         # neutral folder (so that a `trainlint/` folder there cannot shadow the installed package).
         # The working directory is only the fallback for a client that names no root.
         self.root = Path.cwd()
         self.resolver = self._resolver(None)
-        self.linted: dict[str, Linted] = {}
+        self.linted: dict[str, Linted] = {}  # by text document or notebook uri
         self.pending: dict[str, asyncio.Task[None]] = {}
+        # What each notebook's cells were last sent (notebook diagnostics are always pushed).
+        self.published: dict[str, dict[str, list[types.Diagnostic]]] = {}
         self.pull = False  # the client pulls diagnostics (textDocument/diagnostic)
         self.refresh_support = False
         self.shown_errors: set[str] = set()
@@ -133,34 +156,91 @@ class TrainlintServer(LanguageServer):
         parsed = urlparse(uri)
         if parsed.scheme == "file":
             return Path(unquote(parsed.path))
-        return self.root / "untitled.py"
+        return self.root / ("untitled.ipynb" if is_notebook(parsed.path) else "untitled.py")
+
+    def encoding(self) -> str:
+        return self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+
+    def notebook(self, uri: str) -> types.NotebookDocument | None:
+        """The notebook `uri` names, or the one holding the cell `uri` names."""
+        workspace = self.workspace
+        return workspace.get_notebook_document(notebook_uri=uri) or workspace.get_notebook_document(cell_uri=uri)
+
+    def _settings(self, path: Path) -> LintSettings | None:
+        try:
+            settings = self.settings_for(path)
+        except Exception:  # never let one document take the server down
+            log.exception("the settings of %s failed", path)
+            return None
+        if not self.editor.enable:
+            return LintSettings(frozenset())
+        if is_notebook(path.name) and not self.resolver.config_for(path, is_dir=False).included(path):
+            return LintSettings(frozenset())  # `include` turns notebooks off
+        return settings
 
     def lint(self, uri: str) -> Linted | None:
-        """Lint a document (if it changed). Cyclic garbage is collected after the answer is sent,
-        not in the middle of linting or answering: that pause was most of the latency's tail."""
+        """Lint a text document, or the notebook `uri` names or holds (if it changed). Cyclic
+        garbage is collected after the answer is sent, not in the middle of linting or answering:
+        that pause was most of the latency's tail."""
         gc.disable()
         self._collect_later()
+        notebook = self.notebook(uri)
+        if notebook is not None:
+            return self._lint_notebook(notebook)
         document = self.workspace.get_text_document(uri)
         text = document.source
         previous = self.linted.get(uri)
         if previous is not None and previous.version == document.version and previous.text == text:
             return previous
         path = self.path_of(uri)
+        settings = self._settings(path)
+        if settings is None:
+            return previous
         try:
-            settings = self.settings_for(path)
-            if not self.editor.enable:
-                settings = LintSettings(frozenset())
             result = lint_source(text, str(path), settings)
         except Exception:  # never let one document take the server down
             log.exception("linting %s failed", uri)
             return previous
         index = LineIndex(text)
-        encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
-        diagnostics = [convert.to_lsp_diagnostic(d, index, encoding) for d in result.diagnostics]
-        digest = hashlib.sha1(repr([(d.code, d.message, d.span) for d in result.diagnostics]).encode()).hexdigest()[:16]
-        linted = Linted(document.version, text, result, diagnostics, digest)
+
+        def place(span: Span) -> tuple[str, LineIndex, Span]:
+            return uri, index, span
+
+        linted = self._linted(uri, document.version, text, result, place)
         self.linted[uri] = linted
         return linted
+
+    def _lint_notebook(self, notebook: types.NotebookDocument) -> Linted | None:
+        uri = notebook.uri
+        cells = CellMap.of(self.workspace, notebook)
+        previous = self.linted.get(uri)
+        if previous is not None and previous.cells is not None and previous.cells.key == cells.key:
+            return previous
+        path = self.path_of(uri)
+        settings = self._settings(path)
+        if settings is None:
+            return previous
+        try:
+            result = lint_script(cells.script, str(path), settings)
+        except Exception:
+            log.exception("linting %s failed", uri)
+            return previous
+        linted = self._linted(uri, notebook.version, cells.script.text, result, cells.place, cells)
+        self.linted[uri] = linted
+        return linted
+
+    def _linted(
+        self, uri: str, version: int | None, text: str, result: LintResult, place: convert.Place, cells: CellMap | None = None
+    ) -> Linted:
+        encoding = self.encoding()
+        index = LineIndex(text)
+        diagnostics: dict[str, list[types.Diagnostic]] = {cell: [] for cell in cells.texts} if cells else {uri: []}
+        for d in result.diagnostics:
+            fixable = cells is None or d.fix is None or _in_cells(cells, index, d)
+            document, lsp = convert.to_lsp_diagnostic(d, place, encoding, fixable)
+            diagnostics.setdefault(document, []).append(lsp)
+        digest = hashlib.sha1(repr([(d.code, d.message, d.span) for d in result.diagnostics]).encode()).hexdigest()[:16]
+        return Linted(version, text, result, diagnostics, digest, place, cells)
 
     def _collect_later(self) -> None:
         if not self._collection_scheduled:
@@ -173,11 +253,40 @@ class TrainlintServer(LanguageServer):
         gc.collect()
 
     def publish(self, uri: str) -> None:
+        if self.workspace.get_notebook_document(notebook_uri=uri) is not None:
+            self.publish_notebook(uri)
+            return
         linted = self.lint(uri)
         if linted is not None and not self.pull:
             self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=linted.diagnostics, version=linted.version)
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=linted.diagnostics.get(uri, []), version=linted.version)
             )
+
+    def publish_notebook(self, uri: str) -> None:
+        """Send each cell of a notebook its diagnostics when they changed: editing one cell can
+        change another's. Always pushed, even to a client that pulls: vscode-languageclient (9)
+        never pulls for notebook cells (it pulls for documents in a text editor tab only)."""
+        linted = self.lint(uri)
+        if linted is None:
+            return
+        sent = self.published.setdefault(uri, {})
+        for cell in sent.keys() - linted.diagnostics.keys():
+            self._send(cell, [])  # a cell that is gone, or no longer a code cell
+            del sent[cell]
+        for cell, diagnostics in linted.diagnostics.items():
+            if sent.get(cell, []) != diagnostics or cell not in sent:
+                self._send(cell, diagnostics)
+                sent[cell] = diagnostics
+
+    def _send(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        version = self.workspace.text_documents[uri].version if uri in self.workspace.text_documents else None
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+
+    def close_notebook(self, uri: str) -> None:
+        self.forget(uri)
+        for cell, diagnostics in self.published.pop(uri, {}).items():
+            if diagnostics:
+                self._send(cell, [])
 
     def forget(self, uri: str) -> None:
         """Drop a document's pending and last lint."""
@@ -200,19 +309,34 @@ class TrainlintServer(LanguageServer):
 
     def relint_all(self) -> None:
         self.linted.clear()
+        for notebook in list(self.workspace.notebook_documents):
+            self.publish_notebook(notebook)
         if self.pull:
             if self.refresh_support:
                 self.workspace_diagnostic_refresh(None)
             return
         for uri in list(self.workspace.text_documents):
-            self.publish(uri)
+            if self.workspace.get_notebook_document(cell_uri=uri) is None:  # cells: their notebook's
+                self.publish(uri)
 
     def current(self, uri: str) -> Linted | None:
-        """The lint of the document as it is now (as of the last save, when linting on save)."""
-        linted = self.linted.get(uri)
+        """The lint of the document (or of the notebook holding the cell) as it is now (as of the
+        last save, when linting on save)."""
+        notebook = self.notebook(uri)
+        linted = self.linted.get(notebook.uri if notebook is not None else uri)
         if linted is not None and self.editor.run == "onSave":
             return linted
         return self.lint(uri)
+
+
+def _in_cells(cells: CellMap, index: LineIndex, d: Diagnostic) -> bool:
+    """Whether a fix's edits stay inside the cells' own text (not across two, not on masked syntax)."""
+    assert d.fix is not None
+    ranges = [
+        (index.offset(e.span.line, e.span.column), index.offset(e.span.end_line, e.span.end_column), e.content)
+        for e in d.fix.edits
+    ]
+    return cells.script.editable(ranges)
 
 
 server = TrainlintServer()
@@ -230,6 +354,9 @@ def initialize(ls: TrainlintServer, params: types.InitializeParams) -> None:
     elif params.root_path:
         ls.root = Path(params.root_path)
     ls.resolver = ls._resolver(None)  # relative to the root just set
+    # pygls has just made the workspace, and no document is open yet: one whose documents count
+    # lines as LSP does (see documents.py). pygls keeps it in this attribute (2.x).
+    ls.protocol._workspace = LspWorkspace.like(ls.workspace, SYNC_KIND)
     capabilities = params.capabilities
     text = capabilities.text_document
     ls.pull = bool(text is not None and text.diagnostic is not None)
@@ -285,17 +412,43 @@ def did_close(ls: TrainlintServer, params: types.DidCloseTextDocumentParams) -> 
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+def notebook_did_open(ls: TrainlintServer, params: types.DidOpenNotebookDocumentParams) -> None:
+    ls.publish_notebook(params.notebook_document.uri)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+def notebook_did_change(ls: TrainlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
+    if ls.editor.run == "onType":
+        ls.schedule(params.notebook_document.uri, DEBOUNCE_SECONDS)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+def notebook_did_save(ls: TrainlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
+    uri = params.notebook_document.uri
+    ls.forget(uri)
+    ls.publish_notebook(uri)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+def notebook_did_close(ls: TrainlintServer, params: types.DidCloseNotebookDocumentParams) -> None:
+    ls.close_notebook(params.notebook_document.uri)
+
+
 @server.feature(
     types.TEXT_DOCUMENT_DIAGNOSTIC,
     types.DiagnosticOptions(identifier="trainlint", inter_file_dependencies=False, workspace_diagnostics=False),
 )
 def pull_diagnostics(ls: TrainlintServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
-    linted = ls.current(params.text_document.uri)
+    uri = params.text_document.uri
+    if ls.notebook(uri) is not None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])  # a cell's are pushed (publish_notebook), never twice
+    linted = ls.current(uri)
     if linted is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
     if params.previous_result_id == linted.result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=linted.result_id)
-    return types.RelatedFullDocumentDiagnosticReport(items=linted.diagnostics, result_id=linted.result_id)
+    return types.RelatedFullDocumentDiagnosticReport(items=linted.diagnostics.get(uri, []), result_id=linted.result_id)
 
 
 # -- configuration changes ------------------------------------------------------------------------
@@ -327,27 +480,52 @@ def did_change_watched_files(ls: TrainlintServer, params: types.DidChangeWatched
 
 # -- code actions ----------------------------------------------------------------------------------
 
-
-def _document_edit(ls: TrainlintServer, uri: str, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
-    document = ls.workspace.get_text_document(uri)
-    identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=document.version)
-    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=identifier, edits=edits)])
+Edits = list[tuple[str, types.TextEdit]]  # (document uri, edit): a notebook's fix can edit several cells
 
 
-def fix_all_edits(ls: TrainlintServer, uri: str) -> list[types.TextEdit]:
-    document = ls.workspace.get_text_document(uri)
-    path = ls.path_of(uri)
-    outcome = fix_text(document.source, str(path), ls.settings_for(path), unsafe=False)
-    if outcome.text == document.source:
+def _workspace_edit(ls: TrainlintServer, edits: Edits) -> types.WorkspaceEdit:
+    by_document: dict[str, list[types.TextEdit]] = {}
+    for uri, edit in edits:
+        by_document.setdefault(uri, []).append(edit)
+    changes = []
+    for uri, document_edits in by_document.items():
+        version = ls.workspace.get_text_document(uri).version
+        identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+        changes.append(types.TextDocumentEdit(text_document=identifier, edits=document_edits))
+    return types.WorkspaceEdit(document_changes=changes)
+
+
+def fix_all_edits(ls: TrainlintServer, uri: str) -> Edits:
+    """The safe fixes of a document, or of every cell of the notebook holding it, as minimal edits."""
+    encoding = ls.encoding()
+    notebook = ls.notebook(uri)
+    if notebook is None:
+        document = ls.workspace.get_text_document(uri)
+        path = ls.path_of(uri)
+        settings = ls._settings(path)
+        if settings is None:
+            return []
+        outcome = fix_text(document.source, str(path), settings, unsafe=False)
+        if outcome.text == document.source:
+            return []
+        return [(uri, edit) for edit in convert.minimal_edits(document.source, outcome.text, encoding)]
+    cells = CellMap.of(ls.workspace, notebook)
+    path = ls.path_of(notebook.uri)
+    settings = ls._settings(path)
+    if settings is None:
         return []
-    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
-    return convert.minimal_edits(document.source, outcome.text, encoding)
+    changed, _ = fix_cells([(number, text) for number, _, text in cells.key], str(path), settings, unsafe=False)
+    edits: Edits = []
+    for number, text in changed.items():
+        cell = cells.uri_of[number]
+        edits.extend((cell, edit) for edit in convert.minimal_edits(cells.texts[cell], text, encoding))
+    return edits
 
 
-def _noqa_edit(text: str, line: int, code: str, encoding: str) -> types.TextEdit | None:
-    """Add `code` to the `# noqa` of the statement holding `line`, or add one."""
+def _noqa_edit(text: str, line: int, code: str) -> tuple[int, int, str] | None:
+    """Add `code` to the `# noqa` of the statement holding `line`, or add one: (line, column, text to insert)."""
     index = LineIndex(text)
-    _, logical = suppress.scan(text)
+    comments, logical = suppress.scan(text)
     target = logical.get(line, (line, line))[1]
     line_text = index.line_text(target)
     found = suppress.parse(text).by_line.get(target, [])
@@ -355,18 +533,11 @@ def _noqa_edit(text: str, line: int, code: str, encoding: str) -> types.TextEdit
         noqa = found[0]
         if noqa.codes is None or any(c == code for c, _, _ in noqa.codes):
             return None  # already suppressed
-        end = noqa.codes[-1][2]
-        return types.TextEdit(range=_point(index, target, end, encoding), new_text=f", {code}")
-    comments = [c for c in suppress.scan(text)[0] if c[0] == target]
-    if comments:  # keep the existing comment after the new one
-        column = comments[0][1]
-        return types.TextEdit(range=_point(index, target, column, encoding), new_text=f"# noqa: {code}  ")
-    return types.TextEdit(range=_point(index, target, len(line_text.rstrip()), encoding), new_text=f"  # noqa: {code}")
-
-
-def _point(index: LineIndex, line: int, column: int, encoding: str) -> types.Range:
-    position = convert.to_position(index, line, column, encoding)
-    return types.Range(position, position)
+        return target, noqa.codes[-1][2], f", {code}"
+    on_line = [c for c in comments if c[0] == target]
+    if on_line:  # keep the existing comment after the new one
+        return target, on_line[0][1], f"# noqa: {code}  "
+    return target, len(line_text.rstrip()), f"  # noqa: {code}"
 
 
 @server.feature(
@@ -381,8 +552,14 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
     def wants(kind: str) -> bool:
         return not only or any(kind == k or kind.startswith(f"{k}.") for k in only)
 
-    document = ls.workspace.get_text_document(uri)
-    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    encoding = ls.encoding()
+    notebook = ls.notebook(uri)
+    cells = CellMap.of(ls.workspace, notebook) if notebook is not None else None
+    text = cells.script.text if cells is not None else ls.workspace.get_text_document(uri).source
+
+    def place(span: Span) -> tuple[str, LineIndex, Span]:
+        return cells.place(span) if cells is not None else (uri, LineIndex(text), span)
+
     if wants(types.CodeActionKind.QuickFix):
         for diagnostic in params.context.diagnostics:
             if diagnostic.source != convert.SOURCE or not isinstance(diagnostic.data, dict):
@@ -390,8 +567,11 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
             data = diagnostic.data
             fix = data.get("fix")
             if fix:
-                edits = [types.TextEdit(range=convert.range_from_json(e["range"]), new_text=e["newText"]) for e in fix["edits"]]
-                title = fix["title"] + _elsewhere(edits, diagnostic.range)
+                edits = [
+                    (e.get("uri", uri), types.TextEdit(range=convert.range_from_json(e["range"]), new_text=e["newText"]))
+                    for e in fix["edits"]
+                ]
+                title = fix["title"] + _elsewhere(edits, uri, diagnostic.range, cells)
                 if not fix["safe"]:
                     title += " (unsafe: changes behaviour)"
                 actions.append(
@@ -400,39 +580,54 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
                         kind=types.CodeActionKind.QuickFix,
                         diagnostics=[diagnostic],
                         is_preferred=fix["safe"],
-                        edit=_document_edit(ls, uri, edits),
+                        edit=_workspace_edit(ls, edits),
                     )
                 )
             code = str(diagnostic.code)
             if code in ("TL001", "TL002"):
                 continue  # a syntax error or a crash is not hidden by a comment
-            edit = _noqa_edit(document.source, data["span"][0], code, encoding)
-            if edit is not None:
-                elsewhere = _elsewhere([edit], diagnostic.range)
+            noqa = _noqa_edit(text, data["span"][0], code)
+            if noqa is not None:
+                line, column, insert = noqa
+                document, index, local = place(Span(line, column, line, column))
+                position = convert.to_position(index, local.line, local.column, encoding)
+                edit = (document, types.TextEdit(range=types.Range(position, position), new_text=insert))
+                elsewhere = _elsewhere([edit], uri, diagnostic.range, cells)
                 actions.append(
                     types.CodeAction(
                         title=f"Disable {code} for this statement{elsewhere}" if elsewhere else f"Disable {code} for this line",
                         kind=types.CodeActionKind.QuickFix,
                         diagnostics=[diagnostic],
-                        edit=_document_edit(ls, uri, [edit]),
+                        edit=_workspace_edit(ls, [edit]),
                     )
                 )
     if (only and wants(FIX_ALL_KIND)) or (not only and any(d.source == convert.SOURCE for d in params.context.diagnostics)):
-        edits = fix_all_edits(ls, uri)
-        if edits:
+        all_edits = fix_all_edits(ls, uri)
+        if all_edits:
             actions.append(
-                types.CodeAction(title="trainlint: fix all safe fixes", kind=FIX_ALL_KIND, edit=_document_edit(ls, uri, edits))
+                types.CodeAction(title="trainlint: fix all safe fixes", kind=FIX_ALL_KIND, edit=_workspace_edit(ls, all_edits))
             )
     return actions
 
 
-def _elsewhere(edits: list[types.TextEdit], squiggle: types.Range) -> str:
+def _elsewhere(edits: Edits, uri: str, squiggle: types.Range, cells: CellMap | None) -> str:
     """Where edits land, for a title, when outside the squiggled lines: " (line 26)" for a fix of
-    `lr=args.lr` that edits the default of `--lr`, or a noqa at the end of a multi-line statement."""
-    lines = sorted({e.range.start.line + 1 for e in edits if not squiggle.start.line <= e.range.start.line <= squiggle.end.line})
-    if not lines:
-        return ""
-    return f" (line {lines[0]})" if len(lines) == 1 else f" (lines {', '.join(map(str, lines))})"
+    `lr=args.lr` that edits the default of `--lr`, a noqa at the end of a multi-line statement, or
+    " (line 2 of cell 3)" in another cell of a notebook."""
+    here = sorted(
+        {
+            e.range.start.line + 1
+            for d, e in edits
+            if d == uri and not squiggle.start.line <= e.range.start.line <= squiggle.end.line
+        }
+    )
+    there = sorted({(cells.number(d) or 0, e.range.start.line + 1) for d, e in edits if d != uri and cells is not None})
+    if not there:
+        if not here:
+            return ""
+        return f" (line {here[0]})" if len(here) == 1 else f" (lines {', '.join(map(str, here))})"
+    places = [f"line {line}" for line in here] + [f"line {line} of cell {number}" for number, line in there]
+    return f" ({', '.join(places)})"
 
 
 @server.command(FIX_ALL_COMMAND)
@@ -444,7 +639,7 @@ async def fix_all_command(ls: TrainlintServer, *args: Any) -> None:
         edits = fix_all_edits(ls, uri)
         if edits:
             await ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=_document_edit(ls, uri, edits), label="trainlint: fix all")
+                types.ApplyWorkspaceEditParams(edit=_workspace_edit(ls, edits), label="trainlint: fix all")
             )
 
 
@@ -468,12 +663,12 @@ def _insights(ls: TrainlintServer, linted: Linted) -> list[Insight]:
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: TrainlintServer, params: types.HoverParams) -> types.Hover | None:
-    linted = ls.current(params.text_document.uri)
-    if linted is None:
+    uri = params.text_document.uri
+    linted = ls.current(uri)
+    position = linted.position(uri, params.position, ls.encoding()) if linted is not None else None
+    if linted is None or position is None:
         return None
-    index = LineIndex(linted.text)
-    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
-    line, column = convert.from_position(index, params.position, encoding)
+    line, column = position
     parts: list[str] = []
     # A code in a noqa comment is an explicit request: the whole rule page. A diagnostic gets a
     # short card and nothing else: VS Code shows the message above it and "Quick Fix..." below,
@@ -495,7 +690,7 @@ def hover(ls: TrainlintServer, params: types.HoverParams) -> types.Hover | None:
         containing = [i for i in _insights(ls, linted) if convert.contains(model.span(i.node), line, column)]
         if containing:
             innermost = min(containing, key=lambda i: _size(model.span(i.node)))
-            parts.insert(0, innermost.markdown())
+            parts.insert(0, linted.relabel(innermost.markdown(), line))
     if not parts:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
@@ -518,28 +713,35 @@ def _size(span: Span) -> tuple[int, int]:
 def inlay_hints(ls: TrainlintServer, params: types.InlayHintParams) -> list[types.InlayHint]:
     if not ls.editor.inlay_hints:
         return []
-    linted = ls.current(params.text_document.uri)
+    uri = params.text_document.uri
+    linted = ls.current(uri)
     if linted is None or linted.result.model is None:
         return []
     model = linted.result.model
-    index = LineIndex(linted.text)
-    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
-    first, last = params.range.start.line + 1, params.range.end.line + 1
+    encoding = ls.encoding()
+    start = linted.position(uri, params.range.start, encoding)
+    end = linted.position(uri, params.range.end, encoding)
+    if start is None or end is None:
+        return []
     hints = []
     for insight in _insights(ls, linted):
         for fact in insight.facts:
             if fact.literal or not fact.values:
                 continue
             span = model.span(fact.node)
-            if not first <= span.end_line <= last:
+            if not start[0] <= span.end_line <= end[0]:
                 continue
+            document, index, local = linted.place(Span(span.end_line, span.end_column, span.end_line, span.end_column))
+            if document != uri:
+                continue
+            tooltip = "; ".join(linted.relabel(o, span.line) for o in fact.origins if o)
             hints.append(
                 types.InlayHint(
-                    position=convert.to_position(index, span.end_line, span.end_column, encoding),
+                    position=convert.to_position(index, local.line, local.column, encoding),
                     label=" | ".join(fact.values),
                     kind=types.InlayHintKind.Parameter,
                     padding_left=True,
-                    tooltip="; ".join(o for o in fact.origins if o) or None,
+                    tooltip=tooltip or None,
                 )
             )
     return hints

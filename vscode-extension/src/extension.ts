@@ -33,6 +33,7 @@ import {
 } from "./discovery";
 import { nodeDiscoveryDeps, runProcess, serverProcessOptions } from "./nodeDeps";
 import { PythonExtensionApi, onInterpreterChange, selectedInterpreter } from "./pythonApi";
+import { DOCUMENT_SELECTOR, NOTEBOOK_TYPE } from "./selector";
 import { ServerMessages } from "./serverMessages";
 import {
     ExtensionSettings,
@@ -236,10 +237,7 @@ class Extension {
         let client: LanguageClient | undefined = undefined;
         let running = false;
         const clientOptions: LanguageClientOptions = {
-            documentSelector: [
-                { scheme: "file", language: "python" },
-                { scheme: "untitled", language: "python" },
-            ],
+            documentSelector: DOCUMENT_SELECTOR,
             outputChannel: this.output,
             revealOutputChannelOn: RevealOutputChannelOn.Never,
             initializationOptions: initializationOptions(settings),
@@ -446,9 +444,17 @@ class Extension {
     }
 
     async fixAll(): Promise<void> {
+        // A Python file or cell in a text editor; else the notebook in front (the server fixes every cell).
         const editor = vscode.window.activeTextEditor;
-        if (!editor || editor.document.languageId !== "python") {
-            void vscode.window.showInformationMessage("trainlint: open a Python file to fix.");
+        const notebook = vscode.window.activeNotebookEditor?.notebook;
+        const uri =
+            editor?.document.languageId === "python"
+                ? editor.document.uri
+                : notebook?.notebookType === NOTEBOOK_TYPE
+                  ? notebook.uri
+                  : undefined;
+        if (!uri) {
+            void vscode.window.showInformationMessage("trainlint: open a Python file or a Jupyter notebook to fix.");
             return;
         }
         const client = this.client;
@@ -459,7 +465,7 @@ class Extension {
         try {
             await client.sendRequest(ExecuteCommandRequest.type, {
                 command: SERVER_FIX_ALL,
-                arguments: [{ uri: client.code2ProtocolConverter.asUri(editor.document.uri) }],
+                arguments: [{ uri: client.code2ProtocolConverter.asUri(uri) }],
             });
         } catch (error) {
             this.log("error", `Fix all failed: ${String(error)}`);

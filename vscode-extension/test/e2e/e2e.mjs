@@ -18,8 +18,12 @@
 // notification, press "Install trainlint" (pip installs the wheel bundled in the .vsix) and see
 // diagnostics come back from the newly installed server; then, with no setting at all and no
 // virtualenv on PATH, the workspace's own .venv (that Python) is found and the log says why.
-// Last, a server that cannot start gives one notification and its error in the log (Show Logs),
-// not a restart loop; and the server's log never has pygls's warning about cancelled requests.
+// A Jupyter notebook in VS Code's own notebook editor (no kernel needed): the squiggle is in the
+// cell that uses the learning rate, not in the cell that sets it; the quick fix edits that other
+// cell; after saving, the cells' sources on disk (VS Code's serializer rewrites the file) are the
+// old ones with only that cell changed. Last, a server that cannot start gives one notification
+// and its error in the log (Show Logs), not a restart loop; and the server's log never has
+// pygls's warning about cancelled requests.
 //
 // Every wait is on a condition, with generous timeouts (CI is a loaded 2-core machine). On failure
 // the screenshot is kept and the server's log, the extension host's log and code-server's output
@@ -86,6 +90,33 @@ const STALE = `import torch
 model = torch.nn.Linear(10, 2)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # noqa: TL101
 `;
+
+// A notebook: the learning rate is set in cell 3 and used in cell 4 (cell 2 is markdown).
+const NOTEBOOK_CELLS = [
+    ["code", "import torch\nfrom torch import nn"],
+    ["markdown", "# Training\nA linear model, trained with SGD."],
+    ["code", "LR = 10.0"],
+    ["code", "model = nn.Linear(10, 2)\noptimizer = torch.optim.SGD(model.parameters(), lr=LR)"],
+];
+
+function notebookJson(cells) {
+    const document = {
+        cells: cells.map(([kind, text], i) => ({
+            cell_type: kind,
+            id: `cell-${i + 1}`,
+            metadata: {},
+            source: text.split(/(?<=\n)/),
+            ...(kind === "code" ? { execution_count: null, outputs: [] } : {}),
+        })),
+        metadata: {
+            kernelspec: { display_name: "Python 3", language: "python", name: "python3" },
+            language_info: { name: "python" },
+        },
+        nbformat: 4,
+        nbformat_minor: 5,
+    };
+    return JSON.stringify(document, null, 1) + "\n";
+}
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -164,6 +195,7 @@ writeFileSync(path.join(dirs.workspace, "train.py"), SCRIPT);
 writeFileSync(path.join(dirs.workspace, "stale.py"), STALE);
 writeFileSync(path.join(dirs.workspace, "saved.py"), STALE.replace("Linear(10, 2)", "Linear(30, 6)"));
 writeFileSync(path.join(dirs.workspace, "train2.py"), SCRIPT.replace("nn.Linear(10, 2)", "nn.Linear(20, 4)"));
+writeFileSync(path.join(dirs.workspace, "notebook.ipynb"), notebookJson(NOTEBOOK_CELLS));
 // A project with its own configuration, which replaces the editor's trainlint.ignore (filesystemFirst).
 mkdirSync(path.join(dirs.workspace, "configured"));
 writeFileSync(path.join(dirs.workspace, "configured", "pyproject.toml"), '[tool.trainlint]\nselect = ["TL1"]\n');
@@ -600,6 +632,8 @@ async function scenario() {
         await runCommand("Notifications: Clear All Notifications");
     });
 
+    await notebookScenario();
+
     if (!opts["install-python"]) {
         log("no --install-python: skipping the install-from-the-bundled-wheel part");
         await checkNoCancelWarnings();
@@ -682,6 +716,107 @@ async function scenario() {
 
     await screenshot("vscode-e2e-broken-server.png");
     await checkNoCancelWarnings();
+}
+
+/** The notebook editor's code cells, in order: each one's row and the text of its editor. */
+async function notebookCells() {
+    const rows = page.locator(".notebook-editor .cell-list-container .monaco-list-row.code-cell-row");
+    const out = [];
+    for (let i = 0; i < (await rows.count()); i++) {
+        const row = rows.nth(i);
+        const text = (await row.locator(".cell-editor-container .view-lines").first().innerText()).replace(/\u00a0/g, " ");
+        out.push({ row, text, squiggles: await row.locator(".squiggly-warning").count() });
+    }
+    return out;
+}
+
+async function notebookScenario() {
+    const file = path.join(dirs.workspace, "notebook.ipynb");
+    const sources = () => JSON.parse(readFileSync(file, "utf8")).cells.map((c) => [c.cell_type, [].concat(c.source).join("")]);
+
+    await step("open notebook.ipynb in VS Code's notebook editor", async () => {
+        await waitFor(
+            "notebook.ipynb to open through Quick Open",
+            async () => {
+                await page.keyboard.press("Escape");
+                await page.keyboard.press("Control+P");
+                const input = page.locator(".quick-input-widget input");
+                await input.waitFor({ state: "visible", timeout: 15_000 });
+                await input.fill("notebook.ipynb");
+                const row = page.locator(".quick-input-list .monaco-list-row", { hasText: "notebook.ipynb" }).first();
+                await row.waitFor({ state: "visible", timeout: 30_000 });
+                await page.keyboard.press("Enter");
+                await page.locator(".tab.active", { hasText: "notebook.ipynb" }).waitFor({ state: "visible", timeout: 15_000 });
+                const cells = await notebookCells();
+                return cells.length === 3 && cells[2].text.includes("optimizer = torch.optim.SGD");
+            },
+            LONG,
+            1000,
+        );
+    });
+
+    await step("the squiggle is in the cell that uses the learning rate (cell 4), its message names cell 3", async () => {
+        await waitFor("a squiggle in the notebook", async () => (await notebookCells()).some((c) => c.squiggles > 0), LONG);
+        const cells = await notebookCells();
+        const marked = cells.map((c) => c.squiggles > 0);
+        if (JSON.stringify(marked) !== JSON.stringify([false, false, true])) {
+            throw new Error(`squiggles in the wrong cells: ${JSON.stringify(cells.map((c) => [c.text, c.squiggles]))}`);
+        }
+        await page.keyboard.press("Control+Shift+M");
+        const problem = page.locator(".markers-panel .monaco-list-row", { hasText: "line 1 of cell 3" }).first();
+        await problem.waitFor({ state: "visible", timeout: MEDIUM });
+        log(`Problems: ${(await problem.innerText()).replace(/\s+/g, " ").trim()}`);
+    });
+
+    await screenshot("vscode-e2e-notebook.png");
+
+    await step("the quick fix in cell 4 edits cell 3", async () => {
+        const cells = await notebookCells();
+        const squiggle = cells[2].row.locator(".squiggly-warning").first();
+        const box = await squiggle.boundingBox();
+        if (!box) throw new Error("the squiggle has no box");
+        const item = page.locator(".action-widget .monaco-list-row", { hasText: "Set the learning rate to 0.1" }).first();
+        await waitFor(
+            "the quick-fix menu with trainlint's fix",
+            async () => {
+                await page.keyboard.press("Escape");
+                await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+                await page.keyboard.press("Control+.");
+                await item.waitFor({ state: "visible", timeout: 15_000 });
+                return true;
+            },
+            MEDIUM,
+            1000,
+        );
+        const menu = (await page.locator(".action-widget").first().innerText()).replace(/\s+/g, " ");
+        log(`quick fixes: ${menu}`);
+        if (!/line 1 of cell 3/.test(menu) || !/Disable TL101/.test(menu)) throw new Error(`unexpected quick fixes: ${menu}`);
+        await waitFor(
+            "trainlint's fix to be the focused menu entry",
+            async () => {
+                const focused = page.locator(".action-widget .monaco-list-row.focused").first();
+                if (/Set the learning rate to 0\.1/.test(await focused.innerText({ timeout: 5000 }))) return true;
+                await page.keyboard.press("ArrowDown");
+                return false;
+            },
+            MEDIUM,
+            300,
+        );
+        await page.keyboard.press("Enter");
+        await waitFor("cell 3 to read LR = 0.1 and no squiggle left", async () => {
+            const after = await notebookCells();
+            return after[1].text.trim() === "LR = 0.1" && after.every((c) => c.squiggles === 0);
+        }, MEDIUM);
+    });
+
+    await screenshot("vscode-e2e-notebook-fixed.png");
+
+    await step("save: on disk, only cell 3's source changed", async () => {
+        await page.keyboard.press("Control+S");
+        const expected = NOTEBOOK_CELLS.map(([kind, text]) => [kind, text === "LR = 10.0" ? "LR = 0.1" : text]);
+        await waitFor("the saved notebook", async () => JSON.stringify(sources()) === JSON.stringify(expected), MEDIUM);
+        await page.keyboard.press("Escape");
+    });
 }
 
 /** The extension's output channel (the server's log), as VS Code writes it to disk. */

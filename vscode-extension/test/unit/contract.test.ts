@@ -5,6 +5,7 @@ import { execFileSync } from "child_process";
 import { existsSync } from "fs";
 import { describe, it } from "node:test";
 import * as path from "path";
+import { DOCUMENT_SELECTOR, NOTEBOOK_TYPE } from "../../src/selector";
 import { didChangeConfigurationParams, initializationOptions, readSettings } from "../../src/settings";
 
 // The repository's .venv, which tests/run-all.sh creates; a missing one fails the test (never skips it).
@@ -66,5 +67,17 @@ describe("the server accepts the client's settings", () => {
         const parsed = parse(initializationOptions(readSettings(() => undefined)));
         assert.deepEqual(parsed.problems, []);
         assert.equal(parsed.select, null);
+    });
+});
+
+describe("the client's notebooks are the server's", () => {
+    it("selects the Python cells of the notebook type whose sync the server declares", () => {
+        const declared = JSON.parse(
+            execFileSync(python, ["-c", "import json; from trainlint.server.notebooks import NOTEBOOK_SYNC as s; print(json.dumps([f.notebook for f in s.notebook_selector]))"], {
+                timeout: 60_000,
+            }).toString(),
+        );
+        assert.deepEqual(declared, [NOTEBOOK_TYPE]);
+        assert.ok(DOCUMENT_SELECTOR.some((f) => "notebook" in f && f.notebook === NOTEBOOK_TYPE && f.language === "python"));
     });
 });

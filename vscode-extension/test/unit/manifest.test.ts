@@ -3,6 +3,7 @@ import { strict as assert } from "assert";
 import { existsSync, readFileSync } from "fs";
 import { describe, it } from "node:test";
 import * as path from "path";
+import { NOTEBOOK_TYPE } from "../../src/selector";
 import { DEFAULTS, RESTART_KEYS, SERVER_KEYS, readSettings } from "../../src/settings";
 
 // Compiled to out/test/: the extension's folder is two levels up.
@@ -53,7 +54,7 @@ describe("package.json", () => {
         assert.equal(manifest.license, "MIT");
         assert.ok(existsSync(path.join(root, "LICENSE")));
         assert.equal(manifest.main, "./out/extension.js");
-        assert.deepEqual(manifest.activationEvents, ["onLanguage:python"]);
+        assert.deepEqual(manifest.activationEvents, ["onLanguage:python", `onNotebook:${NOTEBOOK_TYPE}`]);
         assert.equal(manifest.engines.vscode, `^${manifest.devDependencies["@types/vscode"]}`);
     });
 
