@@ -422,10 +422,10 @@ def _decoder_feed(batch_first: bool) -> Callable[[nn.Module, torch.Tensor], Any]
     return feed
 
 
-def _stack(layer: type[nn.Module], stack: type[nn.Module], args: dict[str, Any]) -> Callable[[], nn.Module]:
+def _stack(layer: type[nn.Module], stack: type[nn.Module], args: dict[str, Any], key: str) -> Callable[[], nn.Module]:
     def build() -> nn.Module:
         norm = nn.LayerNorm(**args["norm"]) if "norm" in args else None
-        return stack(layer(**args["layer"]), args["num_layers"], norm=norm)
+        return stack(layer(**args[key]), args["num_layers"], norm=norm)
 
     return build
 
@@ -448,10 +448,12 @@ def transformer_cases() -> Iterator[Case]:
         if norm_first or nhead == 3:
             continue
         for layers, norm in itertools.product((1, 3), (None, {"normalized_shape": d_model, "bias": bias})):
-            stack: dict[str, Any] = {"num_layers": layers, "layer": args} | ({"norm": norm} if norm else {})
-            encoder = _stack(nn.TransformerEncoderLayer, nn.TransformerEncoder, stack)
+            common: dict[str, Any] = {"num_layers": layers} | ({"norm": norm} if norm else {})
+            stack = common | {"encoder_layer": args}
+            encoder = _stack(nn.TransformerEncoderLayer, nn.TransformerEncoder, stack, "encoder_layer")
             yield Case("TransformerEncoder", stack, inputs, device="cpu", build=encoder)
-            decoder = _stack(nn.TransformerDecoderLayer, nn.TransformerDecoder, stack)
+            stack = common | {"decoder_layer": args}
+            decoder = _stack(nn.TransformerDecoderLayer, nn.TransformerDecoder, stack, "decoder_layer")
             yield Case("TransformerDecoder", stack, inputs, device="cpu", build=decoder, feed=_decoder_feed(batch_first))
     for d_model, nhead, encoders, decoders, bias, batch_first in itertools.product(
         (8, 6), (2, 4), (1, 2), (1, 3), (True, False), (True, False)
@@ -636,9 +638,9 @@ def test_messages_name_the_numbers():
 def test_transformer_containers_take_the_layer_args():
     layer = {"d_model": 512, "nhead": 8}
     one = parameter_count("TransformerEncoderLayer", layer)
-    assert parameter_count("TransformerEncoder", {"num_layers": 6, "layer": layer}) == 6 * one
+    assert parameter_count("TransformerEncoder", {"num_layers": 6, "encoder_layer": layer}) == 6 * one
     assert parameter_count("TransformerEncoder", {"num_layers": 6}) is None
-    assert parameter_count("TransformerEncoder", {"num_layers": 6, "layer": layer, "norm": None}) is None
+    assert parameter_count("TransformerEncoder", {"num_layers": 6, "encoder_layer": layer, "norm": None}) is None
     with torch.device("meta"):
         assert parameter_count("Transformer", {}) == sum(p.numel() for p in nn.Transformer().parameters())
 

@@ -6,6 +6,7 @@ A run answered entirely from here never imports libcst.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -21,6 +22,19 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache dire
 PAYLOAD_VERSION = 2
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The installed trainlint's own files (name, size, modification time): the version stays 0.1.0 from
+    commit to commit, and a cache written by other rules must not answer for these."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.rglob("*.py"), *root.rglob("*.json"), *root.rglob("*.md")]):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 class Cache:
     def __init__(self, directory: Path | None) -> None:
         self.root = directory
@@ -29,7 +43,8 @@ class Cache:
     @staticmethod
     def key(path: Path, data: bytes, settings_fingerprint: str) -> str:
         digest = hashlib.sha256()
-        for part in (__version__.encode(), str(PAYLOAD_VERSION).encode(), settings_fingerprint.encode(), os.fsencode(path), data):
+        version = (__version__, str(PAYLOAD_VERSION), code_fingerprint())
+        for part in (*(v.encode() for v in version), settings_fingerprint.encode(), os.fsencode(path), data):
             digest.update(len(part).to_bytes(8, "little"))
             digest.update(part)
         return digest.hexdigest()

@@ -792,8 +792,8 @@ def _decoder_layer_count(a: _Args) -> int | None:
 
 
 def _inner(a: _Args, layer: str) -> _Args | None:
-    """The `"layer"` argument of a TransformerEncoder/Decoder: the args of its encoder or decoder layer."""
-    inner = a.given.get("layer")
+    """The `encoder_layer` / `decoder_layer` argument of a TransformerEncoder/Decoder: the args of that layer."""
+    inner = a.given.get("encoder_layer" if layer == _ENCODER_LAYER else "decoder_layer")
     return _Args(layer, inner) if isinstance(inner, Mapping) else None
 
 

@@ -8,7 +8,10 @@ Its layers depend one way, each on the ones before it:
 3. `evaluator.py` (with `classes.py`): what an expression can evaluate to;
 4. recognizers, which teach the evaluator their objects and answer questions
    about them: `cli_args.py` (argparse), `torch_objects.py` (optimizers,
-   schedulers, layers, modules), `uses.py` (where each object goes) and
+   schedulers, layers, modules), `networks.py` (what each model is made of,
+   and its parameter count), `inputs.py` (the input sizes a file states),
+   `shapes.py` (tensor shapes through `forward`),
+   `uses.py` (where each object goes) and
    `loops.py` (what the training loop does, event by event);
 5. this façade, which wires them together lazily, so a rule pays only for what
    it asks.
@@ -32,6 +35,8 @@ from trainlint.model.values import Frame
 if TYPE_CHECKING:
     from trainlint.diagnostics import Span
     from trainlint.model.loops import LoopModel
+    from trainlint.model.networks import Networks
+    from trainlint.model.shapes import Shapes
     from trainlint.model.uses import Uses
 
 
@@ -67,6 +72,19 @@ class ScriptModel:
         from trainlint.model.uses import Uses
 
         return Uses(self.evaluator, self.torch)
+
+    @cached_property
+    def networks(self) -> Networks:
+        from trainlint.model.networks import Networks
+
+        return Networks(self.evaluator, self.torch)
+
+    @cached_property
+    def shapes(self) -> Shapes:
+        from trainlint.model.inputs import Inputs
+        from trainlint.model.shapes import Shapes
+
+        return Shapes(self.evaluator, self.networks, Inputs(self.evaluator))
 
     @cached_property
     def loops(self) -> LoopModel:

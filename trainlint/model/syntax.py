@@ -240,6 +240,7 @@ class AugAssign:
     loops: tuple[Loop, ...]
     contexts: tuple[cst.BaseExpression, ...]
     order: int
+    conditions: tuple[tuple[cst.BaseExpression, bool], ...] = ()
 
 
 @dataclass(eq=False, repr=False)
@@ -253,6 +254,8 @@ class Store:
     function: Function | None
     node: cst.CSTNode
     loops: tuple[Loop, ...] = ()
+    order: int = 0  # source order, shared with bindings and call sites
+    conditions: tuple[tuple[cst.BaseExpression, bool], ...] = ()  # the `if` tests around it, as for call sites
 
 
 @dataclass
@@ -301,6 +304,20 @@ class SyntaxTables:
         """How often `name` is spelled in the code: bound (assigned, imported, a parameter, a def), read,
         as an attribute (`x.name`) or a keyword (`name=`). Counted by the builder's walk."""
         return self.names.get(name, 0)
+
+    @cached_property
+    def _attribute_reads(self) -> dict[str, list[cst.Attribute]]:
+        stored = {id(s.node) for group in self.attribute_stores.values() for s in group}
+        out: dict[str, list[cst.Attribute]] = {}
+        for node in walk(self.module):
+            if isinstance(node, cst.Attribute) and id(node) not in stored:
+                out.setdefault(node.attr.value, []).append(node)
+        return out
+
+    def attribute_reads(self, name: str) -> list[cst.Attribute]:
+        """`x.name` read anywhere (not assigned): for the rare question "is this attribute ever read?",
+        answered by one walk on first use, since the builder's walk does not record reads."""
+        return self._attribute_reads.get(name, []) if self.names.get(name) else []
 
     @cached_property
     def _blocks(self) -> dict[int, tuple[cst.CSTNode, cst.CSTNode]]:
@@ -459,7 +476,7 @@ class _Builder:
         ctx = ctx.at(node)
         self._expr(node.value, ctx)
         self._order += 1
-        self.t.aug_assigns.append(AugAssign(node, ctx.scope, ctx.function, ctx.loops, ctx.contexts, self._order))
+        self.t.aug_assigns.append(AugAssign(node, ctx.scope, ctx.function, ctx.loops, ctx.contexts, self._order, ctx.conditions))
         self._target(node.target, "augassign", None, ctx)
 
     def _s_Import(self, node: cst.Import, ctx: _Ctx) -> None:
@@ -654,7 +671,8 @@ class _Builder:
             attr = target.attr.value
             self.t.names[attr] = self.t.names.get(attr, 0) + 1
             stored = value if index is None else None
-            store = Store(target.value, target.attr.value, stored, ctx.scope, ctx.function, target, ctx.loops)
+            self._order += 1
+            store = Store(target.value, attr, stored, ctx.scope, ctx.function, target, ctx.loops, self._order, ctx.conditions)
             self.t.attribute_stores.setdefault(target.attr.value, []).append(store)
         elif isinstance(target, cst.Subscript):
             self._expr(target.value, ctx)
@@ -663,7 +681,10 @@ class _Builder:
             first = target.slice[0].slice
             key = first.value if len(target.slice) == 1 and isinstance(first, cst.Index) else target
             stored = value if index is None else None
-            self.t.item_stores.append(Store(target.value, key, stored, ctx.scope, ctx.function, target, ctx.loops))
+            self._order += 1
+            self.t.item_stores.append(
+                Store(target.value, key, stored, ctx.scope, ctx.function, target, ctx.loops, self._order, ctx.conditions)
+            )
         elif isinstance(target, cst.StarredElement):
             self._target(target.value, "other", None, ctx)
         else:  # parenthesised or otherwise unusual targets

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from trainlint.model.evaluator import Evaluator
 
 # Bases that make a class an nn.Module besides torch.nn's own classes.
-_MODULE_BASES = {
+MODULE_BASES = {
     "torch.nn.Module",
     "pytorch_lightning.LightningModule",
     "lightning.LightningModule",
@@ -114,7 +114,11 @@ class Optimizer(TorchCall):
         """What it trains: the instances whose `.parameters()` it receives."""
         out: list[Known] = []
         for base, scope, frame in self.owners:
-            out.extend(k for k in self.torch.ev.eval(base, scope, frame) if isinstance(k.value, (Instance, TorchObject)))
+            out.extend(
+                k
+                for k in self.torch.ev.eval(base, scope, frame)
+                if isinstance(k.value, (Instance, TorchObject, TorchvisionModel))
+            )
         unique = {id(getattr(k.value, "cls", None) or k.value.node): k for k in out}
         return list(unique.values())
 
@@ -391,13 +395,20 @@ class TorchModel:
                 out.append(ModuleClass(self, cls))
         return out
 
+    @cached_property
+    def _module_classes_by_class(self) -> dict[Class, ModuleClass]:
+        return {m.cls: m for m in self.module_classes}
+
+    def module_class(self, cls: Class) -> ModuleClass | None:
+        return self._module_classes_by_class.get(cls)
+
     def _is_module(self, cls: Class, seen: set[Class]) -> bool:
         if cls in seen:
             return False
         seen.add(cls)
         for name in self.ev.classes.base_qualnames(cls):
             facts = self.ev.facts.lookup(name)
-            if name in _MODULE_BASES or (facts is not None and facts.kind in ("layer", "loss")):
+            if name in MODULE_BASES or (facts is not None and facts.kind in ("layer", "loss")):
                 return True
         return any(self._is_module(base, seen) for base in self.ev.classes.base_classes(cls))
 

@@ -48,14 +48,41 @@ Candidates = list[Known]
 # -- frames -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Frame:
-    """Where an expression is evaluated: a function invoked from one call site, or from any."""
+    """Where an expression is evaluated: a function invoked from one call site, or from any, and for a
+    method, on which instance (two instances of one class built with different arguments are two frames)."""
 
     function: Function | None = None
     call: CallSite | None = None  # None: any caller (every call site and defaults)
     caller: Frame | None = None  # the frame the call's arguments are evaluated in
-    self_value: Known | None = field(default=None, compare=False)  # the bound instance for methods
+    self_value: Known | None = None  # the bound instance for methods
+
+    @property
+    def _key(self) -> tuple[Any, ...]:
+        return (self.function, self.call, self.caller, _receiver(self.self_value))
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, Frame) and self._key == other._key)
+
+    def __hash__(self) -> int:
+        # Frames nest through their callers and key every memo: hash each chain once.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(self._key)
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+
+def _receiver(known: Known | None) -> Any:
+    """What identifies a bound instance: an instance of a class of the file by where it was built (a fresh
+    `Instance(cls)` for "any instance" equals another), anything else by identity."""
+    if known is None:
+        return None
+    value = known.value
+    if isinstance(value, Instance):
+        return (value.cls, value.call, value.frame)
+    return id(value)
 
 
 MODULE_FRAME = Frame()
