@@ -112,7 +112,21 @@ def test_model_building_is_one_cheap_pass():
 
 # -- the layers of trainlint/model/ depend one way ------------------------------------------------
 
-LAYERS = ["syntax", "positions", "values", "classes", "evaluator", "cli_args", "torch_objects", "networks", "inputs", "shapes", "uses", "loops", "script"]
+LAYERS = [
+    "syntax",
+    "positions",
+    "values",
+    "classes",
+    "evaluator",
+    "cli_args",
+    "torch_objects",
+    "networks",
+    "inputs",
+    "shapes",
+    "uses",
+    "loops",
+    "script",
+]
 
 
 def _model_imports(path):

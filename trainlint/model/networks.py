@@ -270,12 +270,18 @@ class Networks:
         return found, complete
 
     def applied(self, part: Part, parent: Part | None) -> bool:
-        """Whether a stored layer is used: a container's contents are; a model's attribute is when the name
-        is spelled anywhere beyond its stores (read in `forward`, or by a helper)."""
+        """Whether a stored layer is used: a container's contents are; a model's attribute is when it is read
+        anywhere as an attribute (in `forward`, by a helper), not counting `F.dropout` and other reads
+        from an imported module that only share the name."""
         if parent is None or parent.kind != "model":
             return True
-        stores = len(self.ev.tables.attribute_stores.get(part.name, ()))
-        return self.ev.tables.name_count(part.name) > stores
+        bindings = self.ev.tables.module_scope.bindings
+
+        def from_a_module(read: cst.Attribute) -> bool:
+            found = bindings.get(read.value.value, []) if isinstance(read.value, cst.Name) else []
+            return bool(found) and all(b.kind == "import" for b in found)
+
+        return any(not from_a_module(read) for read in self.ev.tables.attribute_reads(part.name))
 
     def _layer_regularizer(self, layer: Part, parent: Part | None) -> list[Regularizer]:
         name = layer.layer or ""

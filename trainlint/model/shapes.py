@@ -194,11 +194,18 @@ class Shapes:
     @cached_property
     def adjacent_layers(self) -> list[tuple[Step, Step]]:
         """Layers applied one right after the other (nothing but shape-keeping no-ops between), once each."""
+        return self.layer_pairs(frozenset())
+
+    def layer_pairs(self, through: frozenset[str]) -> list[tuple[Step, Step]]:
+        """As `adjacent_layers`, also looking past the layers named in `through` (`Dropout`): a Linear,
+        a Dropout and a Linear are still two linear maps in a row."""
         seen: set[tuple[int, int]] = set()
         out = []
         for run in self.runs:
             for history, step in run.applied:
-                before = next((s for s in reversed(history) if s.what not in _TRANSPARENT), None)
+                if step.layer in through:
+                    continue
+                before = next((s for s in reversed(history) if s.what not in _TRANSPARENT and s.layer not in through), None)
                 if before is None or before.layer is None:
                     continue
                 key = (id(before.node), id(step.node))
@@ -225,9 +232,13 @@ class Shapes:
             if layer.name != "Sequential" or id(layer.node) in in_models:
                 continue
             site = layer.site
+            statement = site.statement
+            name = ""  # `features = nn.Sequential(...)`: its layers are features[0], features[1], ...
+            if isinstance(statement, cst.Assign) and statement.value is site.node and len(statement.targets) == 1:
+                name = dotted_name(statement.targets[0].target) or ""
             for known in self.ev.eval(site.node, site.scope, self.ev.frame_of(site)):
                 if isinstance(known.value, TorchObject):
-                    yield self.networks.part(known)
+                    yield self.networks.part(known, name.rsplit(".", 1)[-1])
                     break
 
     def trained(self, model: Part) -> bool:

@@ -728,6 +728,13 @@ class _Builder:
             elif t in _COMPREHENSIONS:
                 self._comprehension(cast(cst.ListComp, current), ctx)
                 continue
+            elif t is cst.IfExp:
+                # `F.dropout(x, p) if self.training else x`: the branches are conditions, as an `if`'s are.
+                ifexp = cast(cst.IfExp, current)
+                self._expr(ifexp.test, ctx)
+                self._expr(ifexp.body, ctx.branch(ifexp.test, True))
+                self._expr(ifexp.orelse, ctx.branch(ifexp.test, False))
+                continue
             elif t is cst.NamedExpr:
                 current = cast(cst.NamedExpr, current)
                 scope = ctx.scope

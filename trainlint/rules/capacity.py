@@ -455,6 +455,10 @@ class DropoutBeforeBatchNorm(Rule):
         return Finding(after.node, message, refs=[before.node])
 
 
+# Layers that keep a linear map linear: dropout is a mask and a scale, the others move no values.
+_LINEAR_NO_OPS = frozenset({"Dropout", "Identity", "Flatten", "Unflatten"})
+
+
 def _layer_text(model: ScriptModel, step: Step) -> str:
     """`nn.BatchNorm2d model[6] (line 80)`."""
     return f"nn.{step.layer} {step.label} (line {model.positions.line(step.node)})"
@@ -472,7 +476,7 @@ class LinearWithoutActivation(Rule):
         return frozenset({"Linear"})
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
-        for before, after in model.shapes.adjacent_layers:
+        for before, after in model.shapes.layer_pairs(_LINEAR_NO_OPS):
             if before.layer != "Linear" or after.layer != "Linear" or before.owner is not after.owner:
                 continue  # across modules (an encoder's last layer, a decoder's first): their own design
             if before.part is not None and after.part is not None:
