@@ -87,6 +87,50 @@ for epoch in range(3):
             model(x)
 """
 SEEDS += [LOSSES]
+# Models for the capacity and shape rules: containers grown in loops, nested Sequentials, sub-modules,
+# view/flatten spellings, functional dropout, a stated input, and fixes to apply (in_features, flatten(1)).
+MODELS = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, c_in, c_out, stride=1):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, dilation=1)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.drop = nn.Dropout2d(0.1)
+
+    def forward(self, x):
+        return F.dropout(F.relu(self.bn(self.conv(x))), 0.2)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = []
+        for i in range(2):
+            layers.append(Block(16 * 2**i, 32 * 2**i, stride=2))
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.MaxPool2d(2))
+        self.body = nn.Sequential(*layers)
+        self.heads = nn.ModuleList([nn.Linear(64 * 4 * 4, 512) for _ in range(2)])
+        self.fc = nn.Linear(64 * 3 * 3, 10)
+        self.dropout = nn.Dropout(p=1.0)
+
+    def forward(self, x):
+        x = self.body(self.stem(x))
+        x = x.view(-1, 64 * 3 * 3)
+        y = x.reshape(1, -1)
+        z = torch.flatten(x, 1)
+        return self.fc(nn.Linear(512, 512)(nn.Linear(512, 512)(z)))
+
+
+model = Net()
+out = model(torch.randn(8, 3, 32, 32))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+"""
+SEEDS += [MODELS]
 
 
 def parses(text: str) -> bool:
