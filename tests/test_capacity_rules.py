@@ -261,7 +261,7 @@ class Net(nn.Module):
 
 def test_tl302_dropout_built_and_never_called():
     (d,) = only(NET.format(body="        return self.fc2(F.relu(self.fc1(x)))"), "TL302")
-    assert d.message.startswith("self.dropout = nn.Dropout(p=0.5) (line 10) is never used: Net.forward (line 13)")
+    assert d.message.startswith("self.dropout = nn.Dropout(0.5) (line 10) is never used: Net.forward (line 13)")
     assert d.severity.value == "warning" and d.span.line == 10
 
 
@@ -277,6 +277,16 @@ def test_tl302_dropout_built_and_never_called():
 )
 def test_tl302_silent_when_the_layer_is_reached(body):
     assert codes(NET.format(body=body), "TL302") == []
+
+
+def test_tl302_dropout_of_zero_is_silent_or_information_when_callers_may_pass_more():
+    built = NET.format(body="        return self.fc2(F.relu(self.fc1(x)))")
+    assert codes(built.replace("nn.Dropout(0.5)", "nn.Dropout(0.0)"), "TL302") == []
+    timm_like = built.replace("def __init__(self):", "def __init__(self, drop=0.0):").replace(
+        "nn.Dropout(0.5)", "nn.Dropout(drop)"
+    )
+    (d,) = only(timm_like, "TL302")
+    assert d.severity.value == "info" and "(its p is 0.0 by default; callers may pass more)" in d.message
 
 
 def test_tl302_is_information_when_other_dropout_is_applied():

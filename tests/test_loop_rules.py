@@ -370,6 +370,37 @@ def test_tl608_silent_for_models_without_dropout_or_batch_norm_and_unknown_ones(
     assert found(plain, "TL608") == found(imported, "TL608") == found(helper, "TL608") == []
 
 
+NET_WITH_PARTS = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(20, 64), nn.Dropout(0.5), nn.BatchNorm1d(64))
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(64, 64), nn.Dropout(0.5))])
+        self.head = nn.Linear(64, 2)
+
+    def forward(self, x):
+        return self.head(self.blocks[0](self.encoder(x)))
+
+net = Net()
+"""
+
+
+@pytest.mark.parametrize("call", ["net.encoder(x)", "net.blocks[0](net.encoder(x))"])
+def test_tl608_parts_of_a_model_follow_its_mode(call):
+    evaluation = f"""
+for epoch in range(10):
+    train()
+    net.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            features = {call}
+"""
+    code = NET_WITH_PARTS + TRAIN.replace("model", "net") + evaluation
+    assert found(code, "TL608") == []
+    (d,) = only(code.replace("    net.eval()\n", ""), "TL608")
+    assert d.message.startswith("`net.encoder` evaluates in training mode")
+
+
 def test_tl608_pretrained_torchvision_model_used_for_inference():
     code = "import torchvision\nnet = torchvision.models.resnet18(weights='DEFAULT')\nwith torch.no_grad():\n    out = net(img)\n"
     assert found(code, "TL608") == ["TL608"]

@@ -156,6 +156,27 @@ def test_argparse_parse_known_args():
     assert "default of --lr" in d.message
 
 
+@pytest.mark.parametrize(
+    ("call", "fires"),
+    [
+        ("parse_args([])", True),
+        ("parse_args(args=[])", True),
+        ("parse_args(['--lr', '0.1'])", False),
+        ("parse_args(argv)", False),
+    ],
+)
+def test_argparse_empty_argument_list_gives_the_defaults(call, fires):
+    """`parser.parse_args([])` (notebooks) takes exactly the defaults; any other list sets values not known here."""
+    found = tl101(f"""
+import argparse, torch
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=3.0)
+args = parser.{call}
+opt = torch.optim.SGD(params, lr=args.lr)
+""")
+    assert [d.message.startswith("SGD learning rate 3.0 (default of --lr, line 4)") for d in found] == ([True] if fires else [])
+
+
 def test_config_dict_and_objects():
     found = tl101("""
         import torch

@@ -76,9 +76,9 @@ class ArgparseModel:
 
     def _parser_method(self, parser: Known, name: str, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
         obj = parser.value
-        if name == "parse_args" and not node.args:
+        if name == "parse_args" and _defaults_only(node):
             return [Known(ArgNamespace(obj))]
-        if name == "parse_known_args" and not node.args:
+        if name == "parse_known_args" and _defaults_only(node):
             return [Known((ArgNamespace(obj), Unknown()))]
         if name in ("add_argument_group", "add_mutually_exclusive_group"):
             return [Known(obj)]
@@ -192,3 +192,14 @@ class ArgparseModel:
             if self.ev.refers_to(store.base, store.scope, namespace):
                 return True
         return self.ev.opaque_mutation(namespace)
+
+
+def _defaults_only(node: cst.Call) -> bool:
+    """`parse_args()` (the defaults, unless the command line changes them) or `parse_args([])`, a
+    notebook's way of taking exactly the defaults; any other argument list sets values not known here."""
+    if not node.args:
+        return True
+    if len(node.args) != 1 or node.args[0].star or (node.args[0].keyword is not None and node.args[0].keyword.value != "args"):
+        return False
+    value = node.args[0].value
+    return isinstance(value, (cst.List, cst.Tuple)) and not value.elements

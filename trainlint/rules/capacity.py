@@ -190,6 +190,8 @@ class DropoutNeverApplied(Rule):
                     continue
                 if model.networks.applied(child, top) or child.node is None:
                     continue
+                if child.args.get("p", 0.5) == 0 and not child.assumed("p"):
+                    continue  # `nn.Dropout(0.0)` unused: no dropout was meant
                 others = [r for r in model.networks.regularization(top)[0] if r.node is not child.node]
                 yield self._finding(model, top, child, methods["forward"].node, others[0].text if others else None)
 
@@ -198,8 +200,10 @@ class DropoutNeverApplied(Rule):
         assert node is not None
 
         def message() -> str:
-            p = child.args.get("p", 0.5)
-            layer = f"self.{child.name} = nn.{child.layer}(p={'?' if p is None else fmt_number(p)}) (line {model.positions.line(node)})"
+            layer = f"self.{child.name} = {model.code(node)} (line {model.positions.line(node)})"
+            if child.assumed("p"):
+                p = child.args.get("p")
+                layer += f" (its p is {'not known' if p is None else fmt_number(p)} by default; callers may pass more)"
             where = f"{top.cls.name if top.cls else 'the model'}.forward (line {model.positions.line(forward)})"
             if other is not None:
                 return (
@@ -211,7 +215,10 @@ class DropoutNeverApplied(Rule):
                 f"given. Apply it in forward (`x = self.{child.name}(x)`), or remove it"
             )
 
-        return Finding(node, message, refs=[forward], severity=Severity.INFO if other is not None else None)
+        quiet = other is not None or (
+            child.assumed("p") and child.args.get("p") == 0
+        )  # another dropout, or p=0 unless callers say
+        return Finding(node, message, refs=[forward], severity=Severity.INFO if quiet else None)
 
 
 def _generic_access(model: ScriptModel, classes: list[Any]) -> bool:

@@ -468,13 +468,26 @@ class _ModeState:
         for known in event.targets:
             self.state[_identity(known)] = event.value
 
-    def training(self, known: Known) -> bool:
+    def training(self, known: Known, owners: Iterable[Known] = ()) -> bool:
+        """Whether `known` is in train mode: its own last switch, else that of the modules holding it
+        (`model.eval()` puts `model.encoder` in eval mode too)."""
         if self.blurred:
             return False
-        key = _identity(known)
-        if key in self.state:
-            return self.state[key] is True
+        for k in (known, *owners):
+            key = _identity(k)
+            if key in self.state:
+                return self.state[key] is True
         return self.known_start
+
+
+def _owners(model: ScriptModel, event: Event) -> Iterator[Known]:
+    """`model.encoder(x)`, `model.blocks[0](x)`: the modules the called one belongs to, innermost first."""
+    import libcst as cst  # not at import time: a warm run never loads libcst
+
+    expr = event.node.func
+    while isinstance(expr, (cst.Attribute, cst.Subscript)):
+        expr = expr.value
+        yield from model.evaluator.eval(expr, event.site.scope, event.frame)
 
 
 @register
@@ -498,7 +511,7 @@ class EvalInTrainMode(LoopRule):
                 if not _is_eval_forward(model, event) or not event.targets:
                     continue
                 known = event.targets[0]
-                if model.torch.mode_dependent(known.value) is not True or not modes.training(known):
+                if model.torch.mode_dependent(known.value) is not True or not modes.training(known, _owners(model, event)):
                     continue
                 key = (id(event.loop.node) if event.loop else id(event.node), _identity(known))
                 if key not in reported:
