@@ -72,6 +72,15 @@ class Inputs:
         value = model.value.value if model.value is not None else None
         if not isinstance(value, (Instance, TorchObject)) or (isinstance(value, Instance) and value.call is None):
             return
+        for site, receiver, arg in self._feeds:
+            if self._is(receiver, site, value):
+                yield site, arg
+
+    @cached_property
+    def _feeds(self) -> list[tuple[Any, cst.BaseExpression, cst.BaseExpression]]:
+        """The calls that may state a model's input, found once for all the file's models: (site, the
+        expression that must be the model, what states the size)."""
+        out: list[tuple[Any, cst.BaseExpression, cst.BaseExpression]] = []
         for site in self.ev.tables.calls:
             args = site.node.args
             if not args or args[0].keyword is not None or args[0].star:
@@ -79,14 +88,12 @@ class Inputs:
             func = site.node.func
             name = dotted_name(func)
             if name is not None and name.rsplit(".", 1)[-1] == "summary" and len(args) >= 2:
-                qualname = self.ev.qualname(func, site.scope, self.ev.frame_of(site))
-                if qualname in _SUMMARIES and self._is(args[0].value, site, value):
-                    yield site, site.node  # the summary call itself states the size
+                if self.ev.qualname(func, site.scope, self.ev.frame_of(site)) in _SUMMARIES:
+                    out.append((site, args[0].value, site.node))  # the summary call itself states the size
                 continue
-            if not isinstance(func, (cst.Name, cst.Attribute)) or not self._looks_like_input(args[0].value, site.scope):
-                continue
-            if self._is(func, site, value):
-                yield site, args[0].value
+            if isinstance(func, (cst.Name, cst.Attribute)) and self._looks_like_input(args[0].value, site.scope):
+                out.append((site, func, args[0].value))
+        return out
 
     def _is(self, expr: cst.BaseExpression, site: Any, value: Any) -> bool:
         return any(k.value is value for k in self.ev.eval(expr, site.scope, self.ev.frame_of(site)))
