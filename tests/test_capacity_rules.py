@@ -289,6 +289,14 @@ def test_tl302_dropout_of_zero_is_silent_or_information_when_callers_may_pass_mo
     assert d.severity.value == "info" and "(its p is 0.0 by default; callers may pass more)" in d.message
 
 
+def test_tl302_a_parameter_of_the_same_name_is_no_use_of_the_layer():
+    code = NET.format(body="        return self.fc2(F.relu(self.fc1(x)))")
+    code = code.replace("def __init__(self):", "def __init__(self, dropout=0.5):").replace(
+        "nn.Dropout(0.5)", "nn.Dropout(dropout)"
+    )
+    assert codes(code, "TL302") == ["TL302"]
+
+
 def test_tl302_is_information_when_other_dropout_is_applied():
     body = "        x = F.dropout(F.relu(self.fc1(x)), 0.3, self.training)\n        return self.fc2(x)"
     (d,) = only(NET.format(body=body), "TL302")

@@ -278,8 +278,6 @@ class Networks:
         tables = self.ev.tables
         if tables.name_count(part.name) <= len(tables.attribute_stores.get(part.name, ())):
             return False  # never spelled beyond its stores
-        if part.name not in _FUNCTIONAL_NAMES:
-            return True  # spelled elsewhere, and not as `F.dropout`: read (the walk below is costly)
         bindings = tables.module_scope.bindings
 
         def from_a_module(read: cst.Attribute) -> bool:
@@ -1096,10 +1094,6 @@ def _assigned_in(loop: cst.For) -> set[str]:
 
 def _inside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
     return any(n is node for n in walk(container))
-
-
-# Attribute names of torch.nn.functional that a dropout layer's name may share (`self.dropout` and `F.dropout`).
-_FUNCTIONAL_NAMES = frozenset({"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"})
 
 
 def _edges(part: Part, parent: Part | None = None) -> Iterator[tuple[Part | None, Part]]:
