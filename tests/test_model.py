@@ -74,7 +74,8 @@ def test_module_classes_and_their_layers():
 
 
 def test_forward_calls_in_evaluation_order():
-    net = next(m for m in build().torch.module_classes if m.name == "Net")
+    model = build()  # the model's parts live as long as it does
+    net = next(m for m in model.torch.module_classes if m.name == "Net")
     assert [build_code(net, site) for site in net.forward_calls] == ["x.view", "self.fc1", "F.relu", "self.body", "self.block"]
 
 

@@ -6,6 +6,7 @@ and the evaluator asks these questions when it follows `self.x` or binds a call 
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -21,7 +22,7 @@ DATACLASS_DECORATORS = {"dataclasses.dataclass", "attr.s", "attr.define", "attrs
 
 class ClassQueries:
     def __init__(self, evaluator: Evaluator) -> None:
-        self.ev = evaluator
+        self.ev: Evaluator = weakref.proxy(evaluator)  # the evaluator owns these queries
         self.tables = evaluator.tables
 
     def base_classes(self, cls: Class) -> list[Class]:

@@ -7,6 +7,7 @@ to the same one), and `args.<dest>` is the option's default.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -63,7 +64,7 @@ def _dest(flags: list[str]) -> str | None:
 
 class ArgparseModel:
     def __init__(self, evaluator: Evaluator) -> None:
-        self.ev = evaluator
+        self.ev: Evaluator = weakref.proxy(evaluator)  # the evaluator holds our handlers: no cycle
         evaluator.on_call("argparse.ArgumentParser", self._parser)
         evaluator.on_method(ArgParser, self._parser_method)
         evaluator.on_method(ArgSubparsers, self._subparsers_method)

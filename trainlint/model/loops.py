@@ -17,6 +17,7 @@ helper imported from elsewhere) leaves no events: rules stay silent then.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -493,6 +494,7 @@ class _Walk:
         self.m = model
         self.ev = model.ev
         self.trace = trace
+        self._weak_trace: Trace = weakref.proxy(trace)  # events point back weakly: the trace holds them
         self.order = 0
 
     def run(
@@ -527,7 +529,9 @@ class _Walk:
             self.trace.truncated = True
             return
         self.order += 1
-        self.trace.events.append(Event(kind, site, frame, loops, conditions, grad, via, self.order, targets, value, self.trace))
+        self.trace.events.append(
+            Event(kind, site, frame, loops, conditions, grad, via, self.order, targets, value, self._weak_trace)
+        )
 
     def _site(
         self,

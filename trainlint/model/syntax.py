@@ -11,6 +11,7 @@ derived from these tables on demand.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -112,7 +113,7 @@ class Binding:
 
     name: str
     kind: str  # assign | import | param | def | class | for | with | augassign | other | del
-    scope: Scope
+    home: weakref.ref[Scope]  # weak: see Scope
     node: cst.CSTNode  # the binding node (the Name target, the alias, the Param, the def)
     value: cst.BaseExpression | None = None  # the assigned expression, when there is one
     unpack_index: int | None = None  # `a, b = call()`: which element of value
@@ -120,9 +121,20 @@ class Binding:
     statement: cst.CSTNode | None = None
     order: int = 0  # source order, shared with call sites: which binding a later call sees
 
+    @property
+    def scope(self) -> Scope:
+        """The scope that holds this binding."""
+        scope = self.home()
+        assert scope is not None, "a binding outlived its scope"
+        return scope
+
 
 @dataclass(eq=False, repr=False)
 class Scope:
+    """A scope and its bindings. The tables point down only (back references are weak), so that
+    the syntax tree is freed as soon as its model is dropped: left to the cyclic garbage collector,
+    it would cost a tenth of a cold run."""
+
     kind: str  # module | function | class | lambda | comprehension
     node: cst.CSTNode
     parent: Scope | None
@@ -179,8 +191,13 @@ class Function:
     name: str
     scope: Scope  # the function's own scope
     outer: Scope  # where the def stands
-    cls: Class | None  # the class whose body holds the def, for methods
+    owner: weakref.ref[Class] | None  # weak (see Scope): the class whose body holds the def, for methods
     returns: list[cst.Return] = field(default_factory=list)
+
+    @property
+    def cls(self) -> Class | None:
+        """The class whose body holds the def, for methods."""
+        return self.owner() if self.owner is not None else None
 
     @property
     def params(self) -> cst.Parameters:
@@ -270,6 +287,7 @@ class SyntaxTables:
     item_stores: list[Store] = field(default_factory=list)
     aug_assigns: list[AugAssign] = field(default_factory=list)
     names: dict[str, int] = field(default_factory=dict)  # identifier -> how often it is spelled
+    attributes: dict[str, list[cst.Attribute]] = field(default_factory=dict)  # `x.name` met in expressions, by name
     scopes_by_node: dict[cst.CSTNode, Scope] = field(default_factory=dict)
 
     # -- queries on the tables (indexes are built on first use) ---------------------------
@@ -305,19 +323,13 @@ class SyntaxTables:
         as an attribute (`x.name`) or a keyword (`name=`). Counted by the builder's walk."""
         return self.names.get(name, 0)
 
-    @cached_property
-    def _attribute_reads(self) -> dict[str, list[cst.Attribute]]:
-        stored = {id(s.node) for group in self.attribute_stores.values() for s in group}
-        out: dict[str, list[cst.Attribute]] = {}
-        for node in walk(self.module):
-            if isinstance(node, cst.Attribute) and id(node) not in stored:
-                out.setdefault(node.attr.value, []).append(node)
-        return out
-
     def attribute_reads(self, name: str) -> list[cst.Attribute]:
-        """`x.name` read anywhere (not assigned): for the rare question "is this attribute ever read?",
-        answered by one walk on first use, since the builder's walk does not record reads."""
-        return self._attribute_reads.get(name, []) if self.names.get(name) else []
+        """`x.name` read anywhere (not assigned)."""
+        found = self.attributes.get(name)
+        if not found:
+            return []
+        stored = {id(s.node) for s in self.attribute_stores.get(name, ())}
+        return [node for node in found if id(node) not in stored]
 
     @cached_property
     def _blocks(self) -> dict[int, tuple[cst.CSTNode, cst.CSTNode]]:
@@ -417,9 +429,13 @@ class _Emit:
         self.call = call
 
 
+# The statement handlers of _Builder by node type, filled as types are met. Unbound functions:
+# bound methods kept on the builder would make it a cycle that holds the tree.
+_HANDLERS: dict[type, Callable[[_Builder, Any, _Ctx], None] | None] = {}
+
+
 class _Builder:
     def __init__(self, module: cst.Module) -> None:
-        self._handlers: dict[type, Callable[[Any, _Ctx], None] | None] = {}
         self._order = 0
         scope = Scope("module", module, None)
         self.t = SyntaxTables(module=module, module_scope=scope)
@@ -441,12 +457,12 @@ class _Builder:
 
     def _statement(self, stmt: cst.CSTNode, ctx: _Ctx) -> None:
         t = type(stmt)
-        if t in self._handlers:
-            handler = self._handlers[t]
+        if t in _HANDLERS:
+            handler = _HANDLERS[t]
         else:
-            handler = self._handlers[t] = getattr(self, "_s_" + t.__name__, None)
+            handler = _HANDLERS[t] = getattr(_Builder, "_s_" + t.__name__, None)
         if handler is not None:
-            handler(stmt, ctx)
+            handler(self, stmt, ctx)
         else:
             self._exprs(stmt, ctx.at(stmt))
 
@@ -534,7 +550,7 @@ class _Builder:
                 self._expr(param.annotation.annotation, ctx)
         scope = Scope("function" if isinstance(node, cst.FunctionDef) else "lambda", node, ctx.scope)
         self.t.scopes_by_node[node] = scope
-        function = Function(node, name, scope, ctx.scope, ctx.cls)
+        function = Function(node, name, scope, ctx.scope, weakref.ref(ctx.cls) if ctx.cls is not None else None)
         self.t.functions[node] = function
         if ctx.cls is not None and isinstance(node, cst.FunctionDef):
             ctx.cls.methods.setdefault(name, function)
@@ -641,7 +657,7 @@ class _Builder:
             scope = outer or scope.module_scope
         self._order += 1
         self.t.names[name] = self.t.names.get(name, 0) + 1
-        scope.bind(Binding(name, kind, scope, node, order=self._order, **extra))
+        scope.bind(Binding(name, kind, weakref.ref(scope), node, order=self._order, **extra))
 
     def _target(
         self, target: cst.BaseExpression, kind: str, value: cst.BaseExpression | None, ctx: _Ctx, index: int | None = None
@@ -717,7 +733,10 @@ class _Builder:
                 )
                 continue
             current = cast(cst.CSTNode, current)
-            if t is cst.Call:
+            if t is cst.Attribute:
+                attribute = cast(cst.Attribute, current)
+                self.t.attributes.setdefault(attribute.attr.value, []).append(attribute)
+            elif t is cst.Call:
                 # Recorded after the calls inside it, in the order Python runs them: `criterion(model(x), y)`.
                 stack.append(_Emit(cast(cst.Call, current)))
             elif t is cst.Lambda:

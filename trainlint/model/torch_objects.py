@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -308,7 +309,10 @@ _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bflo
 
 class TorchModel:
     def __init__(self, evaluator: Evaluator) -> None:
-        self.ev = evaluator
+        # Weak references up: the evaluator holds our handlers, and the calls and classes found
+        # hold this model; cycles would leave the syntax tree to the cyclic garbage collector.
+        self.ev: Evaluator = weakref.proxy(evaluator)
+        self._weak: TorchModel = weakref.proxy(self)
         evaluator.on_method(Instance, self._module_method)
         evaluator.on_method(TorchObject, self._module_method)
         evaluator.on_method(TorchvisionModel, self._module_method)
@@ -356,7 +360,7 @@ class TorchModel:
                 continue
             facts = self.ev.facts.lookup(ev.qualname(func, site.scope, self.ev.frame_of(site)))
             if facts is not None and facts.kind == kind:
-                out.append(cls(self, site, facts))
+                out.append(cls(self._weak, site, facts))
         return out
 
     @cached_property
@@ -392,7 +396,7 @@ class TorchModel:
         out = []
         for cls in self.ev.tables.classes.values():
             if self._is_module(cls, set()):
-                out.append(ModuleClass(self, cls))
+                out.append(ModuleClass(self._weak, cls))
         return out
 
     @cached_property

@@ -199,6 +199,10 @@ def literal_value(node: cst.BaseExpression) -> tuple[bool, Any]:
             return True, int(node.value.replace("_", ""), 0)
         if isinstance(node, cst.Float):
             return True, float(node.value.replace("_", ""))
+        if isinstance(node, cst.SimpleString) and node.prefix.lower() in ("", "r") and "\r" not in node.raw_value:
+            raw = node.raw_value
+            if node.prefix or "\\" not in raw:
+                return True, raw  # the common case, without a parse
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             value = ast.literal_eval(_string_code(node))
             return True, value
