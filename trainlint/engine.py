@@ -164,10 +164,11 @@ def _relabeled(d: Diagnostic, script: Script) -> Diagnostic:
 def _rules_that_could_fire(text: str, settings: LintSettings) -> list[type[Rule]]:
     """The enabled rules whose trigger words occur in the text (a rule with none always runs)."""
     out = []
+    looked_up: dict[str, bool] = {}
     for rule in all_rules():
         if rule.engine or rule.code not in settings.enabled:
             continue
-        if rule.could_fire(text):
+        if rule.could_fire(text, looked_up):
             out.append(rule)
     return out
 

@@ -76,11 +76,19 @@ class Rule:
         return (words,) if words is not None else ()
 
     @classmethod
-    def could_fire(cls, text: str | bytes) -> bool:
-        """Whether the text contains a word of every trigger group (bytes: the words in ASCII)."""
-        if isinstance(text, bytes):
-            return all(any(w.encode() in text for w in group) for group in cls.trigger_groups())
-        return all(any(w in text for w in group) for group in cls.trigger_groups())
+    def could_fire(cls, text: str | bytes, looked_up: dict[str, bool] | None = None) -> bool:
+        """Whether the text contains a word of every trigger group (bytes: the words in ASCII).
+        `looked_up` remembers the words already searched for in this text: rules share many."""
+        memo: dict[str, bool] = {} if looked_up is None else looked_up
+        as_bytes = isinstance(text, bytes)
+
+        def contains(word: str) -> bool:
+            found = memo.get(word)
+            if found is None:
+                found = memo[word] = (word.encode() if as_bytes else word) in text  # type: ignore[operator]
+            return found
+
+        return all(any(contains(w) for w in group) for group in cls.trigger_groups())
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         return ()

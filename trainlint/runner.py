@@ -193,7 +193,11 @@ def _needs_parse(jobs: list[Job]) -> int:
     from trainlint.registry import all_rules
 
     rules = [rule for rule in all_rules() if not rule.engine]
-    return sum(1 for job in jobs if any(rule.could_fire(job.data) for rule in rules))
+    count = 0
+    for job in jobs:
+        looked_up: dict[str, bool] = {}
+        count += any(rule.could_fire(job.data, looked_up) for rule in rules)
+    return count
 
 
 def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
