@@ -717,6 +717,7 @@ class _Forward:
         folds = tensor.batched and start == 0 and len(tensor.shape) > 1
         if folds and self._per_sample_over_one(tensor):
             self._fold(tensor, node, self.ev.tables.code(node))
+            return None  # as for a view: what follows fails for the same reason, once is enough
         return tensor.then(node, label, result.shape, False if folds else tensor.batched)
 
     def reshape(self, tensor: Tensor, sizes: tuple[Any, ...], node: cst.Call, label: str) -> Any:
@@ -869,6 +870,18 @@ def _batched_rank(layer: str) -> int | None:
     return None
 
 
+def _flattens(step: Step) -> bool:
+    """A step that flattens or views its tensor: `x.view(x.size(0), -1)`, `torch.flatten(x, 1)`, `nn.Flatten()`."""
+    node = step.node
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("view", "reshape", "flatten")
+    ):
+        return True
+    return step.what.startswith(("view", "reshape", "flatten", "torch.flatten")) or step.what.endswith("(Flatten)")
+
+
 def _sizes(part: Part, tensor: Tensor) -> tuple[int | None, int | None, str]:
     """What a layer takes, what it is given, and the kind of mismatch: a Linear after a flatten/view is
     `flatten`, anything else `chain`."""
@@ -877,8 +890,7 @@ def _sizes(part: Part, tensor: Tensor) -> tuple[int | None, int | None, str]:
     shape = tensor.shape
     if layer == "Linear":
         expected, got = args.get("in_features"), shape[-1] if shape else None
-        last = tensor.steps[-1].what if tensor.steps else ""
-        flattened = last.startswith(("view", "reshape", "flatten", "torch.flatten")) or last.endswith("(Flatten)")
+        flattened = bool(tensor.steps) and _flattens(tensor.steps[-1])
         return expected, got, "flatten" if flattened else "chain"
     channel = 1 if len(shape) >= 2 else 0
     if layer.startswith(("Conv", "ConvTranspose")):
