@@ -41,7 +41,9 @@ def _selectors(values: list[str] | None) -> list[str] | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="trainlint", description="A linter for PyTorch training code.")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, help="check, rule or server")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser, help="check, explain, rule or server"
+    )
 
     check = commands.add_parser("check", help="lint files (the default: the current directory)")
     check.add_argument(
@@ -114,6 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-format", choices=("text", "json"), default="text", help="text (default: Markdown) or json (for tools)"
     )
 
+    explain = commands.add_parser(
+        "explain", help='what trainlint sees in one training script: the "why won\'t my loss go down" checklist'
+    )
+    explain.add_argument("path", metavar="PATH", help="a Python script or a Jupyter notebook")
+    explain.add_argument(
+        "--output-format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text (default: for a terminal, with the learning-rate curve plotted), markdown or json",
+    )
+    explain.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of standard output")
+    explain.add_argument("--no-color", action="store_true", help="no colours (also when piped, or with NO_COLOR set)")
+
     server = commands.add_parser("server", help="run the language server on stdio")
     server.add_argument(
         "--log-level",
@@ -132,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "rule":
             return _rule(args)
+        if args.command == "explain":
+            return _explain(args)
         if args.command == "server":
             from trainlint.server import serve
 
@@ -151,6 +168,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     parser.print_help(sys.stderr)
     return EXIT_ERROR
+
+
+# -- explain ----------------------------------------------------------------------------------
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from trainlint.explain import explain_path
+    from trainlint.output.explain import render
+
+    if not Path(args.path).is_file():
+        print(f"trainlint: error: {args.path}: no such file", file=sys.stderr)
+        return EXIT_ERROR
+    report = explain_path(args.path)
+    out = render(report, args.output_format, _use_color(args, sys.stdout))
+    if args.output_file:
+        from trainlint.cache import write_atomic
+
+        write_atomic(Path(args.output_file), out.encode("utf-8"))
+    else:
+        sys.stdout.write(out)
+    return EXIT_CLEAN
 
 
 # -- check ------------------------------------------------------------------------------------

@@ -1,0 +1,176 @@
+"""`trainlint explain`: each stage's verdict and evidence, the learning-rate curves, the formats, and a
+clear answer on files that are not training scripts."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import torch
+from conftest import ROOT, run_cli
+
+from trainlint.explain import OK, PROBLEM, UNKNOWN, explain_bytes, stage_of
+
+BUGGY = ROOT / "examples" / "buggy" / "scheduler_steps.py"
+CLEAN = ROOT / "examples" / "clean" / "scheduled_training.py"
+
+SCRIPT = """
+import torch
+from torch import nn
+
+EPOCHS = 30
+
+model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5)
+criterion = nn.CrossEntropyLoss()
+
+
+def train(loader):
+    for epoch in range(EPOCHS):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+"""
+
+
+def explain(code: str, path: str = "train.py"):
+    return {s.key: s for s in explain_bytes(textwrap.dedent(code).encode(), path).stages}
+
+
+def test_a_clean_script_ok_with_its_evidence():
+    stages = explain(SCRIPT)
+    lr = stages["learning-rate"]
+    assert lr.verdict == OK
+    assert lr.facts[0] == "SGD (line 8): lr 0.1; momentum 0.9, weight_decay 0.0005"
+    assert "per batch (the batch loop on line 16, in the epoch loop on line 14)" in lr.facts[1]
+    assert "StepLR (line 9) steps per epoch (the epoch loop on line 14)" in lr.facts
+    (curve,) = lr.curves
+    assert (curve.scheduler, curve.per, len(curve.values)) == ("StepLR", "epoch", 30)  # the epoch loop's length
+    assert curve.values == _torch_step_lr(30)
+    overfitting = stages["overfitting"]
+    assert overfitting.verdict == OK
+    (model,) = overfitting.facts
+    assert model.startswith(f"Sequential: {_torch_params():,} parameters, trained by SGD; weight_decay 0.0005")
+    assert "Dropout, p=0.2" in model
+    assert stages["data"].verdict == UNKNOWN and "TL4xx" in (stages["data"].unknown or "")
+    assert stages["architecture"].verdict == OK
+    assert any("(ce) is fed linear output" in f for f in stages["architecture"].facts)
+
+
+def _torch_step_lr(steps: int) -> list[float]:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5)
+    out = []
+    for _ in range(steps):
+        out.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return out
+
+
+def _torch_params() -> int:
+    with torch.device("meta"):
+        model = torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(64, 2))
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_findings_go_to_their_stage():
+    report = explain_bytes(BUGGY.read_bytes(), str(BUGGY))
+    stages = {s.key: s for s in report.stages}
+    lr = stages["learning-rate"]
+    assert lr.verdict == PROBLEM
+    assert {d.code for d in lr.findings} == {"TL202", "TL203", "TL204"}
+    cosine = next(c for c in lr.curves if c.scheduler == "CosineAnnealingLR")
+    assert cosine.per == "batch"  # the epoch schedule stepped per batch: the curve shows the collapse
+    assert "MultiStepLR (line 46) is never stepped in this file" in lr.facts
+    assert stages["architecture"].facts[0].startswith("line 34: `x = F.max_pool2d(F.relu(self.conv1(x)), 2)` -> (N, 32, 16, 16)")
+    assert [stage_of(c) for c in ("TL101", "TL601", "TL301", "TL608", "TL401", "TL501", "TL604", "TL307")] == [
+        "learning-rate",
+        "learning-rate",
+        "overfitting",
+        "overfitting",
+        "data",
+        "architecture",
+        "architecture",
+        "architecture",
+    ]
+
+
+def test_not_a_training_script():
+    stages = explain("import os\nprint(os.getcwd())\n")
+    assert stages["learning-rate"].unknown.startswith("no torch optimizer is built in this file")
+    assert stages["overfitting"].verdict == UNKNOWN and stages["architecture"].verdict == UNKNOWN
+
+
+def test_unknown_curves_say_why():
+    stages = explain(SCRIPT.replace("step_size=10", "step_size=len(loader)"))
+    assert "its learning-rate curve is not known: step_size (`len(loader)`) is not a number this file states" in (
+        stages["learning-rate"].facts
+    )
+
+
+def test_syntax_error_is_a_clear_answer(tmp_path: Path):
+    path = tmp_path / "broken.py"
+    path.write_text("def train(:\n    pass\n")
+    run = run_cli("explain", str(path))
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    assert "Syntax error" in run.stdout and run.stdout.count("UNKNOWN") == 4
+
+
+def test_notebook_lines_are_cells():
+    notebook = ROOT / "examples" / "buggy" / "fashion_mnist.ipynb"
+    report = explain_bytes(notebook.read_bytes(), str(notebook))
+    facts = [f for s in report.stages for f in s.facts]
+    assert facts and any("cell " in f for f in facts)
+    assert not any(" (line " in f for f in facts if "cell" not in f and "line" in f)
+
+
+def test_a_long_file(tmp_path: Path):
+    path = tmp_path / "long.py"
+    filler = "".join(f"value_{i} = {i}\n" for i in range(5000))
+    path.write_text(textwrap.dedent(SCRIPT) + filler)
+    run = run_cli("explain", str(path), "--output-format", "json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["stages"][0]["verdict"] == "ok"
+
+
+def test_json_keys_are_the_documented_ones(tmp_path: Path):
+    run = run_cli("explain", str(BUGGY), "--output-format", "json")
+    data = json.loads(run.stdout)
+    assert set(data) == {"version", "path", "error", "stages"}
+    assert [s["key"] for s in data["stages"]] == ["learning-rate", "overfitting", "data", "architecture"]
+    for stage in data["stages"]:
+        assert set(stage) == {"key", "title", "verdict", "unknown", "facts", "findings", "curves"}
+        for finding in stage["findings"]:
+            assert set(finding) == {"code", "name", "severity", "line", "message"}
+        for curve in stage["curves"]:
+            assert set(curve) == {"scheduler", "line", "per", "learning_rates"}
+    documented = (ROOT / "README.md").read_text()
+    for key in ("learning_rates", "verdict", "unknown", "facts", "findings", "curves"):
+        assert f"`{key}`" in documented
+
+
+def test_text_markdown_and_colour(tmp_path: Path):
+    plain = run_cli("explain", str(CLEAN), env={"NO_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout
+    assert "1. Learning rate and optimizer steps: OK" in plain.stdout
+    assert "learning rate of CosineAnnealingLR (line 44), stepped per epoch:" in plain.stdout
+    coloured = run_cli("explain", str(CLEAN), env={"FORCE_COLOR": "1"})
+    assert "\x1b[1;92mOK" in coloured.stdout
+    out = tmp_path / "report.md"
+    run_cli("explain", str(CLEAN), "--output-format", "markdown", "-o", str(out))
+    text = out.read_text()
+    assert text.startswith(f"# trainlint explain `{CLEAN}`")
+    assert "## 3. Data: **unknown**" in text and "```" in text
+
+
+def test_missing_file_exits_2():
+    run = run_cli("explain", "no/such/file.py")
+    assert run.returncode == 2 and "no such file" in run.stderr

@@ -1,0 +1,379 @@
+"""`trainlint explain`: what trainlint sees in one training script, as the "why won't my loss go down"
+checklist: the learning rate, then overfitting, then the data, then the architecture.
+
+Each stage has a verdict (ok, problem, unknown), the facts trainlint resolved (every value with where
+it comes from), the findings of the rules that belong to it, and for the learning rate the curve each
+scheduler gives. A stage reads only the script model; what a rule family does not compute yet, the
+stage says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trainlint.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from trainlint.model import ScriptModel
+    from trainlint.model.torch_objects import Scheduler
+
+OK, PROBLEM, UNKNOWN = "ok", "problem", "unknown"
+DEFAULT_HORIZON = 100  # scheduler steps drawn when neither the loop nor the schedule says how many
+
+
+@dataclass
+class Curve:
+    """The learning rate a scheduler gives, one value per scheduler step."""
+
+    scheduler: str
+    line: int
+    per: str  # batch | epoch | unknown: how often the loop model says it is stepped
+    values: list[float]
+
+
+@dataclass
+class Stage:
+    key: str
+    title: str
+    verdict: str = UNKNOWN
+    facts: list[str] = field(default_factory=list)
+    findings: list[Diagnostic] = field(default_factory=list)
+    unknown: str | None = None  # why the verdict is unknown
+    curves: list[Curve] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    path: str
+    stages: list[Stage]
+    error: str | None = None  # the file could not be read or parsed: nothing else is known
+
+
+STAGES = (
+    ("learning-rate", "Learning rate and optimizer steps"),
+    ("overfitting", "Overfitting"),
+    ("data", "Data"),
+    ("architecture", "Architecture"),
+)
+
+
+def stage_of(code: str) -> str | None:
+    """The checklist stage a rule's findings belong to."""
+    if code.startswith(("TL1", "TL2")) or code in ("TL601", "TL602", "TL603", "TL611", "TL612", "TL613"):
+        return "learning-rate"
+    if (code.startswith("TL30") and code not in ("TL306", "TL307")) or code in ("TL608", "TL609", "TL610"):
+        return "overfitting"
+    if code.startswith("TL4"):
+        return "data"
+    if code.startswith(("TL5", "TL6")) or code in ("TL306", "TL307"):
+        return "architecture"
+    return None
+
+
+def explain_path(path: str) -> Report:
+    """The report for a script or a notebook on disk (its configuration applies: selections, options)."""
+    from trainlint.config import Resolver
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _failed(path, f"cannot read {path}: {exc.strerror or exc}")
+    settings = Resolver().settings_for(Path(path).resolve())
+    return explain_bytes(data, path, settings)
+
+
+def explain_bytes(data: bytes, path: str, settings: Any = None) -> Report:
+    from trainlint.engine import lint_script, lint_source
+    from trainlint.ipynb import NotebookError, is_notebook, read
+    from trainlint.settings import default_settings
+    from trainlint.source import DecodeError, decode
+
+    settings = settings or default_settings()
+    try:
+        text = decode(data).text
+    except DecodeError as exc:
+        return _failed(path, str(exc))
+    relabel: Callable[[str], str] = lambda s: s  # noqa: E731 - the identity, for a .py file
+    code = text
+    if is_notebook(path):
+        try:
+            notebook = read(text)
+        except NotebookError as exc:
+            return _failed(path, f"invalid notebook: {exc}")
+        script = notebook.script
+        code = script.text
+        result = lint_script(script, path, settings)
+        relabel = lambda s: script.relabel(s, None)  # noqa: E731 - "line 12" becomes "cell 3, line 2"
+    else:
+        result = lint_source(text, path, settings)
+    syntax = [d for d in result.diagnostics if d.code == "TL001"]
+    if syntax:
+        return _failed(path, syntax[0].message)
+    model = result.model or _model(code, path)
+    if model is None:
+        return _failed(path, "the file could not be read as Python")
+    stages = build_stages(model, result.diagnostics)
+    for stage in stages:
+        stage.facts = [relabel(f) for f in stage.facts]
+        if stage.unknown:
+            stage.unknown = relabel(stage.unknown)
+    return Report(path, stages)
+
+
+def _model(text: str, path: str) -> ScriptModel | None:
+    """The model of a file no rule needed to parse (no rule's words occur in it)."""
+    import libcst as cst
+
+    from trainlint.model import ScriptModel
+
+    try:
+        return ScriptModel(cst.parse_module(text), path)
+    except Exception:  # noqa: BLE001 - what the linter could lint, explain reports as unknown, never a crash
+        return None
+
+
+def _failed(path: str, why: str) -> Report:
+    stages = [Stage(key, title, UNKNOWN, unknown=why) for key, title in STAGES]
+    return Report(path, stages, error=why)
+
+
+def build_stages(model: ScriptModel, diagnostics: list[Diagnostic]) -> list[Stage]:
+    stages = {key: Stage(key, title) for key, title in STAGES}
+    _learning_rate(model, stages["learning-rate"])
+    _overfitting(model, stages["overfitting"])
+    stages["data"].unknown = (
+        "trainlint does not read data pipelines yet (transforms, normalization and loaders are the TL4xx family, "
+        "which has not landed)"
+    )
+    _architecture(model, stages["architecture"])
+    for diagnostic in diagnostics:
+        key = stage_of(diagnostic.code)
+        if key is not None:
+            stages[key].findings.append(diagnostic)
+    for stage in stages.values():
+        if any(d.severity in (Severity.ERROR, Severity.WARNING) for d in stage.findings):
+            stage.verdict = PROBLEM
+        elif stage.unknown is None:
+            stage.verdict = OK
+    return list(stages.values())
+
+
+# -- 1. learning rate -----------------------------------------------------------------------------------
+
+
+def _learning_rate(model: ScriptModel, stage: Stage) -> None:
+    from trainlint.insights import _facts, _where
+
+    optimizers = model.torch.optimizers
+    schedulers = model.torch.schedulers
+    model.positions.want(c.node for c in (*optimizers, *schedulers))
+    line = model.positions.line
+    if not optimizers:
+        stage.unknown = "no torch optimizer is built in this file (it may come from a framework or another module)"
+        return
+    for optimizer in optimizers:
+        facts = {f.name: f for f in _facts(model, optimizer)}
+        lr = _fact_text(facts.get("lr")) or _default(optimizer, "lr")
+        others = [f"{name} {_fact_text(f)}" for name, f in facts.items() if name != "lr" and _fact_text(f)]
+        text = f"{optimizer.name} (line {line(optimizer.node)}): lr {lr}"
+        stage.facts.append(text + (f"; {', '.join(others)}" if others else ""))
+        steps = model.loops.steps_of(optimizer.node)
+        if steps:
+            stage.facts.append(f"{optimizer.name}.step() (line {line(steps[0].node)}) runs {_where(model, steps[0])}")
+        else:
+            stage.facts.append(f"no {optimizer.name}.step() was found in the loops of this file")
+    if not schedulers:
+        stage.facts.append("no learning-rate scheduler: the rate stays constant")
+    for scheduler in schedulers:
+        _scheduler(model, scheduler, stage)
+
+
+def _fact_text(fact: Any) -> str | None:
+    if fact is None or not fact.values:
+        return None
+    origins = "; ".join(o for o in fact.origins if o)
+    return " or ".join(fact.values) + (f" ({origins})" if origins else "")
+
+
+def _default(call: Any, name: str) -> str:
+    from trainlint.rules.common import fmt_number
+
+    default = call.facts.defaults.get(name, ...)
+    if default is ...:
+        return "not known"
+    return f"{fmt_number(default, True)} (torch's default)" if isinstance(default, (int, float)) else "not known"
+
+
+def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
+    from trainlint.insights import _where
+    from trainlint.schedules import curve
+
+    line = model.positions.line
+    steps = [e for e in model.loops.events("scheduler_step") if e.acts_on(scheduler.node)]
+    if not steps:
+        stage.facts.append(f"{scheduler.name} (line {line(scheduler.node)}) is never stepped in this file")
+        return
+    stage.facts.append(f"{scheduler.name} (line {line(scheduler.node)}) steps {_where(model, steps[0])}")
+    if scheduler.name == "ReduceLROnPlateau":
+        stage.facts.append("its learning rate depends on the metric it is given, so its curve is not known before training")
+        return
+    schedule, missing = _schedule(model, scheduler)
+    base = _base_lr(model, scheduler)
+    if schedule is None or base is None:
+        what = missing if schedule is None else "the optimizer's lr"
+        stage.facts.append(f"its learning-rate curve is not known: {what} is not a number this file states")
+        return
+    per = "unknown"
+    horizon = _natural_length(schedule)
+    if steps[0].loop is not None:
+        loops = model.loops
+        loop = steps[0].loop
+        per = "batch" if loops.iterates_data(loop) or not loops.is_epoch_loop(loop) else "epoch"
+        count = loops.iterations(loop)
+        if per == "epoch" and count is not None and isinstance(count.value, int) and count.value > 0:
+            horizon = count.value
+    values = curve(schedule, base, horizon)
+    if values:
+        stage.curves.append(Curve(scheduler.name, line(scheduler.node), per, values))
+
+
+def _natural_length(schedule: Any) -> int:
+    """Steps that show the whole shape of a schedule, for a loop whose length is not known."""
+    a = schedule.arguments
+    try:
+        lengths = {
+            "CosineAnnealingLR": lambda: a["T_max"] + 1,
+            "StepLR": lambda: 4 * a["step_size"],
+            "MultiStepLR": lambda: max(a["milestones"]) * 5 // 4 + 1,
+            "CosineAnnealingWarmRestarts": lambda: 3 * a["T_0"] * a.get("T_mult", 1),
+            "CyclicLR": lambda: 2 * (a.get("step_size_up", 2000) + (a.get("step_size_down") or a.get("step_size_up", 2000))),
+            "LinearLR": lambda: 2 * a.get("total_iters", 5),
+            "ConstantLR": lambda: 2 * a.get("total_iters", 5),
+            "PolynomialLR": lambda: a.get("total_iters", 5) + 1,
+            "OneCycleLR": lambda: (a.get("total_steps") or a["epochs"] * a["steps_per_epoch"]) + 1,
+        }
+        found = lengths.get(schedule.kind)
+        length = int(found()) if found is not None else DEFAULT_HORIZON
+    except (KeyError, TypeError, ValueError):
+        return DEFAULT_HORIZON
+    return max(2, min(length, 100_000))
+
+
+def _numbers(model: ScriptModel, argument: Any) -> Any:
+    """An argument's value when every candidate is the same number or list of numbers."""
+    from trainlint.model.values import Sequence as SequenceValue
+
+    found = model.evaluator.eval_argument(argument)
+    values: set[Any] = set()
+    for known in found:
+        value = known.value
+        if isinstance(value, (int, float, str, bool)) or value is None:
+            values.add(value)
+        elif isinstance(value, SequenceValue):
+            items = tuple(model.evaluator.single(e.value, value.scope, value.frame) for e in value.node.elements)
+            if any(i is None or not isinstance(i.value, (int, float)) for i in items):
+                return ...
+            values.add(tuple(i.value for i in items if i is not None))
+        else:
+            return ...
+    return values.pop() if len(values) == 1 else ...
+
+
+def _schedule(model: ScriptModel, scheduler: Scheduler) -> tuple[Any, str]:
+    """The schedule with its arguments' values, or None and what is not known."""
+    from trainlint.schedules import KINDS, Schedule
+
+    if scheduler.name not in KINDS or scheduler.name in ("LambdaLR", "SequentialLR", "ChainedScheduler"):
+        return None, f"{scheduler.name}'s schedule (code or other schedulers)"
+    arguments: dict[str, Any] = {}
+    for name, argument in scheduler.arguments.arguments.items():
+        if name in ("optimizer", "last_epoch", "verbose"):
+            continue
+        value = _numbers(model, argument)
+        if value is ...:
+            return None, f"{name} (`{model.code(argument.expr)}`)"
+        arguments[name] = list(value) if isinstance(value, tuple) else value
+    return Schedule(scheduler.name, arguments), ""
+
+
+def _base_lr(model: ScriptModel, scheduler: Scheduler) -> float | None:
+    if len(scheduler.optimizers) != 1:
+        return None
+    optimizer = scheduler.optimizers[0]
+    argument = optimizer.argument("lr")
+    if argument is None:
+        default = optimizer.facts.defaults.get("lr")
+        return float(default) if isinstance(default, (int, float)) else None
+    value = _numbers(model, argument)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# -- 2. overfitting -------------------------------------------------------------------------------------
+
+
+def _trained_parts(model: ScriptModel) -> list[tuple[Any, Any]]:
+    """(part, optimizer) for each model an optimizer of the file trains."""
+    out = []
+    for optimizer in model.torch.optimizers:
+        for known in optimizer.trained:
+            out.append((model.networks.part(known), optimizer))
+    return out
+
+
+def _label(part: Any) -> str:
+    if part.cls is not None:
+        return str(part.cls.name)
+    if part.constructor is not None:
+        return f"torchvision's {part.constructor.name}"
+    return str(part.layer or part.name or "the model")
+
+
+def _overfitting(model: ScriptModel, stage: Stage) -> None:
+    trained = _trained_parts(model)
+    if not trained:
+        stage.unknown = "no model trained by an optimizer of this file is known"
+        return
+    for part, optimizer in trained:
+        count = model.networks.count(part)
+        found, complete = model.networks.regularization(part)
+        dropout = ", ".join(r.text for r in found) or ("none" if complete else "none seen (some parts are not known)")
+        decay = optimizer.argument("weight_decay")
+        if decay is not None:
+            value = _numbers(model, decay)
+            decay_text = f"weight_decay {value}" if value is not ... else "weight_decay (not known)"
+        elif isinstance(default := optimizer.facts.defaults.get("weight_decay"), (int, float)):
+            decay_text = f"weight_decay {default} ({optimizer.name}'s default)"
+        else:
+            decay_text = f"no weight decay ({optimizer.name} has none)"
+        stage.facts.append(
+            f"{_label(part)}: {count.text} parameters, trained by {optimizer.name}; {decay_text}; dropout and "
+            f"stochastic depth: {dropout}"
+        )
+
+
+# -- 4. architecture ------------------------------------------------------------------------------------
+
+
+def _architecture(model: ScriptModel, stage: Stage) -> None:
+    from trainlint.rules.shapes import show
+
+    hints = model.shapes.hints
+    models = model.networks.models
+    if not models and not model.loops.loss_feeds:
+        stage.unknown = "no nn.Module class or loss of this file is known"
+        return
+    model.positions.want(hints)
+    if hints:
+        for node, shape in sorted(hints.items(), key=lambda item: model.positions.line(item[0])):
+            code = " ".join(model.code(node).split())
+            stage.facts.append(f"line {model.positions.line(node)}: `{code}` -> {show(shape)}")
+    elif models:
+        stage.facts.append("no input size is stated in this file, so the shapes in forward are not known")
+    for fed in model.loops.loss_feeds:
+        stage.facts.append(
+            f"the loss on line {model.positions.line(fed.event.node)} ({fed.loss}) is fed {fed.output.kind} output "
+            f"(line {model.positions.line(fed.output.node)})"
+        )
