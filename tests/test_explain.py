@@ -4,6 +4,9 @@ clear answer on files that are not training scripts."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -110,8 +113,9 @@ def test_not_a_training_script():
 
 def test_unknown_curves_say_why():
     stages = explain(SCRIPT.replace("step_size=10", "step_size=len(loader)"))
-    assert "its learning-rate curve is not known: step_size (`len(loader)`) is not a number this file states" in (
-        stages["learning-rate"].facts
+    assert stages["learning-rate"].facts[-1] == (
+        "StepLR (line 9) steps per epoch (the epoch loop on line 14); its learning-rate curve is not known: "
+        "step_size (`len(loader)`) is not a number this file states"
     )
 
 
@@ -174,3 +178,34 @@ def test_text_markdown_and_colour(tmp_path: Path):
 def test_missing_file_exits_2():
     run = run_cli("explain", "no/such/file.py")
     assert run.returncode == 2 and "no such file" in run.stderr
+
+
+def test_html_with_svg_curves_in_chromium(tmp_path: Path):
+    out = tmp_path / "report.html"
+    run = run_cli("explain", str(BUGGY), "--output-format", "html", "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    page = out.read_text()
+    assert (
+        page.startswith("<!DOCTYPE html>")
+        and "<script" not in page
+        and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )  # one self-contained file
+    report = explain_bytes(BUGGY.read_bytes(), str(BUGGY))
+    curves = [c for s in report.stages for c in s.curves]
+    polylines = re.findall(r'<polyline points="([^"]+)"', page)
+    assert [len(p.split()) for p in polylines] == [len(c.values) for c in curves]
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        import pytest
+
+        pytest.skip("chromium is not installed (tests/run-all.sh installs it)")
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "explain-html.png"
+    shot.unlink(missing_ok=True)
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1000,1400",
+         f"--screenshot={shot}", out.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000

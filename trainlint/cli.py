@@ -122,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("path", metavar="PATH", help="a Python script or a Jupyter notebook")
     explain.add_argument(
         "--output-format",
-        choices=("text", "markdown", "json"),
+        choices=("text", "markdown", "json", "html"),
         default="text",
-        help="text (default: for a terminal, with the learning-rate curve plotted), markdown or json",
+        help="text (default: for a terminal, with the learning-rate curve plotted), markdown, json, "
+        "or html (one file, the curves as SVG)",
     )
     explain.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of standard output")
     explain.add_argument("--no-color", action="store_true", help="no colours (also when piped, or with NO_COLOR set)")

@@ -218,13 +218,13 @@ def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
         return
     stage.facts.append(f"{scheduler.name} (line {line(scheduler.node)}) steps {_where(model, steps[0])}")
     if scheduler.name == "ReduceLROnPlateau":
-        stage.facts.append("its learning rate depends on the metric it is given, so its curve is not known before training")
+        stage.facts[-1] += "; its learning rate depends on the metric it is given, so its curve is not known before training"
         return
     schedule, missing = _schedule(model, scheduler)
     base = _base_lr(model, scheduler)
     if schedule is None or base is None:
         what = missing if schedule is None else "the optimizer's lr"
-        stage.facts.append(f"its learning-rate curve is not known: {what} is not a number this file states")
+        stage.facts[-1] += f"; its learning-rate curve is not known: {what} is not a number this file states"
         return
     per = "unknown"
     horizon = _natural_length(schedule)
