@@ -10,6 +10,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import ROOT, run_cli
 
@@ -115,7 +116,7 @@ def test_unknown_curves_say_why():
     stages = explain(SCRIPT.replace("step_size=10", "step_size=len(loader)"))
     assert stages["learning-rate"].facts[-1] == (
         "StepLR (line 9) steps per epoch (the epoch loop on line 14); its learning-rate curve is not known: "
-        "step_size (`len(loader)`) is not a number this file states"
+        "step_size (`len(loader)`) is not known from this file"
     )
 
 
@@ -196,8 +197,6 @@ def test_html_with_svg_curves_in_chromium(tmp_path: Path):
     assert [len(p.split()) for p in polylines] == [len(c.values) for c in curves]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        import pytest
-
         pytest.skip("chromium is not installed (tests/run-all.sh installs it)")
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -209,3 +208,39 @@ def test_html_with_svg_curves_in_chromium(tmp_path: Path):
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
+
+
+WARMUP_THEN_COSINE = """
+import torch
+from torch import nn
+
+WARMUP = 5
+model = nn.Linear(4, 2)
+optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+warm = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / WARMUP))
+decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=20)
+schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, decay], milestones=[WARMUP])
+for epoch in range(25):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    schedule.step()
+"""
+
+
+def test_a_lambda_warmup_then_cosine_as_torch_runs_it():
+    lr = explain(WARMUP_THEN_COSINE)["learning-rate"]
+    assert not any("never stepped" in f for f in lr.facts)  # SequentialLR steps the two it holds
+    (curve,) = lr.curves
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=3e-4)
+    warm = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 5))
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=20)
+    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, decay], milestones=[5])
+    expected = []
+    for _ in range(25):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert (curve.scheduler, curve.per) == ("SequentialLR", "epoch")
+    assert curve.values == pytest.approx(expected, rel=1e-9)

@@ -187,8 +187,25 @@ def _learning_rate(model: ScriptModel, stage: Stage) -> None:
             stage.facts.append(f"no {optimizer.name}.step() was found in the loops of this file")
     if not schedulers:
         stage.facts.append("no learning-rate scheduler: the rate stays constant")
+    inside = _nested_schedulers(model)
     for scheduler in schedulers:
-        _scheduler(model, scheduler, stage)
+        if scheduler.node not in inside:
+            _scheduler(model, scheduler, stage)
+
+
+def _nested_schedulers(model: ScriptModel) -> set[Any]:
+    """The schedulers a SequentialLR or ChainedScheduler of the file runs (its steps step them)."""
+    out = set()
+    for scheduler in model.torch.schedulers:
+        argument = scheduler.argument("schedulers")
+        if argument is None:
+            continue
+        for element in getattr(argument.expr, "elements", ()):
+            for known in model.evaluator.eval(element.value, argument.scope, argument.frame):
+                node = getattr(known.value, "node", None)
+                if node is not None:
+                    out.add(node)
+    return out
 
 
 def _fact_text(fact: Any) -> str | None:
@@ -224,7 +241,7 @@ def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
     base = _base_lr(model, scheduler)
     if schedule is None or base is None:
         what = missing if schedule is None else "the optimizer's lr"
-        stage.facts[-1] += f"; its learning-rate curve is not known: {what} is not a number this file states"
+        stage.facts[-1] += f"; its learning-rate curve is not known: {what} is not known from this file"
         return
     per = "unknown"
     horizon = _natural_length(schedule)
@@ -282,21 +299,128 @@ def _numbers(model: ScriptModel, argument: Any) -> Any:
     return values.pop() if len(values) == 1 else ...
 
 
-def _schedule(model: ScriptModel, scheduler: Scheduler) -> tuple[Any, str]:
+def _schedule(model: ScriptModel, scheduler: Scheduler, depth: int = 0) -> tuple[Any, str]:
     """The schedule with its arguments' values, or None and what is not known."""
     from trainlint.schedules import KINDS, Schedule
 
-    if scheduler.name not in KINDS or scheduler.name in ("LambdaLR", "SequentialLR", "ChainedScheduler"):
-        return None, f"{scheduler.name}'s schedule (code or other schedulers)"
+    if scheduler.name not in KINDS or depth > 3:
+        return None, f"{scheduler.name}'s schedule"
     arguments: dict[str, Any] = {}
     for name, argument in scheduler.arguments.arguments.items():
         if name in ("optimizer", "last_epoch", "verbose"):
             continue
-        value = _numbers(model, argument)
-        if value is ...:
-            return None, f"{name} (`{model.code(argument.expr)}`)"
-        arguments[name] = list(value) if isinstance(value, tuple) else value
+        written = f"{name} (`{model.code(argument.expr)}`)"
+        if name == "lr_lambda":
+            value: Any = _factor_function(model, argument)
+        elif name == "schedulers":
+            value = _nested(model, argument, depth)
+        else:
+            value = _numbers(model, argument)
+            value = list(value) if isinstance(value, tuple) else value
+        if value is ... or value is None:
+            return None, written
+        arguments[name] = value
     return Schedule(scheduler.name, arguments), ""
+
+
+def _nested(model: ScriptModel, argument: Any, depth: int) -> Any:
+    """SequentialLR's and ChainedScheduler's schedulers: a list of schedulers the file builds."""
+    import libcst as cst
+
+    expr = argument.expr
+    if not isinstance(expr, (cst.List, cst.Tuple)):
+        return ...
+    by_node = {s.node: s for s in model.torch.schedulers}
+    out = []
+    for element in expr.elements:
+        found = model.evaluator.single(element.value, argument.scope, argument.frame)
+        node = getattr(found.value, "node", None) if found is not None else None
+        inner = by_node.get(node) if node is not None else None
+        if inner is None:
+            return ...
+        schedule, _ = _schedule(model, inner, depth + 1)
+        if schedule is None:
+            return ...
+        out.append(schedule)
+    return out
+
+
+# What a learning-rate lambda may compute: arithmetic on its step and the file's constants.
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": lambda a, b: a + b,
+    "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b,
+    "Divide": lambda a, b: a / b,
+    "FloorDivide": lambda a, b: a // b,
+    "Modulo": lambda a, b: a % b,
+    "Power": lambda a, b: a**b,
+}
+_CALLS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "float": float, "int": int, "abs": abs}
+
+
+def _one_expression(node: Any) -> tuple[Any, str] | None:
+    """(the expression, its parameter's name) of a one-parameter lambda or `def f(x): return ...`."""
+    import libcst as cst
+
+    if isinstance(node, cst.Lambda):
+        body = node.body
+    elif (
+        len(node.body.body) == 1
+        and isinstance(node.body.body[0], cst.SimpleStatementLine)
+        and isinstance(node.body.body[0].body[0], cst.Return)
+    ):
+        body = node.body.body[0].body[0].value
+    else:
+        return None
+    params = node.params.params
+    if body is None or len(params) != 1 or isinstance(node.params.star_arg, cst.Param) or node.params.kwonly_params:
+        return None
+    return body, params[0].name.value
+
+
+def _factor_function(model: ScriptModel, argument: Any) -> Any:
+    """LambdaLR's `lr_lambda` as a function of the step, when it is a lambda (or a one-line def)
+    doing arithmetic on its parameter and on numbers the file states; ... when it is not."""
+    import libcst as cst
+
+    from trainlint.model.values import FunctionRef
+
+    expr = argument.expr
+    function = model.tables.functions.get(expr) if isinstance(expr, cst.Lambda) else None
+    if function is None:
+        found = model.evaluator.single(expr, argument.scope, argument.frame)
+        if found is None or not isinstance(found.value, FunctionRef):
+            return ...
+        function = found.value.function
+    found_body = _one_expression(function.node)
+    if found_body is None:
+        return ...
+    body, step_name = found_body
+
+    def value(e: cst.BaseExpression, step: int) -> Any:
+        if isinstance(e, cst.Name) and e.value == step_name:
+            return step
+        if isinstance(e, cst.BinaryOperation):
+            operator = _OPERATORS.get(type(e.operator).__name__)
+            if operator is None:
+                raise ValueError(model.code(e))
+            return operator(value(e.left, step), value(e.right, step))
+        if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus):
+            return -value(e.expression, step)
+        if isinstance(e, cst.Call) and isinstance(e.func, cst.Name) and e.func.value in _CALLS:
+            if any(a.keyword is not None or a.star for a in e.args):
+                raise ValueError(model.code(e))
+            return _CALLS[e.func.value](*(value(a.value, step) for a in e.args))
+        constant = model.evaluator.single(e, function.scope)
+        if constant is None or isinstance(constant.value, bool) or not isinstance(constant.value, (int, float)):
+            raise ValueError(model.code(e))
+        return constant.value
+
+    try:
+        value(body, 0)  # every name in it is known: else no curve
+    except (ValueError, ArithmeticError, TypeError):
+        return ...
+    return lambda step: value(body, step)
 
 
 def _base_lr(model: ScriptModel, scheduler: Scheduler) -> float | None:
