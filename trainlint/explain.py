@@ -362,6 +362,7 @@ def _one_expression(node: Any) -> tuple[Any, str] | None:
     """(the expression, its parameter's name) of a one-parameter lambda or `def f(x): return ...`."""
     import libcst as cst
 
+    body: Any
     if isinstance(node, cst.Lambda):
         body = node.body
     elif (
