@@ -62,7 +62,7 @@ def test_a_clean_script_ok_with_its_evidence():
     (model,) = overfitting.facts
     assert model.startswith(f"Sequential: {_torch_params():,} parameters, trained by SGD; weight_decay 0.0005")
     assert "Dropout, p=0.2" in model
-    assert stages["data"].verdict == UNKNOWN and "TL4xx" in (stages["data"].unknown or "")
+    assert stages["data"].verdict == UNKNOWN and "no torchvision dataset" in (stages["data"].unknown or "")
     assert stages["architecture"].verdict == OK
     assert any("(ce) is fed linear output" in f for f in stages["architecture"].facts)
 
@@ -244,3 +244,19 @@ def test_a_lambda_warmup_then_cosine_as_torch_runs_it():
         schedule.step()
     assert (curve.scheduler, curve.per) == ("SequentialLR", "epoch")
     assert curve.values == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_data_stage():
+    code = """
+    import torch
+    from torchvision import datasets, transforms
+
+    train = datasets.CIFAR10("d", train=True, transform=transforms.Compose([transforms.ToTensor()]))
+    test = datasets.CIFAR10("d", train=False, transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]))
+    """
+    data = explain(code)["data"]
+    assert data.facts == [
+        "CIFAR10 (line 5), training: the pipeline on line 5: ToTensor",
+        "CIFAR10 (line 6), evaluation: the pipeline on line 6: ToTensor, Normalize",
+    ]
+    assert data.verdict == PROBLEM and [d.code for d in data.findings] == ["TL405"]

@@ -132,6 +132,23 @@ optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 """
 SEEDS += [MODELS]
 
+PIPELINES = """\
+import torch
+from torchvision import datasets, transforms
+from torchvision.transforms import v2
+
+normalize = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+steps = [transforms.Resize(64), transforms.ToTensor()]
+tfms = {"train": transforms.Compose(steps), "val": transforms.Compose([transforms.ToTensor(), normalize])}
+train = datasets.MNIST("d", transform=tfms["train"])
+val = datasets.MNIST("d", train=False, transform=tfms["val"])
+swapped = transforms.Compose([transforms.Normalize((0.5,), (0.5,)), transforms.ToTensor()])
+gray = datasets.CIFAR10("d", transform=transforms.Compose([transforms.Grayscale(), transforms.ToTensor(), normalize]))
+raw = datasets.CIFAR10("d", transform=v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]))
+folder = datasets.ImageFolder("d", swapped)
+"""
+SEEDS += [PIPELINES]
+
 
 def parses(text: str) -> bool:
     try:

@@ -144,10 +144,7 @@ def build_stages(model: ScriptModel, diagnostics: list[Diagnostic]) -> list[Stag
     stages = {key: Stage(key, title) for key, title in STAGES}
     _learning_rate(model, stages["learning-rate"])
     _overfitting(model, stages["overfitting"])
-    stages["data"].unknown = (
-        "trainlint does not read data pipelines yet (transforms, normalization and loaders are the TL4xx family, "
-        "which has not landed)"
-    )
+    _data(model, stages["data"])
     _architecture(model, stages["architecture"])
     for diagnostic in diagnostics:
         key = stage_of(diagnostic.code)
@@ -477,6 +474,28 @@ def _overfitting(model: ScriptModel, stage: Stage) -> None:
             f"{_label(part)}: {count.text} parameters, trained by {optimizer.name}; {decay_text}; dropout and "
             f"stochastic depth: {dropout}"
         )
+
+
+# -- 3. data -------------------------------------------------------------------------------------------
+
+
+def _data(model: ScriptModel, stage: Stage) -> None:
+    uses = model.pipelines.datasets
+    if not uses:
+        stage.unknown = (
+            "no torchvision dataset is built in this file (trainlint reads torchvision datasets and their transform "
+            "pipelines; loaders, shuffling and custom datasets are not read yet)"
+        )
+        return
+    line = model.positions.line
+    for use in uses:
+        split = {True: "training", False: "evaluation", None: "split not known"}[use.train]
+        if use.pipeline is None:
+            how = f"transform `{' '.join(model.code(use.transform).split())}` not read" if use.transform else "no transform"
+        else:
+            steps = ", ".join(s.name or " ".join(model.code(s.node).split()) for s in use.pipeline.steps)
+            how = f"the pipeline on line {line(use.pipeline.node)}: {steps or 'empty'}"
+        stage.facts.append(f"{use.facts.name} (line {line(use.site.node)}), {split}: {how}")
 
 
 # -- 4. architecture ------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from trainlint.diagnostics import Span
     from trainlint.model.loops import LoopModel
     from trainlint.model.networks import Networks
+    from trainlint.model.pipelines import Pipelines
     from trainlint.model.shapes import Shapes
     from trainlint.model.uses import Uses
 
@@ -85,6 +86,12 @@ class ScriptModel:
         from trainlint.model.shapes import Shapes
 
         return Shapes(self.evaluator, self.networks, Inputs(self.evaluator))
+
+    @cached_property
+    def pipelines(self) -> Pipelines:
+        from trainlint.model.pipelines import Pipelines
+
+        return Pipelines(self.evaluator)
 
     @cached_property
     def loops(self) -> LoopModel:

@@ -1,3 +1,3 @@
 """The rule families. Importing this package registers every rule."""
 
-from trainlint.rules import capacity, engine, loop, optimizer, scheduler, shapes  # noqa: F401
+from trainlint.rules import capacity, data, engine, loop, optimizer, scheduler, shapes  # noqa: F401

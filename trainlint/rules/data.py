@@ -1,0 +1,283 @@
+"""TL4xx: data pipelines that feed the model badly scaled or mismatched images."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from trainlint.diagnostics import Applicability, Edit, Fix, Severity
+from trainlint.registry import Finding, FixKind, Rule, register
+from trainlint.rules.common import fmt_number, insert_after, replace
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from trainlint.model import ScriptModel
+    from trainlint.model.pipelines import DatasetUse, Pipeline, Step
+
+# Parts of names whose presence anywhere in the file may mean the data is normalized some other way
+# (a Normalize applied later, `(x - mean) / std`, `self.pixel_mean` in a model): TL401 stays silent.
+_NORMALIZING_WORDS = ("normaliz", "mean", "std")
+# Losses that compare the output with the input: images in [0, 1] are the target (autoencoders, VAEs).
+_RECONSTRUCTION = ("MSELoss", "mse_loss", "BCELoss", "binary_cross_entropy", "L1Loss", "l1_loss", "SmoothL1Loss")
+# Transforms that keep the number of channels.
+_KEEP_CHANNELS = frozenset(
+    {
+        "ToTensor", "PILToTensor", "ToImage", "ToDtype", "ConvertImageDtype", "Resize", "CenterCrop", "RandomCrop",
+        "RandomResizedCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "RandomAffine",
+        "ColorJitter", "Pad", "RandomGrayscale", "GaussianBlur", "RandomErasing", "RandAugment", "AutoAugment",
+        "TrivialAugmentWide", "AugMix", "RandomPerspective", "FiveCrop", "TenCrop", "RandomApply",
+    }
+)  # fmt: skip
+
+
+def _line(model: ScriptModel, node: Any) -> int:
+    return model.positions.line(node)
+
+
+def _code(model: ScriptModel, node: Any) -> str:
+    return " ".join(model.code(node).split())
+
+
+class PipelineRule(Rule):
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (frozenset({"Compose"}),)
+
+
+@register
+class NormalizeBeforeToTensor(PipelineRule):
+    code = "TL402"
+    name = "normalize-before-totensor"
+    severity = Severity.ERROR
+    fix = FixKind.SAFE
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (frozenset({"Compose"}), frozenset({"Normalize"}), frozenset({"ToTensor"}))
+
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
+        for pipeline in model.pipelines.pipelines:
+            normalize, to_tensor = pipeline.index("Normalize"), pipeline.index("ToTensor")
+            if pipeline.version != "v1" or normalize is None or to_tensor is None or normalize > to_tensor:
+                continue
+            yield self._finding(model, pipeline, pipeline.steps[normalize], pipeline.steps[to_tensor], to_tensor - normalize == 1)
+
+    def _finding(self, model: ScriptModel, pipeline: Pipeline, normalize: Step, to_tensor: Step, adjacent: bool) -> Finding:
+        def message() -> str:
+            return (
+                f"`{_code(model, normalize.node)}` (line {_line(model, normalize.node)}) comes before "
+                f"`{_code(model, to_tensor.node)}` (line {_line(model, to_tensor.node)}) in the pipeline on line "
+                f"{_line(model, pipeline.node)}: torchvision's Normalize works on tensors, and here it is given the PIL "
+                f"image, so the first batch raises TypeError. Put Normalize after ToTensor"
+            )
+
+        def fix() -> Fix | None:
+            if not adjacent:
+                return None  # steps between them: which order was meant is not clear
+            edits = (
+                replace(model, normalize.node, model.code(to_tensor.node)),
+                replace(model, to_tensor.node, model.code(normalize.node)),
+            )
+            return Fix(Applicability.SAFE, "Move Normalize after ToTensor", edits)
+
+        return Finding(normalize.node, message, fix, refs=[to_tensor.node, pipeline.node])
+
+
+def _channels(model: ScriptModel, use: DatasetUse, steps: list[Step]) -> int | None:
+    """The channels after these steps of the dataset's images, when every step is known."""
+    channels = use.facts.channels
+    for step in steps:
+        if step.name == "Grayscale":
+            channels = _grayscale(model, step)
+        elif step.name not in _KEEP_CHANNELS:
+            return None
+        if channels is None:
+            return None
+    return channels
+
+
+def _grayscale(model: ScriptModel, step: Step) -> int | None:
+    call = step.call
+    if call is None:
+        return None
+    for i, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == "num_output_channels") or (arg.keyword is None and i == 0):
+            found = model.evaluator.single(arg.value, model.tables.module_scope)
+            return found.value if found is not None and isinstance(found.value, int) else None
+    return 1
+
+
+def _length(model: ScriptModel, expr: cst.BaseExpression) -> int | None:
+    """How many values a mean or std holds: a list or tuple written out (directly or through a name)."""
+    import libcst as cst
+
+    if isinstance(expr, cst.Name):
+        _, bindings = model.tables.module_scope.lookup(expr.value)
+        expr = bindings[0].value if len(bindings) == 1 and bindings[0].value is not None else expr
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        if any(isinstance(e, cst.StarredElement) for e in expr.elements):
+            return None
+        return len(expr.elements)
+    return None
+
+
+def _normalize_arguments(step: Step) -> tuple[cst.BaseExpression | None, cst.BaseExpression | None]:
+    call = step.call
+    if call is None:
+        return None, None
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    mean = keywords.get("mean", positional[0] if positional else None)
+    std = keywords.get("std", positional[1] if len(positional) > 1 else None)
+    return mean, std
+
+
+@register
+class NormalizeChannelMismatch(PipelineRule):
+    code = "TL405"
+    name = "normalize-channel-mismatch"
+    severity = Severity.ERROR
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (frozenset({"Compose"}), frozenset({"Normalize"}))
+
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
+        seen: set[int] = set()
+        for use in model.pipelines.datasets:
+            pipeline = use.pipeline
+            if pipeline is None or id(pipeline) in seen:
+                continue
+            index = pipeline.index("Normalize")
+            if index is None:
+                continue
+            channels = _channels(model, use, pipeline.steps[:index])
+            step = pipeline.steps[index]
+            mean, std = _normalize_arguments(step)
+            lengths = {n for n in (_length(model, mean) if mean else None, _length(model, std) if std else None) if n}
+            if channels is None or len(lengths) != 1:
+                continue
+            (given,) = lengths
+            if given == channels:
+                continue
+            seen.add(id(pipeline))
+            yield self._finding(model, use, step, channels, given)
+
+    def _finding(self, model: ScriptModel, use: DatasetUse, step: Step, channels: int, given: int) -> Finding:
+        broadcast = given == 1  # one value for every channel: it runs, with one channel's statistics
+        built = step.call if step.call is not None and step.call is not step.node else None
+
+        def message() -> str:
+            quoted = f"`{_code(model, step.node)}` (line {_line(model, step.node)})"
+            if built is not None:
+                quoted = f"`{_code(model, step.node)}` (`{_code(model, built)}`, line {_line(model, built)})"
+            images = (
+                f"{use.facts.name} images (line {_line(model, use.site.node)}) have {channels} channel{'s' * (channels > 1)} here"
+            )
+            if broadcast:
+                return (
+                    f"{quoted} gives 1 mean and std, but the "
+                    f"{images}: every channel is normalized with one channel's statistics, which are likely another "
+                    f"dataset's. Give one mean and one std per channel"
+                )
+            return (
+                f"{quoted} gives {given} means and stds, but the "
+                f"{images}: the first batch raises (the statistics do not broadcast to the image). Give "
+                f"{channels} value{'s' * (channels > 1)} each, the statistics of this dataset"
+            )
+
+        severity = Severity.WARNING if broadcast else None
+        refs = [use.site.node] + ([built] if built is not None else [])
+        return Finding(step.node, message, refs=refs, severity=severity)
+
+
+@register
+class MissingNormalize(PipelineRule):
+    code = "TL401"
+    name = "missing-normalize"
+    severity = Severity.WARNING
+    fix = FixKind.UNSAFE
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (frozenset({"Compose"}), frozenset({"ToTensor", "ToImage"}))
+
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
+        tables = model.tables
+        if any(tables.name_count(n) for n in _RECONSTRUCTION) or any(
+            word in name.lower() for name in tables.names for word in _NORMALIZING_WORDS
+        ):
+            return
+        seen: set[int] = set()
+        for use in model.pipelines.datasets:
+            pipeline = use.pipeline
+            if pipeline is None or not pipeline.complete or use.train is False or id(pipeline) in seen:
+                continue
+            converts = _conversion(pipeline)
+            if converts is None:
+                continue
+            channels = _channels(model, use, pipeline.steps[: converts + 1])
+            if channels is None:
+                continue
+            seen.add(id(pipeline))
+            yield self._finding(model, use, pipeline, converts, channels)
+
+    def _finding(self, model: ScriptModel, use: DatasetUse, pipeline: Pipeline, converts: int, channels: int) -> Finding:
+        from trainlint.facts.datasets import IMAGENET, statistics
+
+        step = pipeline.steps[converts]
+        facts = IMAGENET if use.facts.name in ("ImageFolder", "ImageNet") and _pretrained(model) else use.facts
+        mean, std, source = statistics(facts, channels)
+        written = f"Normalize({_tuple(mean)}, {_tuple(std)})"
+
+        def message() -> str:
+            return (
+                f"The pipeline on line {_line(model, pipeline.node)} feeds {use.facts.name} images (line "
+                f"{_line(model, use.site.node)}) as tensors in [0, 1] (`{_code(model, step.node)}`, line "
+                f"{_line(model, step.node)}) and nothing normalizes them: inputs that are all positive and not "
+                f"centred slow training down and make the first layers' learning rate hard to set. Add "
+                f"`{written}` after it ({facts.name if facts is IMAGENET else use.facts.name}: {source})"
+            )
+
+        def fix() -> Fix | None:
+            call = step.call
+            if call is None:
+                return None
+            prefix = _module_prefix(model, call)
+            if prefix is None:
+                return None
+            edit: Edit = insert_after(model, step.node, f", {prefix}{written}")
+            return Fix(Applicability.UNSAFE, f"Add {prefix}{written} after {step.name}", (edit,))
+
+        return Finding(step.node, message, fix, refs=[pipeline.node, use.site.node])
+
+
+def _conversion(pipeline: Pipeline) -> int | None:
+    """The step that makes [0, 1] tensors: ToTensor (v1), or v2's ToDtype after ToImage."""
+    index = pipeline.index("ToTensor")
+    if index is not None:
+        return index
+    if pipeline.index("ToImage") is not None:
+        return pipeline.index("ToDtype")
+    return None
+
+
+def _pretrained(model: ScriptModel) -> bool:
+    """A torchvision model built with pretrained weights: ImageNet's statistics are the ones it needs."""
+    return any(model.tables.name_count(n) for n in ("weights", "pretrained")) and model.tables.name_count("models") > 0
+
+
+def _tuple(values: tuple[float, ...]) -> str:
+    inner = ", ".join(fmt_number(v) for v in values)
+    return f"({inner},)" if len(values) == 1 else f"({inner})"
+
+
+def _module_prefix(model: ScriptModel, call: cst.Call) -> str | None:
+    """`transforms.` in `transforms.ToTensor()`: where Normalize is found too."""
+    import libcst as cst
+
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return model.code(func.value) + "."
+    return None
