@@ -19,7 +19,8 @@ class EditorSettings:
     ignore: list[str] = field(default_factory=list)
     severity: dict[str, Severity] = field(default_factory=dict)
     configuration_preference: str = "filesystemFirst"
-    inlay_hints: bool = False
+    inlay_hints: bool = False  # resolved argument values after calls' arguments
+    shape_hints: bool = False  # the tensor shape after each line of `forward`
 
     def overrides(self) -> Overrides:
         return Overrides(select=self.select, extend_select=self.extend_select, ignore=self.ignore, severity=self.severity)
@@ -75,4 +76,5 @@ def parse(raw: Any) -> tuple[EditorSettings, list[str]]:
     take("severity", _check_severity, "severity")
     take("configurationPreference", choice(PREFERENCES), "configuration_preference")
     take("inlayHints", boolean, "inlay_hints")
+    take("shapeHints", boolean, "shape_hints")
     return settings, problems

@@ -29,7 +29,7 @@ from trainlint.settings import LintSettings
 from trainlint.source import LineIndex
 
 if TYPE_CHECKING:
-    from trainlint.insights import Insight
+    from trainlint.insights import Insight, ShapeHint
 
 log = logging.getLogger("trainlint.server")
 
@@ -54,6 +54,7 @@ class Linted:
     place: convert.Place  # a range of `text` -> the document it is in, and the range there
     cells: CellMap | None = None  # a notebook's
     insights: list[Insight] | None = field(default=None, repr=False)
+    shape_hints: list[ShapeHint] | None = field(default=None, repr=False)
 
     def relabel(self, text: str, line: int) -> str:
         """Markdown about script line `line`: its `line N` as the notebook numbers lines."""
@@ -655,10 +656,25 @@ def _insights(ls: TrainlintServer, linted: Linted) -> list[Insight]:
 
             try:
                 linted.insights = all_insights(model)
+                model.positions.want(i.node for i in linted.insights)  # one pass for the hovers' ranges
                 model.positions.want(f.node for i in linted.insights for f in i.facts)
             except Exception:
                 log.exception("insights failed")
     return linted.insights
+
+
+def _shape_hints(linted: Linted) -> list[ShapeHint]:
+    if linted.shape_hints is None:
+        model = linted.result.model
+        linted.shape_hints = []
+        if model is not None:
+            from trainlint.insights import shape_hints
+
+            try:
+                linted.shape_hints = shape_hints(model)
+            except Exception:
+                log.exception("shape hints failed")
+    return linted.shape_hints
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -711,7 +727,9 @@ def _size(span: Span) -> tuple[int, int]:
 
 @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
 def inlay_hints(ls: TrainlintServer, params: types.InlayHintParams) -> list[types.InlayHint]:
-    if not ls.editor.inlay_hints:
+    """Resolved argument values (`trainlint.inlayHints`) and the tensor shape after each line of `forward`
+    (`trainlint.shapeHints`), each behind its own setting."""
+    if not ls.editor.inlay_hints and not ls.editor.shape_hints:
         return []
     uri = params.text_document.uri
     linted = ls.current(uri)
@@ -724,24 +742,34 @@ def inlay_hints(ls: TrainlintServer, params: types.InlayHintParams) -> list[type
     if start is None or end is None:
         return []
     hints = []
-    for insight in _insights(ls, linted):
-        for fact in insight.facts:
-            if fact.literal or not fact.values:
-                continue
-            span = model.span(fact.node)
-            if not start[0] <= span.end_line <= end[0]:
-                continue
-            document, index, local = linted.place(Span(span.end_line, span.end_column, span.end_line, span.end_column))
-            if document != uri:
-                continue
-            tooltip = "; ".join(linted.relabel(o, span.line) for o in fact.origins if o)
-            hints.append(
-                types.InlayHint(
-                    position=convert.to_position(index, local.line, local.column, encoding),
-                    label=" | ".join(fact.values),
-                    kind=types.InlayHintKind.Parameter,
-                    padding_left=True,
-                    tooltip=tooltip or None,
-                )
+
+    def hint(node: Any, label: str, tooltip: str, kind: types.InlayHintKind) -> None:
+        """A hint after `node`, when it ends in the range asked for (and in this document: a notebook's cell)."""
+        span = model.span(node)
+        if not start[0] <= span.end_line <= end[0]:
+            return
+        document, index, local = linted.place(Span(span.end_line, span.end_column, span.end_line, span.end_column))
+        if document != uri:
+            return
+        hints.append(
+            types.InlayHint(
+                position=convert.to_position(index, local.line, local.column, encoding),
+                label=label,
+                kind=kind,
+                padding_left=True,
+                tooltip=tooltip or None,
             )
+        )
+
+    if ls.editor.inlay_hints:
+        for insight in _insights(ls, linted):
+            for fact in insight.facts:
+                if fact.literal or not fact.values:
+                    continue
+                line = model.span(fact.node).line
+                tooltip = "; ".join(linted.relabel(o, line) for o in fact.origins if o)
+                hint(fact.node, " | ".join(fact.values), tooltip, types.InlayHintKind.Parameter)
+    if ls.editor.shape_hints:
+        for shape in _shape_hints(linted):
+            hint(shape.node, shape.label, linted.relabel(shape.tooltip, model.span(shape.node).line), types.InlayHintKind.Type)
     return hints

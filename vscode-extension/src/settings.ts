@@ -20,6 +20,7 @@ export interface ExtensionSettings {
     severity: Record<string, SeverityName>;
     configurationPreference: ConfigurationPreference;
     inlayHints: boolean;
+    shapeHints: boolean;
     showNotifications: ShowNotifications;
     traceServer: TraceServer;
 }
@@ -27,7 +28,7 @@ export interface ExtensionSettings {
 /** What the server receives as `initializationOptions.settings` and in `workspace/didChangeConfiguration`. */
 export type ServerSettings = Pick<
     ExtensionSettings,
-    "enable" | "run" | "select" | "extendSelect" | "ignore" | "severity" | "configurationPreference" | "inlayHints"
+    "enable" | "run" | "select" | "extendSelect" | "ignore" | "severity" | "configurationPreference" | "inlayHints" | "shapeHints"
 >;
 
 export const SECTION = "trainlint";
@@ -45,6 +46,7 @@ export const SERVER_KEYS = [
     "severity",
     "configurationPreference",
     "inlayHints",
+    "shapeHints",
 ] as const;
 
 export const DEFAULTS: ExtensionSettings = {
@@ -59,6 +61,7 @@ export const DEFAULTS: ExtensionSettings = {
     severity: {},
     configurationPreference: "filesystemFirst",
     inlayHints: false,
+    shapeHints: false,
     showNotifications: "onError",
     traceServer: "off",
 };
@@ -132,6 +135,7 @@ export function readSettings(get: SettingGetter): ExtensionSettings {
             DEFAULTS.configurationPreference,
         ),
         inlayHints: bool(get("inlayHints"), DEFAULTS.inlayHints),
+        shapeHints: bool(get("shapeHints"), DEFAULTS.shapeHints),
         showNotifications: oneOf(
             get("showNotifications"),
             ["off", "onError", "onWarning", "always"],
@@ -151,6 +155,7 @@ export function toServerSettings(settings: ExtensionSettings): ServerSettings {
         severity: { ...settings.severity },
         configurationPreference: settings.configurationPreference,
         inlayHints: settings.inlayHints,
+        shapeHints: settings.shapeHints,
     };
 }
 

@@ -18,7 +18,8 @@ settings, problems = parse(json.load(sys.stdin))
 print(json.dumps({"problems": problems, "enable": settings.enable, "run": settings.run, "select": settings.select,
     "extendSelect": settings.extend_select, "ignore": settings.ignore,
     "severity": {k: getattr(v, "value", v) for k, v in settings.severity.items()},
-    "configurationPreference": settings.configuration_preference, "inlayHints": settings.inlay_hints}))
+    "configurationPreference": settings.configuration_preference, "inlayHints": settings.inlay_hints,
+    "shapeHints": settings.shape_hints}))
 `;
 
 function parse(payload: unknown): Record<string, unknown> {
@@ -41,6 +42,7 @@ describe("the server accepts the client's settings", () => {
                 severity: { TL101: "error", TL103: "info" },
                 configurationPreference: "editorFirst",
                 inlayHints: true,
+                shapeHints: true,
             })[key],
     );
     const expected = {
@@ -53,6 +55,7 @@ describe("the server accepts the client's settings", () => {
         severity: { TL101: "error", TL103: "info" },
         configurationPreference: "editorFirst",
         inlayHints: true,
+        shapeHints: true,
     };
 
     it("as initializationOptions", () => {

@@ -33,6 +33,7 @@ describe("readSettings", () => {
             severity: { TL101: "error", TL2: "info" },
             configurationPreference: "editorOnly",
             inlayHints: true,
+            shapeHints: true,
             showNotifications: "always",
             "trace.server": "verbose",
         });
@@ -48,6 +49,7 @@ describe("readSettings", () => {
             severity: { TL101: "error", TL2: "info" },
             configurationPreference: "editorOnly",
             inlayHints: true,
+            shapeHints: true,
             showNotifications: "always",
             traceServer: "verbose",
         });
@@ -61,6 +63,7 @@ describe("readSettings", () => {
             ignore: [1, "", " TL101 "],
             severity: ["TL101"],
             configurationPreference: "mine",
+            shapeHints: "yes",
             showNotifications: true,
             "trace.server": 3,
         });
@@ -70,6 +73,7 @@ describe("readSettings", () => {
         assert.deepEqual(s.ignore, ["TL101"]);
         assert.deepEqual(s.severity, {});
         assert.equal(s.configurationPreference, "filesystemFirst");
+        assert.equal(s.shapeHints, false);
         assert.equal(s.showNotifications, "onError");
         assert.equal(s.traceServer, "off");
     });
@@ -111,6 +115,7 @@ describe("what the server receives", () => {
         severity: { TL101: "error" },
         configurationPreference: "editorFirst",
         inlayHints: true,
+        shapeHints: true,
         showNotifications: "off",
     });
     const expected = {
@@ -122,6 +127,7 @@ describe("what the server receives", () => {
         severity: { TL101: "error" },
         configurationPreference: "editorFirst",
         inlayHints: true,
+        shapeHints: true,
     };
 
     it("initializationOptions: {settings: {...camelCase keys}} without the client-only settings", () => {
@@ -142,6 +148,7 @@ describe("what the server receives", () => {
             severity: {},
             configurationPreference: "filesystemFirst",
             inlayHints: false,
+            shapeHints: false,
         });
     });
 
@@ -163,7 +170,7 @@ describe("classifyChange", () => {
             assert.equal(classifyChange(changed(`trainlint.${key}`)), "restart");
         });
     }
-    for (const key of ["run", "select", "extendSelect", "ignore", "severity", "configurationPreference", "inlayHints", "showNotifications", "trace.server"]) {
+    for (const key of ["run", "select", "extendSelect", "ignore", "severity", "configurationPreference", "inlayHints", "shapeHints", "showNotifications", "trace.server"]) {
         it(`trainlint.${key} is sent to the running server`, () => {
             assert.equal(classifyChange(changed(`trainlint.${key}`)), "notify");
         });
