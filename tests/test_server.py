@@ -699,3 +699,26 @@ def test_answered_cancel_filter_on_pygls_own_code(caplog):
         assert record.levelno == logging.DEBUG and '"43"' in record.getMessage()
     finally:
         pygls_log.removeFilter(filter_)
+
+
+UNNORMALIZED = """\
+import torch
+from torchvision import datasets, transforms
+
+transform = transforms.Compose([transforms.ToTensor()])
+train_set = datasets.MNIST("data", train=True, transform=transform)
+"""
+
+
+async def test_data_rule_quick_fix(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", UNNORMALIZED)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL401"])
+    assert d.message.startswith("The pipeline on line 4 feeds MNIST images (line 5) as tensors in [0, 1]")
+    assert d.range.start == types.Position(3, 32)
+    fix = next(a for a in await actions_for(lsp, uri, [d]) if a.title.startswith("Add transforms.Normalize"))
+    assert "unsafe" in fix.title and not fix.is_preferred
+    fixed = apply(UNNORMALIZED, edits_of(fix))
+    assert "transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])" in fixed
+    change(lsp, uri, fixed, 2)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
