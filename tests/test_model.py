@@ -126,6 +126,7 @@ LAYERS = [
     "shapes",
     "uses",
     "loops",
+    "pipelines",
     "script",
 ]
 
