@@ -6,7 +6,6 @@ import ast
 import gc
 import sys
 import threading
-import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -320,6 +319,8 @@ def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]
 
 
 def _internal(text: str, what: str, path: str, exc: BaseException, settings: LintSettings) -> Diagnostic:
+    import traceback  # only for a crash: not at start-up
+
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
     message = (

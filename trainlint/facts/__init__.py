@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -73,7 +73,7 @@ _FUNCTION_KINDS = {"loss_functions": "loss"}
 
 @lru_cache(maxsize=1)
 def torch_facts() -> TorchFacts:
-    raw = json.loads(resources.files(__package__).joinpath("torch.json").read_text(encoding="utf-8"))
+    raw = json.loads(Path(__file__).with_name("torch.json").read_text(encoding="utf-8"))
     by_qualname: dict[str, ClassFacts] = {}
     for section, kind in _KINDS.items():
         for key, entry in raw[section].items():

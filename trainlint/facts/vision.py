@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -90,7 +90,7 @@ def _size(value: Any) -> tuple[int, int]:
 
 @lru_cache(maxsize=1)
 def torchvision_facts() -> TorchvisionFacts:
-    raw = json.loads(resources.files(__package__).joinpath("torchvision.json").read_text(encoding="utf-8"))
+    raw = json.loads(Path(__file__).with_name("torchvision.json").read_text(encoding="utf-8"))
     weights: dict[str, WeightsEnum] = {}
     for qualname, enum in raw["weights"].items():
         entries = {
