@@ -64,3 +64,21 @@ def test_one_pass_for_all_wanted_nodes(monkeypatch):
     for call in calls:
         positions.span(call)
     assert len(passes) == 1
+
+
+@pytest.mark.parametrize("name,source", list(sources())[:6], ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
+def test_a_pass_stops_after_the_last_wanted_node_and_later_ones_still_come_right(name, source):
+    """Code generation stops once every wanted range is known; nodes asked for afterwards get a pass of
+    their own, with the same ranges as libcst's PositionProvider."""
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = [n for n in walk(module) if not isinstance(n, cst.Module)]
+    positions = Positions(module)
+    for node in (nodes[len(nodes) // 3], nodes[0], nodes[len(nodes) // 2], nodes[-1]):  # out of order, one at a time
+        span, want = positions.span(node), expected[node]
+        assert (span.line, span.column, span.end_line, span.end_column) == (
+            want.start.line,
+            want.start.column,
+            want.end.line,
+            want.end.column,
+        )

@@ -10,7 +10,7 @@ taken from). It gives the same ranges as PositionProvider (tests compare them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -18,6 +18,10 @@ from libcst._nodes.internal import CodegenState
 from trainlint.diagnostics import Span
 
 _NOTHING = nullcontext()
+
+
+class _Done(Exception):
+    """Every requested range is known: the rest of the module need not be generated."""
 
 
 class _TargetedState(CodegenState):
@@ -53,6 +57,8 @@ class _TargetedState(CodegenState):
             start = self.starts.pop()
             if node not in self.ranges:
                 self.ranges[node] = Span(start[0], start[1], self.line, self.column)
+            if not self.starts and len(self.ranges) >= len(self.targets) and self.targets.issubset(self.ranges):
+                raise _Done  # code generation runs in source order: nothing after this is asked for
 
     # libcst declares a generator context manager; untracked nodes (nearly all) share one nullcontext instead.
     def record_syntactic_position(  # type: ignore[override]
@@ -101,6 +107,7 @@ class Positions:
 
     def _compute(self) -> None:
         state = _TargetedState(self.module, set(self._wanted))
-        self.module._codegen(state)
+        with suppress(_Done):
+            self.module._codegen(state)
         self._ranges.update(state.ranges)
         self._wanted.clear()
