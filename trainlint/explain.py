@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Diagnostic, Severity
+from trainlint.rules.common import one_line
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
     from trainlint.model.torch_objects import Scheduler
 
 OK, PROBLEM, UNKNOWN = "ok", "problem", "unknown"
-DEFAULT_HORIZON = 100  # scheduler steps drawn when neither the loop nor the schedule says how many
 
 
 @dataclass
@@ -223,7 +223,7 @@ def _default(call: Any, name: str) -> str:
 
 def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
     from trainlint.insights import _where
-    from trainlint.schedules import curve
+    from trainlint.schedules import curve, natural_length
 
     line = model.positions.line
     steps = [e for e in model.loops.events("scheduler_step") if e.acts_on(scheduler.node)]
@@ -241,7 +241,7 @@ def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
         stage.facts[-1] += f"; its learning-rate curve is not known: {what} is not known from this file"
         return
     per = "unknown"
-    horizon = _natural_length(schedule)
+    horizon = natural_length(schedule)
     if steps[0].loop is not None:
         loops = model.loops
         loop = steps[0].loop
@@ -252,28 +252,6 @@ def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
     values = curve(schedule, base, horizon)
     if values:
         stage.curves.append(Curve(scheduler.name, line(scheduler.node), per, values))
-
-
-def _natural_length(schedule: Any) -> int:
-    """Steps that show the whole shape of a schedule, for a loop whose length is not known."""
-    a = schedule.arguments
-    try:
-        lengths = {
-            "CosineAnnealingLR": lambda: a["T_max"] + 1,
-            "StepLR": lambda: 4 * a["step_size"],
-            "MultiStepLR": lambda: max(a["milestones"]) * 5 // 4 + 1,
-            "CosineAnnealingWarmRestarts": lambda: 3 * a["T_0"] * a.get("T_mult", 1),
-            "CyclicLR": lambda: 2 * (a.get("step_size_up", 2000) + (a.get("step_size_down") or a.get("step_size_up", 2000))),
-            "LinearLR": lambda: 2 * a.get("total_iters", 5),
-            "ConstantLR": lambda: 2 * a.get("total_iters", 5),
-            "PolynomialLR": lambda: a.get("total_iters", 5) + 1,
-            "OneCycleLR": lambda: (a.get("total_steps") or a["epochs"] * a["steps_per_epoch"]) + 1,
-        }
-        found = lengths.get(schedule.kind)
-        length = int(found()) if found is not None else DEFAULT_HORIZON
-    except (KeyError, TypeError, ValueError):
-        return DEFAULT_HORIZON
-    return max(2, min(length, 100_000))
 
 
 def _numbers(model: ScriptModel, argument: Any) -> Any:
@@ -491,9 +469,9 @@ def _data(model: ScriptModel, stage: Stage) -> None:
     for use in uses:
         split = {True: "training", False: "evaluation", None: "split not known"}[use.train]
         if use.pipeline is None:
-            how = f"transform `{' '.join(model.code(use.transform).split())}` not read" if use.transform else "no transform"
+            how = f"transform `{one_line(model, use.transform)}` not read" if use.transform else "no transform"
         else:
-            steps = ", ".join(s.name or " ".join(model.code(s.node).split()) for s in use.pipeline.steps)
+            steps = ", ".join(s.name or one_line(model, s.node) for s in use.pipeline.steps)
             how = f"the pipeline on line {line(use.pipeline.node)}: {steps or 'empty'}"
         stage.facts.append(f"{use.facts.name} (line {line(use.site.node)}), {split}: {how}")
 
@@ -512,7 +490,7 @@ def _architecture(model: ScriptModel, stage: Stage) -> None:
     model.positions.want(hints)
     if hints:
         for node, shape in sorted(hints.items(), key=lambda item: model.positions.line(item[0])):
-            code = " ".join(model.code(node).split())
+            code = one_line(model, node)
             stage.facts.append(f"line {model.positions.line(node)}: `{code}` -> {show(shape)}")
     elif models:
         stage.facts.append("no input size is stated in this file, so the shapes in forward are not known")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trainlint.rules.common import describe, fmt_number
+from trainlint.rules.common import describe, fmt_number, one_line
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
@@ -372,7 +372,7 @@ def _uses(model: ScriptModel, bound: dict[int, tuple[Binding, list[Part]]]) -> l
 
 
 def _short(model: ScriptModel, node: Any, limit: int = 60) -> str:
-    code = " ".join(model.code(node).split())
+    code = one_line(model, node)
     return code if len(code) <= limit else code[: limit - 3] + "..."
 
 

@@ -58,6 +58,31 @@ def curve(schedule: Schedule, base_lr: float, steps: int) -> list[float] | None:
         return None
 
 
+DEFAULT_LENGTH = 100  # steps drawn when neither the loop nor the schedule says how many
+
+
+def natural_length(schedule: Schedule) -> int:
+    """Steps that show the whole shape of a schedule, for a loop whose length is not known."""
+    a = schedule.arguments
+    lengths: dict[str, Callable[[], Any]] = {
+        "CosineAnnealingLR": lambda: a["T_max"] + 1,
+        "StepLR": lambda: 4 * a["step_size"],
+        "MultiStepLR": lambda: max(a["milestones"]) * 5 // 4 + 1,
+        "CosineAnnealingWarmRestarts": lambda: 3 * a["T_0"] * a.get("T_mult", 1),
+        "CyclicLR": lambda: 2 * (a.get("step_size_up", 2000) + (a.get("step_size_down") or a.get("step_size_up", 2000))),
+        "LinearLR": lambda: 2 * a.get("total_iters", 5),
+        "ConstantLR": lambda: 2 * a.get("total_iters", 5),
+        "PolynomialLR": lambda: a.get("total_iters", 5) + 1,
+        "OneCycleLR": lambda: _limit(schedule),
+    }
+    found = lengths.get(schedule.kind)
+    try:
+        length = int(found()) if found is not None else DEFAULT_LENGTH
+    except (KeyError, TypeError, ValueError):
+        return DEFAULT_LENGTH
+    return max(2, min(length, 100_000))
+
+
 def _limit(schedule: Schedule) -> int | None:
     """How many values the scheduler has (OneCycleLR raises when stepped past its total)."""
     if schedule.kind == "OneCycleLR":

@@ -112,11 +112,10 @@ class Pipelines:
 
     def _method_calls_on(self, name: str) -> list[CallSite]:
         out = []
-        for method in ("append", "insert", "extend", "remove", "pop"):
-            for site in self.ev.tables.calls_named(method):
-                func = site.node.func
-                if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
-                    out.append(site)
+        for site in self.ev.tables.calls_named("append", "insert", "extend", "remove", "pop"):
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
+                out.append(site)
         return out
 
     def _single_assignment(self, name: str, scope: Scope) -> cst.BaseExpression | None:
@@ -152,8 +151,7 @@ class Pipelines:
     @cached_property
     def datasets(self) -> list[DatasetUse]:
         out = []
-        names = [n for n in DATASETS if n != "ImageNet"] + ["ImageNet"]
-        for site in self.ev.tables.calls_named(*names):
+        for site in self.ev.tables.calls_named(*DATASETS):
             frame = self.ev.frame_of(site)
             qualname = self.ev.qualname(site.node.func, site.scope, frame) or ""
             if not qualname.startswith("torchvision.datasets."):

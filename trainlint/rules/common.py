@@ -19,6 +19,16 @@ def fmt_number(value: Any, as_float: bool = False) -> str:
     return repr(value)
 
 
+def line_of(model: ScriptModel, node: Any) -> int:
+    """The line a node starts on (its range is computed with the finding's others)."""
+    return model.positions.line(node)
+
+
+def one_line(model: ScriptModel, node: Any) -> str:
+    """A node's code with its whitespace runs (line breaks included) made single spaces, for a message."""
+    return " ".join(model.code(node).split())
+
+
 def describe(model: ScriptModel, trail: Sequence[Origin]) -> str:
     """`default of --lr, line 12; passed to Trainer(), line 40`."""
     return "; ".join(f"{origin.label}, line {model.positions.line(origin.node)}" for origin in trail)

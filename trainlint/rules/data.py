@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from trainlint.diagnostics import Applicability, Edit, Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
 from trainlint.rules.common import fmt_number, insert_after, replace
+from trainlint.rules.common import line_of as _line
+from trainlint.rules.common import one_line as _code
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -29,14 +31,6 @@ _KEEP_CHANNELS = frozenset(
         "TrivialAugmentWide", "AugMix", "RandomPerspective", "FiveCrop", "TenCrop", "RandomApply",
     }
 )  # fmt: skip
-
-
-def _line(model: ScriptModel, node: Any) -> int:
-    return model.positions.line(node)
-
-
-def _code(model: ScriptModel, node: Any) -> str:
-    return " ".join(model.code(node).split())
 
 
 class PipelineRule(Rule):

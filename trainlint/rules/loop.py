@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from trainlint.diagnostics import Applicability, Edit, Fix, Severity, Span
 from trainlint.registry import Finding, FixKind, Rule, register
+from trainlint.rules.common import line_of as _line
+from trainlint.rules.common import one_line as _code
 from trainlint.rules.common import replace
 
 if TYPE_CHECKING:
@@ -47,14 +49,6 @@ def _optimizer_names() -> frozenset[str]:
     from trainlint.facts import torch_facts
 
     return frozenset(f.name for f in torch_facts().of_kind("optimizer"))
-
-
-def _line(model: ScriptModel, node: Any) -> int:
-    return model.positions.line(node)
-
-
-def _code(model: ScriptModel, node: Any) -> str:
-    return " ".join(model.code(node).split())
 
 
 def _unique(events: Iterable[Event]) -> Iterator[Event]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Applicability, Edit, Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
-from trainlint.rules.common import cited, fmt_number, insert_after, replace, with_origin
+from trainlint.rules.common import cited, fmt_number, insert_after, one_line, replace, with_origin
 
 if TYPE_CHECKING:
     from trainlint.model import ScriptModel
@@ -74,7 +74,7 @@ def unmet_condition(model: ScriptModel, site: CallSite) -> str | None:
     for test, taken in reversed(site.conditions):  # innermost first: the elif's own test
         known = model.evaluator.single(test, site.scope, frame)
         if known is not None and isinstance(known.value, (bool, int, str, type(None))) and bool(known.value) != taken:
-            code = " ".join(model.code(test).split())
+            code = one_line(model, test)
             return code if taken else f"not ({code})"
     return None
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
-from trainlint.rules.common import fmt_number, with_origin
+from trainlint.rules.common import fmt_number, one_line, with_origin
+from trainlint.rules.common import line_of as _line
 from trainlint.rules.optimizer import unmet_condition
 
 if TYPE_CHECKING:
@@ -48,12 +49,8 @@ class SchedulerRule(Rule):
         return frozenset(f.name for f in torch_facts().of_kind("scheduler"))
 
 
-def _line(model: ScriptModel, node: Any) -> int:
-    return model.positions.line(node)
-
-
 def _call_code(model: ScriptModel, event: Event) -> str:
-    return " ".join(model.code(event.node).split())
+    return one_line(model, event.node)
 
 
 # -- TL201 ------------------------------------------------------------------------------------------
