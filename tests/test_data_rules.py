@@ -192,3 +192,186 @@ def test_dataset_table_shape():
         if facts.mean is not None:
             assert facts.std is not None and len(facts.mean) == len(facts.std) == facts.channels
             assert all(0 < v < 1 for v in (*facts.mean, *facts.std)) and facts.source
+
+
+# -- loaders in the pipeline model -------------------------------------------------------------------
+
+LOOP = """
+model = torch.nn.Linear(3072, 10)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    model.train()
+    for x, y in {train}:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x.flatten(1)), y).backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        for x, y in {test}:
+            model(x.flatten(1))
+"""
+LOADER_HEAD = HEAD + "from torch.utils.data import DataLoader, Subset, TensorDataset, random_split\n"
+AUG = (
+    "aug = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor()])\n"
+)
+PLAIN = "plain = transforms.Compose([transforms.ToTensor()])\n"
+
+
+def data_codes(code: str, rules: str = "TL403,TL404", train: str = "train_loader", test: str = "test_loader") -> list[str]:
+    text = LOADER_HEAD + AUG + PLAIN + textwrap.dedent(code) + LOOP.format(train=train, test=test)
+    return sorted(d.code for d in lint(text, rules.split(",")))
+
+
+def test_loaders_in_the_model():
+    text = (
+        LOADER_HEAD
+        + AUG
+        + textwrap.dedent(
+            """
+        full = datasets.CIFAR10("d", transform=aug)
+        train_set, val_set = random_split(full, [45000, 5000])
+        train_loader = DataLoader(train_set, batch_size=128, shuffle=True)
+        test_loader = DataLoader(val_set, batch_size=128, shuffle=flag)
+        tensors = DataLoader(TensorDataset(x, y), 4, True)
+        """
+        )
+        + LOOP.format(train="train_loader", test="test_loader")
+    )
+    model = ScriptModel(libcst.parse_module(text))
+    train, test, tensors = model.pipelines.loaders
+    full = model.pipelines.datasets[0]
+    assert (train.name, train.use, train.view, train.map_style, train.shuffled, train.roles) == (
+        "train_loader",
+        full,
+        "train_set",
+        True,
+        True,
+        {"train"},
+    )
+    assert train.split is not None and model.code(train.split.func) == "random_split"
+    assert (test.view, test.use, test.shuffled, test.roles, test.for_eval) == ("val_set", full, None, {"eval"}, True)
+    assert (tensors.use, tensors.map_style, tensors.shuffled, tensors.roles) == (None, True, None, frozenset())
+    assert [model.span(n).line for _, n in train.loops] == [16]  # `for x, y in train_loader`
+
+
+# -- TL403 -------------------------------------------------------------------------------------------
+
+
+def test_tl403_test_set_given_the_training_transform():
+    code = """
+    train_set = datasets.CIFAR10("d", train=True, transform=aug)
+    test_set = datasets.CIFAR10("d", train=False, transform=aug)
+    train_loader = DataLoader(train_set, batch_size=128, shuffle=True)
+    test_loader = DataLoader(test_set, batch_size=128)
+    """
+    text = LOADER_HEAD + AUG + PLAIN + textwrap.dedent(code) + LOOP.format(train="train_loader", test="test_loader")
+    (d,) = lint(text, ["TL403"])
+    assert d.span.line == 8 and d.severity.value == "warning"
+    assert d.message.startswith(
+        "The CIFAR10 data on line 8 is for evaluation (it is built with `train=False`) but is given the pipeline on "
+        "line 4, which augments at random (`transforms.RandomCrop(32, padding=4)`, `transforms.RandomHorizontalFlip()`)"
+    )
+
+
+def test_tl403_validation_split_keeps_the_training_transform():
+    code = """
+    full = datasets.CIFAR10("d", transform=aug)
+    train_set, val_set = random_split(full, [45000, 5000])
+    train_loader = DataLoader(train_set, batch_size=128, shuffle=True)
+    test_loader = DataLoader(val_set, batch_size=128)
+    """
+    text = LOADER_HEAD + AUG + PLAIN + textwrap.dedent(code) + LOOP.format(train="train_loader", test="test_loader")
+    (d,) = lint(text, ["TL403"])
+    assert "carved from the CIFAR10 dataset on line 7 by `random_split` (line 8)" in d.message
+    assert "`test_loader` feeds only the evaluation loop on line 22" in d.message
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # an ImageFolder named for validation, a Subset iterated only under no_grad
+        'train_loader = DataLoader(datasets.ImageFolder("d/train", aug), shuffle=True)\nval_dataset = datasets.ImageFolder(valdir, aug)\ntest_loader = DataLoader(val_dataset)\n',
+        'full = datasets.CIFAR10("d", transform=aug)\ntrain_loader = DataLoader(full, shuffle=True)\ntest_loader = DataLoader(Subset(full, range(500)))\n',
+    ],
+)
+def test_tl403_fires(code: str):
+    assert data_codes(code, "TL403") == ["TL403"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # the evaluation data has its own pipeline; the training data alone is augmented
+        'train_loader = DataLoader(datasets.CIFAR10("d", transform=aug), shuffle=True)\ntest_loader = DataLoader(datasets.CIFAR10("d", train=False, transform=plain))\n',
+        # a split whose dataset is given another transform afterwards
+        'full = datasets.CIFAR10("d", transform=aug)\ntrain_set, val_set = random_split(full, [9, 1])\nval_set.dataset.transform = plain\ntrain_loader = DataLoader(train_set, shuffle=True)\ntest_loader = DataLoader(val_set)\n',
+        # the split's parts are built from two dataset objects, one per pipeline
+        'idx = list(range(100))\ntrain_loader = DataLoader(Subset(datasets.CIFAR10("d", transform=aug), idx[:90]), shuffle=True)\ntest_loader = DataLoader(Subset(datasets.CIFAR10("d", transform=plain), idx[90:]))\n',
+        # a pipeline from a helper, a dataset from another module, test-time augmentation it cannot tell
+        'train_loader = DataLoader(datasets.CIFAR10("d", transform=aug), shuffle=True)\ntest_loader = DataLoader(datasets.CIFAR10("d", train=False, transform=make_eval_transform()))\n',
+        'from mydata import Faces\ntrain_loader = DataLoader(Faces("d", transform=aug), shuffle=True)\ntest_loader = DataLoader(Faces("d", train=False, transform=aug))\n',
+        # user classes that share torchvision's names
+        'class RandomCrop:\n    def __call__(self, x):\n        return x\n\nmine = transforms.Compose([RandomCrop(), transforms.ToTensor()])\ntrain_loader = DataLoader(datasets.CIFAR10("d", transform=aug), shuffle=True)\ntest_loader = DataLoader(datasets.CIFAR10("d", train=False, transform=mine))\n',
+    ],
+)
+def test_tl403_silent(code: str):
+    assert data_codes(code, "TL403") == []
+
+
+# -- TL404 -------------------------------------------------------------------------------------------
+
+
+def test_tl404_and_its_fix():
+    code = 'train_loader = DataLoader(datasets.MNIST("d", transform=plain), batch_size=64)\ntest_loader = DataLoader(datasets.MNIST("d", train=False, transform=plain))\n'
+    text = LOADER_HEAD + AUG + PLAIN + code + LOOP.format(train="train_loader", test="test_loader")
+    (d,) = lint(text, ["TL404"])
+    assert d.message.startswith(
+        "`train_loader` (line 6) over MNIST feeds the training loop on line 13 and has no `shuffle=True` and no sampler"
+    )
+    assert d.fix is not None and d.fix.applicability.value == "unsafe"
+    outcome = fix_text(text, "x.py", default_settings(["TL404"]), unsafe=True)
+    assert 'DataLoader(datasets.MNIST("d", transform=plain), batch_size=64, shuffle=True)' in outcome.text
+    assert lint(outcome.text, ["TL404"]) == []
+    assert fix_text(outcome.text, "x.py", default_settings(["TL404"]), unsafe=True).text == outcome.text
+
+
+def test_tl404_shuffle_false_through_a_helper():
+    code = """
+    def train(model, loader, opt):
+        for x, y in loader:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+
+    ds = TensorDataset(torch.rand(100, 4), torch.randint(0, 2, (100,)))
+    loader = DataLoader(ds, batch_size=10, shuffle=False)
+    net = torch.nn.Linear(4, 2)
+    train(net, loader, torch.optim.SGD(net.parameters(), lr=0.1))
+    """
+    (d,) = lint(LOADER_HEAD + textwrap.dedent(code), ["TL404"])
+    assert "has `shuffle=False` and no sampler" in d.message
+    outcome = fix_text(LOADER_HEAD + textwrap.dedent(code), "x.py", default_settings(["TL404"]), unsafe=True)
+    assert "DataLoader(ds, batch_size=10, shuffle=True)" in outcome.text
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'train_loader = DataLoader(datasets.MNIST("d", transform=plain), batch_size=64, shuffle=True)\ntest_loader = None\n',
+        'train_loader = DataLoader(datasets.MNIST("d", transform=plain), sampler=sampler)\ntest_loader = None\n',
+        'train_loader = DataLoader(datasets.MNIST("d", transform=plain), shuffle=args.shuffle)\ntest_loader = None\n',
+        'train_loader = DataLoader(datasets.MNIST("d", transform=plain), **kwargs)\ntest_loader = None\n',
+        # an IterableDataset, a dataset from another module
+        "class Stream(torch.utils.data.IterableDataset):\n    def __iter__(self):\n        yield 1\n\ntrain_loader = DataLoader(Stream(), batch_size=4)\ntest_loader = None\n",
+        'from mydata import Faces\ntrain_loader = DataLoader(Faces("d"), batch_size=4)\ntest_loader = None\n',
+        # sequence data with a recurrent model
+        "rnn = torch.nn.LSTM(8, 16)\ntrain_loader = DataLoader(TensorDataset(seqs, targets), batch_size=4)\ntest_loader = None\n",
+    ],
+)
+def test_tl404_silent(code: str):
+    assert data_codes(code, "TL404", test="[]") == []
+
+
+def test_tl404_not_for_evaluation_loaders():
+    code = 'train_loader = DataLoader(datasets.MNIST("d", transform=plain), shuffle=True)\ntest_loader = DataLoader(datasets.MNIST("d", train=False, transform=plain))\n'
+    assert data_codes(code, "TL404") == []

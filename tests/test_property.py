@@ -149,6 +149,35 @@ folder = datasets.ImageFolder("d", swapped)
 """
 SEEDS += [PIPELINES]
 
+LOADERS = """\
+import torch
+from torch.utils.data import DataLoader, Subset, random_split
+from torchvision import datasets, transforms
+
+aug = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+full = datasets.CIFAR10("d", train=True, transform=aug)
+train_set, val_set = random_split(full, [45000, 5000])
+test_set = datasets.CIFAR10("d", train=False, transform=aug)
+train_loader = DataLoader(train_set, batch_size=128, shuffle=False)
+val_loader = DataLoader(val_set, batch_size=256)
+extra = DataLoader(Subset(full, range(100)), batch_size=8)
+model = torch.nn.Linear(3072, 10)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(3):
+    for x, y in train_loader:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x.flatten(1)), y).backward()
+        opt.step()
+    for x, y in extra:
+        opt.zero_grad()
+        model(x.flatten(1)).sum().backward()
+        opt.step()
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x.flatten(1))
+"""
+SEEDS += [LOADERS]
+
 
 def parses(text: str) -> bool:
     try:

@@ -53,7 +53,7 @@ _CLIP = {"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"}
 _RECEIVER_EVENTS = frozenset({"step", "unscale_", "zero_grad", "zero_", "train", "eval"})
 # Calls that pass a loader through to the loop: `enumerate(loader)`, `tqdm(loader)`, `zip(a, b)`, ...
 _ITERATION_WRAPPERS = {"enumerate", "tqdm", "trange", "iter", "list", "islice", "zip", "TQDM", "log_every", "track"}
-_EVAL_NAME = re.compile(
+EVAL_NAME = re.compile(
     r"(?:^|_)(?:val|valid|validate|validation|test|testing|eval|evaluate|evaluation)(?:_|$|s$|loader|dataloader|set)",
     re.IGNORECASE,
 )
@@ -274,6 +274,15 @@ class LoopModel:
         return [e for trace in self.traces for e in trace.events if e.kind in kinds]
 
     @cached_property
+    def trace_loops(self) -> list[TraceLoop]:
+        """Every loop the traces run, once each, outer loops before the loops they hold."""
+        out: dict[int, TraceLoop] = {}
+        for event in self.events():
+            for loop in event.loops:
+                out.setdefault(id(loop), loop)
+        return list(out.values())
+
+    @cached_property
     def has_training(self) -> bool:
         """Whether the file visibly trains something: a backward pass or an optimizer step."""
         return bool(self.events(BACKWARD, STEP))
@@ -366,7 +375,7 @@ class LoopModel:
         node = loop.node
         if isinstance(node, cst.For):
             names.append(terminal_name(_unwrapped(node.iter)) or "")
-        return "eval" if any(_EVAL_NAME.search(name) for name in names) else None
+        return "eval" if any(EVAL_NAME.search(name) for name in names) else None
 
     def _inner_loops(self, loop: TraceLoop) -> Iterator[TraceLoop]:
         seen: set[int] = set()
@@ -403,7 +412,30 @@ class LoopModel:
                     return value.args[0].value
         return None
 
-    def _is_data(self, expr: cst.BaseExpression, scope: Scope, frame: Frame, depth: int = 0) -> bool:
+    def loaders(self, loop: TraceLoop) -> list[TorchObject]:
+        """The DataLoaders a loop takes its batches from (the ones the file builds)."""
+        scope = loop.loop.function.scope if loop.loop.function is not None else self.ev.tables.module_scope
+        node = loop.node
+        sources: list[tuple[cst.BaseExpression, Scope]] = []
+        if isinstance(node, cst.For):
+            sources = [(e, scope) for e in self._iterated(node.iter)]
+        else:
+            for site in self.ev.tables.calls_named("next"):
+                if site.loops and site.loops[-1] is loop.loop and site.node.args:
+                    source = self._iter_source(site.node.args[0].value, site.scope)
+                    if source is not None:
+                        sources.append((source, site.scope))
+        out = []
+        for expr, where in sources:
+            for known in self.ev.eval(expr, where, loop.frame):
+                value = known.value
+                if isinstance(value, TorchObject) and value.facts.name == "DataLoader" and value not in out:
+                    out.append(value)
+        return out
+
+    def _iterated(self, expr: cst.BaseExpression, depth: int = 0) -> list[cst.BaseExpression]:
+        """What a loop goes over once the wrappers are taken off: `enumerate(tqdm(loader))` and
+        `range(len(loader))` go over `loader`, `zip(a, b)` over both, `range(10)` over nothing."""
         while isinstance(expr, cst.Call) and depth < 8:
             depth += 1
             name = callee_name(expr.func)
@@ -411,19 +443,25 @@ class LoopModel:
             if name == "range" and len(positional) == 1:
                 inner = positional[0]
                 if isinstance(inner, cst.Call) and callee_name(inner.func) == "len" and inner.args:
-                    return self._is_data(inner.args[0].value, scope, frame, depth)
-                return False
+                    return self._iterated(inner.args[0].value, depth)
+                return []
             if name == "zip":
-                return any(self._is_data(p, scope, frame, depth) for p in positional)
+                return [e for p in positional for e in self._iterated(p, depth)]
             if name not in _ITERATION_WRAPPERS or not positional:
                 break
             expr = positional[0]
-        for known in self.ev.eval(expr, scope, frame):
-            value = known.value
-            if isinstance(value, TorchObject) and value.facts.name == "DataLoader":
+        return [expr]
+
+    def _is_data(self, expr: cst.BaseExpression, scope: Scope, frame: Frame) -> bool:
+        for source in self._iterated(expr):
+            for known in self.ev.eval(source, scope, frame):
+                value = known.value
+                if isinstance(value, TorchObject) and value.facts.name == "DataLoader":
+                    return True
+            name = terminal_name(source)
+            if name is not None and _LOADER_NAME.search(name) is not None:
                 return True
-        name = terminal_name(expr)
-        return name is not None and _LOADER_NAME.search(name) is not None
+        return False
 
     # -- helpers for the walk ------------------------------------------------------------------
 

@@ -6,6 +6,10 @@ written in the call or bound to a name first; a list that is appended to or buil
 the pipeline incomplete. A dataset use is a `torchvision.datasets` call with the pipeline its
 `transform=` reaches (the call itself, a name bound to it, or a key of a dict literal:
 `data_transforms['train']`) and whether it is training data (`train=True`, the default).
+
+A loader use is a `DataLoader(...)` call: the dataset it wraps (a torchvision dataset, directly or
+through `Subset`/`random_split`, a `TensorDataset`, a same-file `Dataset` class), whether it shuffles
+or has a sampler, and which loops of the loop model take batches from it (training or evaluation).
 """
 
 from __future__ import annotations
@@ -17,11 +21,24 @@ import libcst as cst
 
 from trainlint.facts.datasets import DATASETS, DatasetFacts
 from trainlint.model.evaluator import Evaluator
-from trainlint.model.syntax import CallSite, Scope
-from trainlint.model.values import Frame
+from trainlint.model.loops import EVAL_NAME, LoopModel
+from trainlint.model.syntax import CallSite, Scope, callee_name, dotted_name
+from trainlint.model.values import Frame, Instance
 
 COMPOSE = {"torchvision.transforms.Compose": "v1", "torchvision.transforms.v2.Compose": "v2"}
 _PREFIXES = ("torchvision.transforms.v2.", "torchvision.transforms.")
+# torchvision's transforms that draw random numbers each time they run (v1 and v2): augmentation.
+RANDOM_TRANSFORMS = frozenset(
+    {
+        "RandomApply", "RandomChoice", "RandomOrder", "RandomCrop", "RandomResizedCrop", "RandomHorizontalFlip",
+        "RandomVerticalFlip", "RandomRotation", "RandomAffine", "RandomPerspective", "RandomGrayscale",
+        "RandomErasing", "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
+        "RandomAutocontrast", "RandomEqualize", "RandomChannelPermutation", "RandomPhotometricDistort",
+        "RandomZoomOut", "RandomIoUCrop", "RandomShortestSize", "RandomResize", "ScaleJitter", "ColorJitter",
+        "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix", "ElasticTransform", "CutMix", "MixUp",
+    }
+)  # fmt: skip
+_DATA = "torch.utils.data."
 
 
 @dataclass(eq=False)
@@ -45,6 +62,10 @@ class Pipeline:
     def index(self, *names: str) -> int | None:
         return next((i for i, s in enumerate(self.steps) if s.name in names), None)
 
+    @property
+    def augmentations(self) -> list[Step]:
+        return [s for s in self.steps if s.name in RANDOM_TRANSFORMS]
+
 
 @dataclass(eq=False)
 class DatasetUse:
@@ -53,11 +74,41 @@ class DatasetUse:
     train: bool | None  # None: not known
     pipeline: Pipeline | None  # the transform it is given, when it is a pipeline of this file
     transform: cst.BaseExpression | None  # the argument as written
+    name: str | None = None  # the name it is bound to (`val_set`), or its folder's (`valdir`)
+
+
+@dataclass(eq=False)
+class LoaderUse:
+    """A `DataLoader(...)` the file builds, what it wraps and which loops take batches from it."""
+
+    site: CallSite
+    name: str | None  # the name it is bound to: `train_loader`
+    use: DatasetUse | None  # the torchvision dataset it reads, directly or through a split
+    split: cst.Call | None  # the `Subset(...)`/`random_split(...)` between the dataset and the loader
+    view: str | None  # the name of the dataset it is given: `val_set`
+    map_style: bool | None  # a dataset indexed by position (None: not known; False: an IterableDataset)
+    shuffle: cst.Arg | None  # the `shuffle=` argument, None when not given (the default is False)
+    shuffled: bool | None  # its value (False when not given; None: not known)
+    sampler: bool  # a `sampler=` or `batch_sampler=` decides the order
+    loops: tuple[tuple[str, cst.For | cst.While], ...]  # the loops that take batches from it, with their role
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """ "train" / "eval" for each kind of loop that iterates it."""
+        return frozenset(role for role, _ in self.loops)
+
+    @property
+    def for_eval(self) -> bool:
+        """Only evaluation loops iterate it; or no loop is seen and its names say validation or test."""
+        if self.roles:
+            return self.roles == {"eval"}
+        return any(n is not None and EVAL_NAME.search(n) is not None for n in (self.name, self.view))
 
 
 class Pipelines:
-    def __init__(self, evaluator: Evaluator) -> None:
+    def __init__(self, evaluator: Evaluator, loops: LoopModel) -> None:
         self.ev = evaluator
+        self.loops = loops
 
     @cached_property
     def pipelines(self) -> list[Pipeline]:
@@ -178,4 +229,103 @@ class Pipelines:
         elif any(a.star for a in site.node.args) or (facts.name in ("MNIST", "CIFAR10") and len(positional) >= 2):
             train = None  # `MNIST(root, False)` or **kwargs: not known
         pipeline = self.pipeline_of(transform, site.scope) if transform is not None else None
-        return DatasetUse(site, facts, train, pipeline, transform)
+        name = _bound_name(site)
+        if name is None and facts.name == "ImageFolder" and positional:
+            name = dotted_name(positional[0])  # `ImageFolder(valdir, ...)`
+        return DatasetUse(site, facts, train, pipeline, transform, name)
+
+    @cached_property
+    def loaders(self) -> list[LoaderUse]:
+        iterated: dict[int, dict[tuple[str, int], tuple[str, cst.For | cst.While]]] = {}
+        for loop in self.loops.trace_loops:
+            role = self.loops.role(loop)
+            if role is not None:
+                for loader in self.loops.loaders(loop):
+                    iterated.setdefault(id(loader.node), {})[(role, id(loop.node))] = (role, loop.node)
+        out = []
+        for site in self.ev.tables.calls_named("DataLoader"):
+            if self.ev.qualname(site.node.func, site.scope, self.ev.frame_of(site)) != _DATA + "DataLoader":
+                continue
+            out.append(self._loader(site, tuple(iterated.get(id(site.node), {}).values())))
+        return out
+
+    @cached_property
+    def _uses_by_node(self) -> dict[cst.Call, DatasetUse]:
+        return {use.site.node: use for use in self.datasets}
+
+    def _loader(self, site: CallSite, loops: tuple[tuple[str, cst.For | cst.While], ...]) -> LoaderUse:
+        args = site.node.args
+        keywords = {a.keyword.value: a for a in args if a.keyword is not None}
+        positional = [a.value for a in args if a.keyword is None and not a.star]
+        dataset = keywords["dataset"].value if "dataset" in keywords else positional[0] if positional else None
+        use, split, map_style = self._source(dataset, site.scope, 0) if dataset is not None else (None, None, None)
+        shuffle = keywords.get("shuffle")
+        shuffled: bool | None = False
+        if shuffle is not None:
+            found = self.ev.single(shuffle.value, site.scope, self.ev.frame_of(site))
+            shuffled = found.value if found is not None and isinstance(found.value, bool) else None
+        elif len(positional) > 2 or any(a.star for a in args):
+            shuffled = None  # `DataLoader(ds, 64, True)` or `**kwargs`
+        sampler = any(k in keywords for k in ("sampler", "batch_sampler"))
+        view = dotted_name(dataset) if dataset is not None else None
+        return LoaderUse(site, _bound_name(site), use, split, view, map_style, shuffle, shuffled, sampler, loops)
+
+    def _source(
+        self, expr: cst.BaseExpression, scope: Scope, depth: int
+    ) -> tuple[DatasetUse | None, cst.Call | None, bool | None]:
+        """(the torchvision dataset, the split between, whether it is map-style) for a loader's dataset."""
+        if depth > 4:
+            return None, None, None
+        if isinstance(expr, cst.Name):
+            _, bindings = scope.lookup(expr.value)
+            if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].value is None:
+                return None, None, None
+            value = bindings[0].value
+            if bindings[0].unpack_index is not None:  # `train_set, val_set = random_split(full, [n, m])`
+                if not (isinstance(value, cst.Call) and self._data_call(value, scope) == "random_split" and value.args):
+                    return None, None, None
+                use, _, map_style = self._source(value.args[0].value, scope, depth + 1)
+                return use, value, map_style
+            return self._source(value, scope, depth + 1)
+        if not isinstance(expr, cst.Call):
+            return None, None, None
+        use = self._uses_by_node.get(expr)
+        if use is not None:
+            return use, None, True
+        kind = self._data_call(expr, scope)
+        if kind == "Subset" and expr.args:
+            use, _, map_style = self._source(expr.args[0].value, scope, depth + 1)
+            return use, expr, map_style
+        if kind in ("TensorDataset", "ConcatDataset"):
+            return None, None, True
+        return None, None, self._map_style_class(expr, scope)
+
+    def _data_call(self, call: cst.Call, scope: Scope) -> str | None:
+        """`Subset`, `random_split`, `TensorDataset`, ... for a call of torch.utils.data."""
+        if callee_name(call.func) not in ("Subset", "random_split", "TensorDataset", "ConcatDataset"):
+            return None
+        qualname = self.ev.qualname(call.func, scope) or ""
+        if not qualname.startswith(_DATA):
+            return None
+        return qualname.rsplit(".", 1)[-1]
+
+    def _map_style_class(self, call: cst.Call, scope: Scope) -> bool | None:
+        """A same-file Dataset class: True for one indexed by position, False for an IterableDataset."""
+        found = self.ev.single(call, scope)
+        if found is None or not isinstance(found.value, Instance):
+            return None
+        classes = self.ev.classes
+        bases = {q for cls in classes.mro(found.value.cls) for q in classes.base_qualnames(cls)}
+        if any(q.startswith(_DATA) and q.endswith("IterableDataset") for q in bases):
+            return False
+        if any(q in (_DATA + "Dataset", _DATA + "dataset.Dataset") for q in bases):
+            return "__getitem__" in classes.all_methods(found.value.cls) or None
+        return None
+
+
+def _bound_name(site: CallSite) -> str | None:
+    """`val_set` in `val_set = datasets.MNIST(...)`."""
+    statement = site.statement
+    if isinstance(statement, cst.Assign) and statement.value is site.node and len(statement.targets) == 1:
+        return dotted_name(statement.targets[0].target)
+    return None

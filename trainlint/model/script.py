@@ -91,7 +91,7 @@ class ScriptModel:
     def pipelines(self) -> Pipelines:
         from trainlint.model.pipelines import Pipelines
 
-        return Pipelines(self.evaluator)
+        return Pipelines(self.evaluator, self.loops)
 
     @cached_property
     def loops(self) -> LoopModel:

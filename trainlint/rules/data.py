@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from trainlint.model import ScriptModel
-    from trainlint.model.pipelines import DatasetUse, Pipeline, Step
+    from trainlint.model.pipelines import DatasetUse, LoaderUse, Pipeline, Step
 
 # Parts of names whose presence anywhere in the file may mean the data is normalized some other way
 # (a Normalize applied later, `(x - mean) / std`, `self.pixel_mean` in a model): TL401 stays silent.
@@ -275,3 +275,161 @@ def _module_prefix(model: ScriptModel, call: cst.Call) -> str | None:
     if isinstance(func, cst.Attribute):
         return model.code(func.value) + "."
     return None
+
+
+# Words one of which an augmentation's name holds.
+_AUGMENTATION_WORDS = frozenset(
+    {"Random", "ColorJitter", "Augment", "AugMix", "ElasticTransform", "CutMix", "MixUp", "ScaleJitter"}
+)
+
+
+@register
+class AugmentationInEval(Rule):
+    code = "TL403"
+    name = "augmentation-in-eval-transform"
+    severity = Severity.WARNING
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (frozenset({"Compose"}), _AUGMENTATION_WORDS)
+
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
+        import libcst as cst
+
+        pipelines = model.pipelines
+        # `val_set.transform = ...` / `val_set.dataset.transform = ...`: the data is given another pipeline later.
+        retransformed = {
+            model.code(store.base if not _is_dataset_attribute(store.base) else store.base.value)  # type: ignore[attr-defined]
+            for attr in ("transform", "transforms")
+            for store in model.tables.attribute_stores.get(attr, ())
+        }
+        loaders = pipelines.loaders
+        for use in pipelines.datasets:
+            if use.pipeline is None or not use.pipeline.augmentations or use.name in retransformed:
+                continue
+            evidence = self._evaluation(model, use, [lo for lo in loaders if lo.use is use and lo.split is None])
+            if evidence is not None and isinstance(use.transform, cst.BaseExpression):
+                yield self._finding(model, use, use.transform, evidence, split=None)
+        reported: set[int] = set()
+        for loader in loaders:
+            source, split = loader.use, loader.split
+            if source is None or split is None or source.pipeline is None or not source.pipeline.augmentations:
+                continue
+            if not loader.for_eval or loader.view in retransformed or source.name in retransformed or id(split) in reported:
+                continue
+            reported.add(id(split))
+            yield self._finding(model, source, loader.site.node, self._loader_evidence(model, loader), split=split)
+
+    def _evaluation(self, model: ScriptModel, use: DatasetUse, loaders: list[LoaderUse]) -> str | None:
+        """Why this dataset is evaluation data, or None when nothing says so."""
+        from trainlint.model.loops import EVAL_NAME
+
+        if use.train is False:
+            return "it is built with `train=False`" if use.facts.name != "ImageFolder" else "it is the evaluation split"
+        if use.train is None and use.name is not None and EVAL_NAME.search(use.name):
+            return f"it is named `{use.name}`"
+        if loaders and all(lo.for_eval and lo.roles for lo in loaders):
+            return self._loader_evidence(model, loaders[0])
+        return None
+
+    @staticmethod
+    def _loader_evidence(model: ScriptModel, loader: LoaderUse) -> str:
+        loop = next((node for role, node in loader.loops if role == "eval"), None)
+        what = f"`{loader.name}`" if loader.name else f"the loader on line {_line(model, loader.site.node)}"
+        if loop is not None:
+            return f"{what} feeds only the evaluation loop on line {_line(model, loop)}"
+        return f"it feeds {what}"
+
+    def _finding(self, model: ScriptModel, use: DatasetUse, node: cst.CSTNode, evidence: str, split: cst.Call | None) -> Finding:
+        pipeline = use.pipeline
+        assert pipeline is not None
+        randoms = pipeline.augmentations
+
+        def message() -> str:
+            shown = ", ".join(f"`{_code(model, s.node)}`" for s in randoms[:3]) + (", ..." if len(randoms) > 3 else "")
+            pipe = f"the pipeline on line {_line(model, pipeline.node)}, which augments at random ({shown})"
+            if split is not None:
+                head = (
+                    f"This evaluation data is carved from the {use.facts.name} dataset on line "
+                    f"{_line(model, use.site.node)} by `{_code(model, split.func)}` (line {_line(model, split)}) and "
+                    f"keeps that dataset's transform, {pipe}; {evidence}"
+                )
+                fix = (
+                    "Split the indices instead and build the evaluation part from a second dataset object with a "
+                    "deterministic pipeline (`Subset(datasets.X(..., transform=eval_transform), val_indices)`)"
+                )
+            else:
+                head = f"The {use.facts.name} data on line {_line(model, use.site.node)} is for evaluation ({evidence}) but is given {pipe}"
+                fix = "Give the evaluation data a pipeline without random transforms (resize or center-crop, ToTensor, Normalize)"
+            return (
+                f"{head}: evaluation then scores randomly altered images, so its accuracy is noisy, lower than the "
+                f"model's, and differs from run to run. {fix}"
+            )
+
+        refs = [pipeline.node, use.site.node, *(s.node for s in randoms)] + ([split] if split is not None else [])
+        return Finding(node, message, refs=refs)
+
+
+def _is_dataset_attribute(base: cst.BaseExpression) -> bool:
+    """`val_set.dataset` in `val_set.dataset.transform = ...`: the Subset's underlying dataset."""
+    import libcst as cst
+
+    return isinstance(base, cst.Attribute) and base.attr.value == "dataset"
+
+
+# Recurrent layers: a file that builds one may iterate sequence data whose order is the point.
+_RECURRENT = frozenset({"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"})
+
+
+@register
+class TrainLoaderNotShuffled(Rule):
+    code = "TL404"
+    name = "train-loader-not-shuffled"
+    severity = Severity.WARNING
+    fix = FixKind.UNSAFE
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (frozenset({"DataLoader"}),)
+
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
+        recurrent = any(layer.name in _RECURRENT for layer in model.torch.layers)
+        for loader in model.pipelines.loaders:
+            if "train" not in loader.roles or loader.shuffled is not False or loader.sampler:
+                continue
+            if loader.map_style is not True or (recurrent and loader.use is None):
+                continue  # an iterable or unknown dataset, or sequence data that may be meant to stay in order
+            yield self._finding(model, loader)
+
+    def _finding(self, model: ScriptModel, loader: LoaderUse) -> Finding:
+        import libcst as cst
+
+        loop = next(node for role, node in loader.loops if role == "train")
+        call = loader.site.node
+
+        def message() -> str:
+            what = (
+                f"`{loader.name}` (line {_line(model, call)})" if loader.name else f"The DataLoader on line {_line(model, call)}"
+            )
+            given = f"`{_code(model, loader.shuffle)}`" if loader.shuffle is not None else "no `shuffle=True`"
+            data = f" over {loader.use.facts.name}" if loader.use is not None else ""
+            return (
+                f"{what[0].upper()}{what[1:]}{data} feeds the training loop on line {_line(model, loop)} and has "
+                f"{given} and no sampler: every epoch sees the same batches in the same order (datasets are often "
+                f"stored sorted or grouped by class), so the gradient steps are biased by that order and the loss "
+                f"can stall or swing. Pass `shuffle=True` (or a sampler)"
+            )
+
+        def fix() -> Fix | None:
+            if loader.shuffle is not None:
+                value = loader.shuffle.value
+                if isinstance(value, cst.Name) and value.value == "False":
+                    return Fix(Applicability.UNSAFE, "Set shuffle=True", (replace(model, value, "True"),))
+                return None
+            args = call.args
+            if not args or any(a.star for a in args):
+                return None
+            edit = insert_after(model, args[-1].value, ", shuffle=True")
+            return Fix(Applicability.UNSAFE, "Add shuffle=True", (edit,))
+
+        return Finding(loader.shuffle.value if loader.shuffle is not None else call, message, fix, refs=[call, loop])
