@@ -9,7 +9,7 @@ import textwrap
 import libcst
 import pytest
 import torch
-from conftest import lint
+from conftest import ROOT, lint, run_cli
 
 from trainlint.engine import lint_source
 from trainlint.facts.datasets import DATASETS
@@ -375,3 +375,144 @@ def test_tl404_silent(code: str):
 def test_tl404_not_for_evaluation_loaders():
     code = 'train_loader = DataLoader(datasets.MNIST("d", transform=plain), shuffle=True)\ntest_loader = DataLoader(datasets.MNIST("d", train=False, transform=plain))\n'
     assert data_codes(code, "TL404") == []
+
+
+# -- TL406 -------------------------------------------------------------------------------------------
+
+_TRAIN = 'train_loader = DataLoader(datasets.MNIST("d", train=True, transform=plain), shuffle=True)\n'
+
+
+def test_tl406_test_set_without_train_false_and_its_fix():
+    code = _TRAIN + 'test_set = datasets.MNIST("d", transform=plain)\ntest_loader = DataLoader(test_set, batch_size=1000)\n'
+    text = LOADER_HEAD + AUG + PLAIN + code + LOOP.format(train="train_loader", test="test_loader")
+    (d,) = lint(text, ["TL406"])
+    assert d.message.startswith(
+        "`test_set` is evaluation data, read by the evaluation loop on line 20, but the MNIST dataset on line 7 is "
+        "its training split (`train=` is not given, and its default picks the training part)"
+    )
+    assert d.message.endswith("Pass `train=False`")
+    assert d.fix is not None and d.fix.applicability.value == "unsafe"
+    outcome = fix_text(text, "x.py", default_settings(["TL406"]), unsafe=True)
+    assert 'test_set = datasets.MNIST("d", transform=plain, train=False)' in outcome.text
+    assert lint(outcome.text, ["TL406"]) == []
+    assert fix_text(outcome.text, "x.py", default_settings(["TL406"]), unsafe=True).text == outcome.text
+
+
+def test_tl406_explicit_train_true_is_turned_false():
+    code = _TRAIN + 'test_loader = DataLoader(datasets.CIFAR10("d", train=True, transform=plain))\n'
+    text = LOADER_HEAD + AUG + PLAIN + code + LOOP.format(train="train_loader", test="test_loader")
+    (d,) = lint(text, ["TL406"])
+    assert "`test_loader` is evaluation data" in d.message and "(`train=True`)" in d.message
+    assert model_text(d.span, text) == "True"
+    fixed = fix_text(text, "x.py", default_settings(["TL406"]), unsafe=True).text
+    assert 'datasets.CIFAR10("d", train=False, transform=plain)' in fixed
+
+
+def model_text(span, text: str) -> str:
+    line = text.splitlines()[span.line - 1]
+    return line[span.column : span.end_column]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # split= datasets: reported, no fix (the evaluation split's name differs between datasets)
+        _TRAIN + 'val_set = datasets.SVHN("d", split="train", transform=plain)\ntest_loader = DataLoader(val_set)\n',
+        # no loop at all: the names alone, with the loader reading the whole dataset
+        _TRAIN + 'valid_loader = DataLoader(datasets.FashionMNIST("d", transform=plain))\ntest_loader = valid_loader\n',
+    ],
+)
+def test_tl406_fires(code: str):
+    assert data_codes(code, "TL406") == ["TL406"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        _TRAIN + 'test_loader = DataLoader(datasets.MNIST("d", train=False, transform=plain))\n',
+        # a held-out part of the training set, the right way to validate
+        (
+            'full = datasets.MNIST("d", transform=plain)\ntrain_set, val_set = random_split(full, [50000, 10000])\n'
+            "train_loader = DataLoader(train_set, shuffle=True)\ntest_loader = DataLoader(val_set)\n"
+        ),
+        (
+            'idx = list(range(60000))\ntrain_loader = DataLoader(Subset(datasets.MNIST("d", transform=aug), idx[:50000]), shuffle=True)\n'
+            'val_set = datasets.MNIST("d", transform=plain)\ntest_loader = DataLoader(Subset(val_set, idx[50000:]))\n'
+        ),
+        # training accuracy measured on purpose
+        _TRAIN + 'eval_train_loader = DataLoader(datasets.MNIST("d", transform=plain))\ntest_loader = eval_train_loader\n',
+        # the split is not read: positional, unknown, **kwargs
+        _TRAIN + 'test_loader = DataLoader(datasets.MNIST("d", False, transform=plain))\n',
+        _TRAIN + 'test_loader = DataLoader(datasets.SVHN("d", "test", transform=plain))\n',
+        _TRAIN + 'test_loader = DataLoader(datasets.MNIST("d", train=args.train, transform=plain))\n',
+        _TRAIN + 'kw = dict(root="d", train=False)\ntest_loader = DataLoader(datasets.MNIST(**kw, transform=plain))\n',
+        # EMNIST's split= names the subset, not the part
+        _TRAIN + 'test_loader = DataLoader(datasets.EMNIST("d", split="balanced", train=False, transform=plain))\n',
+        _TRAIN + 'test_loader = DataLoader(datasets.SVHN("d", split="test", transform=plain))\n',
+        # an ImageFolder's part is its folder
+        _TRAIN + 'test_loader = DataLoader(datasets.ImageFolder("d/val", plain))\n',
+    ],
+)
+def test_tl406_silent(code: str):
+    assert data_codes(code, "TL406") == []
+
+
+def test_tl406_silent_when_a_training_loop_reads_it():
+    code = 'test_set = datasets.MNIST("d", transform=plain)\ntest_loader = DataLoader(test_set, shuffle=True)\n'
+    assert data_codes(code, "TL406", train="test_loader", test="test_loader") == []
+
+
+# -- pipelines from same-file helpers -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("helper", "expected"),
+    [
+        # one return: the pipeline is known
+        ("def eval_transform():\n    return transforms.Compose([transforms.RandomCrop(28), transforms.ToTensor()])\n", ["TL403"]),
+        (
+            "def eval_transform():\n    t = transforms.Compose([transforms.RandomCrop(28), transforms.ToTensor()])\n    return t\n",
+            ["TL403"],
+        ),
+        ("def eval_transform():\n    return transforms.Compose([transforms.ToTensor()])\n", []),
+        # two returns: which one the call takes depends on its arguments
+        (
+            "def eval_transform(train=False):\n    if train:\n        return aug\n    return transforms.Compose([transforms.ToTensor()])\n",
+            [],
+        ),
+        # a list built up before the Compose: incomplete, silent
+        (
+            (
+                "def eval_transform():\n    steps = [transforms.ToTensor()]\n    steps.append(transforms.RandomCrop(28))\n"
+                "    return transforms.Compose(steps)\n"
+            ),
+            [],
+        ),
+    ],
+)
+def test_pipeline_from_a_helper(helper: str, expected: list[str]):
+    code = helper + _TRAIN + 'test_loader = DataLoader(datasets.MNIST("d", train=False, transform=eval_transform()))\n'
+    assert data_codes(code, "TL403") == expected
+
+
+def test_missing_normalize_through_a_helper():
+    code = (
+        "def get_transform():\n    return transforms.Compose([transforms.ToTensor()])\n"
+        'train_loader = DataLoader(datasets.MNIST("d", transform=get_transform()), shuffle=True)\n'
+        'test_loader = DataLoader(datasets.MNIST("d", train=False, transform=get_transform()))\n'
+    )
+    assert data_codes(code, "TL401") == ["TL401"]  # one pipeline, one finding, at the helper's Compose
+
+
+def test_the_loader_example_and_its_fixes(tmp_path):
+    """examples/buggy/cifar_loaders.py: one finding per slip; the unsafe fixes make it clean of TL4xx."""
+    run = run_cli("check", "--no-cache", "--output-format", "concise", str(ROOT / "examples" / "buggy" / "cifar_loaders.py"))
+    found = [(line.split(":")[1], line.split(": warning: ")[1][:5]) for line in run.stdout.splitlines() if ": warning: " in line]
+    assert found == [("18", "TL404"), ("19", "TL403"), ("21", "TL406")], run.stdout
+    copy = tmp_path / "cifar_loaders.py"
+    copy.write_text((ROOT / "examples" / "buggy" / "cifar_loaders.py").read_text())
+    run_cli("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "TL4", str(copy))
+    fixed = copy.read_text()
+    assert "DataLoader(train_set, batch_size=128, shuffle=True)" in fixed
+    assert 'datasets.CIFAR10("data", download=True, transform=plain, train=False)' in fixed
+    assert run_cli("check", "--no-cache", "--select", "TL404,TL406", str(copy)).returncode == 0

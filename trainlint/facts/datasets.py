@@ -17,6 +17,10 @@ class DatasetFacts:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     source: str | None = None
+    # The keyword that picks the training or evaluation part, with the value (or values) that mean training:
+    # `train=True` for MNIST and CIFAR, `split="train"` for SVHN; None where the folder decides (ImageFolder).
+    split_keyword: str | None = "train"
+    training_splits: tuple[str, ...] = ()
 
 
 IMAGENET = DatasetFacts(
@@ -25,6 +29,8 @@ IMAGENET = DatasetFacts(
     (0.485, 0.456, 0.406),
     (0.229, 0.224, 0.225),
     "torchvision's documentation of its pretrained models (`weights.transforms()`, the ImageNet statistics)",
+    split_keyword="split",
+    training_splits=("train",),
 )
 
 DATASETS: dict[str, DatasetFacts] = {
@@ -43,10 +49,10 @@ DATASETS: dict[str, DatasetFacts] = {
         "kuangliu/pytorch-cifar main.py (CIFAR's std is also quoted as 0.2470, 0.2435, 0.2616: both circulate)",
     ),
     "CIFAR100": DatasetFacts("CIFAR100", 3),
-    "SVHN": DatasetFacts("SVHN", 3),
-    "STL10": DatasetFacts("STL10", 3),
+    "SVHN": DatasetFacts("SVHN", 3, split_keyword="split", training_splits=("train", "extra")),
+    "STL10": DatasetFacts("STL10", 3, split_keyword="split", training_splits=("train", "unlabeled", "train+unlabeled")),
     "ImageNet": IMAGENET,
-    "ImageFolder": DatasetFacts("ImageFolder", 3),  # its default loader converts every image to RGB
+    "ImageFolder": DatasetFacts("ImageFolder", 3, split_keyword=None),  # its default loader converts every image to RGB
 }
 
 

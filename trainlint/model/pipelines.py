@@ -5,7 +5,7 @@ with its qualified name (so a user class named `Normalize` is not torchvision's)
 written in the call or bound to a name first; a list that is appended to or built elsewhere makes
 the pipeline incomplete. A dataset use is a `torchvision.datasets` call with the pipeline its
 `transform=` reaches (the call itself, a name bound to it, or a key of a dict literal:
-`data_transforms['train']`) and whether it is training data (`train=True`, the default).
+`data_transforms['train']`, a same-file helper that returns one) and whether it is training data (`train=True`, the default).
 
 A loader use is a `DataLoader(...)` call: the dataset it wraps (a torchvision dataset, directly or
 through `Subset`/`random_split`, a `TensorDataset`, a same-file `Dataset` class), whether it shuffles
@@ -23,7 +23,7 @@ from trainlint.facts.datasets import DATASETS, DatasetFacts
 from trainlint.model.evaluator import Evaluator
 from trainlint.model.loops import EVAL_NAME, LoopModel
 from trainlint.model.syntax import CallSite, Scope, callee_name, dotted_name
-from trainlint.model.values import Frame, Instance
+from trainlint.model.values import Frame, FunctionRef, Instance
 
 COMPOSE = {"torchvision.transforms.Compose": "v1", "torchvision.transforms.v2.Compose": "v2"}
 _PREFIXES = ("torchvision.transforms.v2.", "torchvision.transforms.")
@@ -184,8 +184,11 @@ class Pipelines:
             return value if isinstance(value, cst.Call) else None
         return None
 
-    def pipeline_of(self, expr: cst.BaseExpression, scope: Scope) -> Pipeline | None:
-        """The pipeline a transform argument reaches: `t`, `transforms.Compose(...)`, `tfms['train']`."""
+    def pipeline_of(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Pipeline | None:
+        """The pipeline a transform argument reaches: `t`, `transforms.Compose(...)`, `tfms['train']`,
+        or what a same-file helper with one `return` gives (`build_transform()`)."""
+        if depth > 4:
+            return None
         if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Name) and len(expr.slice) == 1:
             index = expr.slice[0].slice
             mapping = self._single_assignment(expr.value.value, scope)
@@ -194,10 +197,21 @@ class Pipelines:
                 for element in mapping.elements:
                     if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
                         if element.key.evaluated_value == key:
-                            return self.pipeline_of(element.value, scope)
+                            return self.pipeline_of(element.value, scope, depth + 1)
             return None
         call = self._call_of(expr, scope)
-        return self._by_node.get(call) if call is not None else None
+        if call is None:
+            return None
+        pipeline = self._by_node.get(call)
+        if pipeline is not None:
+            return pipeline
+        helper = self.ev.single(call.func, scope)
+        if helper is None or not isinstance(helper.value, FunctionRef):
+            return None
+        returns = helper.value.function.returns
+        if len(returns) != 1 or returns[0].value is None:
+            return None  # several returns: which one is taken depends on the arguments
+        return self.pipeline_of(returns[0].value, helper.value.function.scope, depth + 1)
 
     @cached_property
     def datasets(self) -> list[DatasetUse]:
@@ -219,20 +233,28 @@ class Pipelines:
         transform = keywords.get("transform")
         if transform is None and facts.name == "ImageFolder" and len(positional) >= 2:
             transform = positional[1]
-        train: bool | None = None if facts.name == "ImageFolder" else True  # a folder's split is in its path
-        if "train" in keywords:
-            found = self.ev.single(keywords["train"], site.scope, frame)
-            train = found.value if found is not None and isinstance(found.value, bool) else None
-        elif "split" in keywords:
-            found = self.ev.single(keywords["split"], site.scope, frame)
-            train = found.value == "train" if found is not None and isinstance(found.value, str) else None
-        elif any(a.star for a in site.node.args) or (facts.name in ("MNIST", "CIFAR10") and len(positional) >= 2):
-            train = None  # `MNIST(root, False)` or **kwargs: not known
+        train = self._training_split(site, facts, frame, keywords, len(positional))
         pipeline = self.pipeline_of(transform, site.scope) if transform is not None else None
         name = _bound_name(site)
         if name is None and facts.name == "ImageFolder" and positional:
             name = dotted_name(positional[0])  # `ImageFolder(valdir, ...)`
         return DatasetUse(site, facts, train, pipeline, transform, name)
+
+    def _training_split(
+        self, site: CallSite, facts: DatasetFacts, frame: Frame, keywords: dict[str, cst.BaseExpression], positional: int
+    ) -> bool | None:
+        """Whether the dataset call picks the training part: `train=True` (the default), `split="extra"`."""
+        keyword = facts.split_keyword
+        if keyword is None:
+            return None  # a folder's split is in its path
+        if keyword in keywords:
+            found = self.ev.single(keywords[keyword], site.scope, frame)
+            if keyword == "train":
+                return found.value if found is not None and isinstance(found.value, bool) else None
+            return found.value in facts.training_splits if found is not None and isinstance(found.value, str) else None
+        if positional >= 2 or any(a.star for a in site.node.args):
+            return None  # `MNIST(root, False)`, `SVHN(root, "test")` or **kwargs: not read
+        return True
 
     @cached_property
     def loaders(self) -> list[LoaderUse]:

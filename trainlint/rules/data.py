@@ -433,3 +433,70 @@ class TrainLoaderNotShuffled(Rule):
             return Fix(Applicability.UNSAFE, "Add shuffle=True", (edit,))
 
         return Finding(loader.shuffle.value if loader.shuffle is not None else call, message, fix, refs=[call, loop])
+
+
+@register
+class EvalSetFromTrainingSplit(Rule):
+    code = "TL406"
+    name = "eval-set-from-training-split"
+    severity = Severity.WARNING
+    fix = FixKind.UNSAFE
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        from trainlint.facts.datasets import DATASETS
+
+        return (frozenset({"DataLoader"}), frozenset(n for n, f in DATASETS.items() if f.split_keyword is not None))
+
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
+        from trainlint.model.loops import EVAL_NAME
+
+        loaders = model.pipelines.loaders
+        for use in model.pipelines.datasets:
+            if use.train is not True or use.facts.split_keyword is None:
+                continue
+            readers = [lo for lo in loaders if lo.use is use]
+            # Only loaders that read the whole dataset and only evaluate: a part carved out by `Subset` or
+            # `random_split` is a held-out validation set, the right way to validate on training data.
+            if not readers or any(lo.split is not None or "train" in lo.roles for lo in readers):
+                continue
+            names = [n for n in (use.name, *(lo.name for lo in readers), *(lo.view for lo in readers)) if n]
+            evaluation = [n for n in names if EVAL_NAME.search(n)]
+            if evaluation and not any("train" in n.lower() for n in names):
+                yield self._finding(model, use, readers[0], evaluation[0])
+
+    def _finding(self, model: ScriptModel, use: DatasetUse, loader: LoaderUse, name: str) -> Finding:
+        import libcst as cst
+
+        keyword = use.facts.split_keyword
+        given = next((a for a in use.site.node.args if a.keyword is not None and a.keyword.value == keyword), None)
+        call = use.site.node
+
+        def message() -> str:
+            how = (
+                f"`{keyword}={_code(model, given.value)}`"
+                if given is not None
+                else f"`{keyword}=` is not given, and its default picks the training part"
+            )
+            loop = next((node for role, node in loader.loops if role == "eval"), None)
+            where = f", read by the evaluation loop on line {_line(model, loop)}" if loop is not None else ""
+            pick = "`train=False`" if keyword == "train" else f"the evaluation `{keyword}=`"
+            return (
+                f"`{name}` is evaluation data{where}, but the {use.facts.name} dataset on line {_line(model, call)} "
+                f"is its training split ({how}): the model is scored on the images it trains on, so the accuracy "
+                f"measures memorization, not generalization, and hides overfitting. Pass {pick}"
+            )
+
+        def fix() -> Fix | None:
+            if keyword != "train":
+                return None  # the evaluation split's name differs between datasets ("test", "val")
+            if given is not None:
+                if isinstance(given.value, cst.Name) and given.value.value == "True":
+                    return Fix(Applicability.UNSAFE, "Set train=False", (replace(model, given.value, "False"),))
+                return None
+            args = call.args
+            if not args or any(a.star for a in args):
+                return None
+            return Fix(Applicability.UNSAFE, "Add train=False", (insert_after(model, args[-1].value, ", train=False"),))
+
+        return Finding(given.value if given is not None else call, message, fix, refs=[call, loader.site.node])
