@@ -516,3 +516,63 @@ def test_the_loader_example_and_its_fixes(tmp_path):
     assert "DataLoader(train_set, batch_size=128, shuffle=True)" in fixed
     assert 'datasets.CIFAR10("data", download=True, transform=plain, train=False)' in fixed
     assert run_cli("check", "--no-cache", "--select", "TL404,TL406", str(copy)).returncode == 0
+
+
+# -- TL407 -------------------------------------------------------------------------------------------
+
+
+def test_tl407_no_conversion_and_its_fix():
+    text = (
+        HEAD
+        + "t = transforms.Compose([transforms.Resize(32), transforms.Normalize((0.5,), (0.5,))])\n"
+        + 'train_set = datasets.MNIST("d", transform=t)\n'
+    )
+    (d,) = lint(text, ["TL407"])
+    assert d.severity.value == "error" and d.span.line == 3
+    assert d.message.startswith("`transforms.Normalize((0.5,), (0.5,))` (line 3) takes tensors, but in the pipeline on line 3")
+    assert d.message.endswith(
+        "the pipeline never converts to a tensor: the first batch raises TypeError. Put `ToTensor()` before it"
+    )
+    fixed = fix_text(text, "x.py", default_settings(["TL407"]), unsafe=False).text
+    assert "[transforms.Resize(32), transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))]" in fixed
+    assert lint(fixed, ["TL407"]) == [] and fix_text(fixed, "x.py", default_settings(["TL407"]), unsafe=False).text == fixed
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ("transforms.RandomErasing(), transforms.ToTensor()", ["TL407"]),  # no fix: a ToTensor follows
+        ("transforms.ConvertImageDtype(torch.float)", ["TL407"]),
+        ("transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,)), transforms.RandomErasing()", []),
+        ("transforms.PILToTensor(), transforms.ConvertImageDtype(torch.float)", []),
+        # TL402's case
+        ("transforms.Normalize((0.5,), (0.5,)), transforms.ToTensor()", []),
+        # a step it cannot see into converts, maybe
+        ("transforms.Lambda(to_array), transforms.Normalize((0.5,), (0.5,))", []),
+        ("MyToTensor(), transforms.Normalize((0.5,), (0.5,))", []),
+    ],
+)
+def test_tl407_cases(steps: str, expected: list[str]):
+    text = HEAD + f"t = transforms.Compose([{steps}])\ntrain_set = datasets.MNIST('d', transform=t)\n"
+    found = lint(text, ["TL407"])
+    assert sorted(d.code for d in found) == expected
+    if "ToTensor" in steps and expected:  # a ToTensor follows: moving steps is left to the user
+        assert found[0].fix is None and fix_text(text, "x.py", default_settings(["TL407"]), unsafe=False).text == text
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # not given to a torchvision dataset: the input may be tensors
+        "norm = transforms.Compose([transforms.Normalize((0.5,), (0.5,))])\nx = norm(torch.rand(1, 28, 28))\n",
+        # v2 transforms handle more input types
+        "from torchvision.transforms import v2\nt = v2.Compose([v2.Normalize((0.5,), (0.5,))])\ntrain_set = datasets.MNIST('d', transform=t)\n",
+        # a pipeline built up elsewhere
+        (
+            "steps = [transforms.Normalize((0.5,), (0.5,))]\nsteps.insert(0, transforms.ToTensor())\n"
+            "train_set = datasets.MNIST('d', transform=transforms.Compose(steps))\n"
+        ),
+    ],
+)
+def test_tl407_silent(code: str):
+    assert lint(HEAD + code, ["TL407"]) == []

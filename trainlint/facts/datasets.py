@@ -18,7 +18,7 @@ class DatasetFacts:
     std: tuple[float, ...] | None = None
     source: str | None = None
     # The keyword that picks the training or evaluation part, with the value (or values) that mean training:
-    # `train=True` for MNIST and CIFAR, `split="train"` for SVHN; None where the folder decides (ImageFolder).
+    # `train=True` for MNIST and CIFAR, `split="train"` for SVHN; None where it is not read (ImageFolder's folder).
     split_keyword: str | None = "train"
     training_splits: tuple[str, ...] = ()
 
@@ -40,7 +40,8 @@ DATASETS: dict[str, DatasetFacts] = {
     "FashionMNIST": DatasetFacts("FashionMNIST", 1),
     "KMNIST": DatasetFacts("KMNIST", 1),
     "EMNIST": DatasetFacts("EMNIST", 1),
-    "QMNIST": DatasetFacts("QMNIST", 1),
+    # QMNIST's `what=` overrides `train=` and takes five values: its split is not read.
+    "QMNIST": DatasetFacts("QMNIST", 1, split_keyword=None),
     "CIFAR10": DatasetFacts(
         "CIFAR10",
         3,

@@ -50,3 +50,8 @@ def replace(model: ScriptModel, node: Any, content: str) -> Edit:
 def insert_after(model: ScriptModel, node: Any, content: str) -> Edit:
     end = model.span(node)
     return Edit(Span(end.end_line, end.end_column, end.end_line, end.end_column), content)
+
+
+def insert_before(model: ScriptModel, node: Any, content: str) -> Edit:
+    start = model.span(node)
+    return Edit(Span(start.line, start.column, start.line, start.column), content)

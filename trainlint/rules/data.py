@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainlint.diagnostics import Applicability, Edit, Fix, Severity
 from trainlint.registry import Finding, FixKind, Rule, register
-from trainlint.rules.common import fmt_number, insert_after, replace
+from trainlint.rules.common import fmt_number, insert_after, insert_before, replace
 from trainlint.rules.common import line_of as _line
 from trainlint.rules.common import one_line as _code
 
@@ -76,6 +76,60 @@ class NormalizeBeforeToTensor(PipelineRule):
             return Fix(Applicability.SAFE, "Move Normalize after ToTensor", edits)
 
         return Finding(normalize.node, message, fix, refs=[to_tensor.node, pipeline.node])
+
+
+# v1 transforms that take tensors only, and the steps that turn a PIL image into one.
+TENSOR_ONLY = ("Normalize", "RandomErasing", "ConvertImageDtype", "LinearTransformation")
+TO_TENSOR = ("ToTensor", "PILToTensor")
+
+
+@register
+class TensorTransformOnPilImage(PipelineRule):
+    code = "TL407"
+    name = "tensor-transform-on-pil-image"
+    severity = Severity.ERROR
+    fix = FixKind.SAFE
+
+    @classmethod
+    def trigger_groups(cls) -> tuple[frozenset[str], ...]:
+        return (frozenset({"Compose"}), frozenset(TENSOR_ONLY))
+
+    def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
+        seen: set[int] = set()
+        for use in model.pipelines.datasets:  # torchvision's datasets give PIL images
+            pipeline = use.pipeline
+            if pipeline is None or pipeline.version != "v1" or not pipeline.complete or id(pipeline) in seen:
+                continue
+            seen.add(id(pipeline))
+            for index, step in enumerate(pipeline.steps):
+                if step.name in TO_TENSOR or step.name in ("", "Lambda"):
+                    break  # converted, or by a step it cannot see into
+                if step.name in TENSOR_ONLY:
+                    later = any(s.name in TO_TENSOR for s in pipeline.steps[index:])
+                    if not (step.name == "Normalize" and later):  # TL402's case
+                        yield self._finding(model, use, pipeline, step, later)
+                    break
+
+    def _finding(self, model: ScriptModel, use: DatasetUse, pipeline: Pipeline, step: Step, later: bool) -> Finding:
+        def message() -> str:
+            where = "before the `ToTensor` that follows it" if later else "and the pipeline never converts to a tensor"
+            return (
+                f"`{_code(model, step.node)}` (line {_line(model, step.node)}) takes tensors, but in the pipeline on "
+                f"line {_line(model, pipeline.node)} it is given the PIL images {use.facts.name} loads (line "
+                f"{_line(model, use.site.node)}) {where}: the first batch raises TypeError. "
+                + ("Move it after `ToTensor`" if later else "Put `ToTensor()` before it")
+            )
+
+        def fix() -> Fix | None:
+            if later or step.call is None:
+                return None  # moving a step past others: which order was meant is not clear
+            prefix = _module_prefix(model, step.call)
+            if prefix is None:
+                return None
+            edit = insert_before(model, step.node, f"{prefix}ToTensor(), ")
+            return Fix(Applicability.SAFE, f"Add {prefix}ToTensor() before {step.name}", (edit,))
+
+        return Finding(step.node, message, fix, refs=[pipeline.node, use.site.node])
 
 
 def _channels(model: ScriptModel, use: DatasetUse, steps: list[Step]) -> int | None:
