@@ -32,6 +32,22 @@ def test_positional_lr():
     assert d.message.startswith("Adam learning rate 0.05 is at or above 0.01")
 
 
+@pytest.mark.parametrize(
+    ("setup", "lr", "expected"),
+    [
+        # an element of a list literal: the fix rewrites that element
+        ("lrs = [0.01, 3.0]", "lrs[1]", "SGD learning rate 3.0 is"),
+        # of a tuple of plain values, also inside a dict: the value is known, the fix is left to the user
+        ("cfg = (0.1, 4.0)", "cfg[-1]", "SGD learning rate 4.0 (cfg, line 3) is"),
+        ("cfg = {'lrs': (0.1, 4.0)}", "cfg['lrs'][1]", "SGD learning rate 4.0 (cfg['lrs'], line 3) is"),
+    ],
+)
+def test_lr_from_an_element_of_a_literal_sequence(setup: str, lr: str, expected: str):
+    (d,) = tl101(f"import torch\nmodel = torch.nn.Linear(2, 2)\n{setup}\nopt = torch.optim.SGD(model.parameters(), lr={lr})\n")
+    assert d.message.startswith(expected), d.message
+    assert (d.fix is not None) == lr.startswith("lrs")
+
+
 def test_value_at_the_limit_fires_and_just_below_does_not():
     (at,) = tl101("import torch\nopt = torch.optim.SGD(p, lr=1.0)\n")
     assert tl101("import torch\nopt = torch.optim.SGD(p, lr=0.99)\n") == []

@@ -210,11 +210,7 @@ class Evaluator:
         if isinstance(obj, HyperParameters) and isinstance(name, str):
             return self._hyperparameter(obj, name, label)
         if not isinstance(name, str) or item:
-            if isinstance(obj, Sequence) and isinstance(name, int) and not isinstance(name, bool):
-                elements = obj.node.elements
-                if not any(isinstance(e, cst.StarredElement) for e in elements) and -len(elements) <= name < len(elements):
-                    return self.eval(elements[name].value, obj.scope, obj.frame)
-            return []
+            return self._element(known, name) if isinstance(name, int) and not isinstance(name, bool) else []
         if isinstance(obj, Instance):
             return self._instance_member(obj, known, name, label)
         if isinstance(obj, ClassRef):
@@ -224,6 +220,17 @@ class Evaluator:
                 found = self._class_member(base, name, label, obj.self_value)
                 if found:
                     return found
+        return []
+
+    def _element(self, known: Known, index: int) -> Candidates:
+        """`seq[1]` of a list or tuple literal."""
+        obj = known.value
+        if isinstance(obj, Sequence):
+            elements = obj.node.elements
+            if not any(isinstance(e, cst.StarredElement) for e in elements) and -len(elements) <= index < len(elements):
+                return self.eval(elements[index].value, obj.scope, obj.frame)
+        elif isinstance(obj, tuple) and -len(obj) <= index < len(obj):  # a tuple of plain values
+            return [Known(obj[index], known.trail)]
         return []
 
     # -- calls of the file's own functions ---------------------------------------------
