@@ -678,3 +678,33 @@ def test_add_param_group():
 def test_tl102_nan():
     (d,) = lint("import torch\nopt = torch.optim.SGD(p, lr=float('nan'))\n")
     assert d.code == "TL102" and d.message.startswith("SGD lr is nan; it must be a real number")
+
+
+# -- optimizers built through functools.partial ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # the lr given to partial, the rest at the call
+        ("make = functools.partial(torch.optim.SGD, lr=6.0, momentum=0.9)\nopt = make(model.parameters())", ["SGD 6.0 5"]),
+        # the lr given at the call, positionally after the parameters
+        ("make = partial(torch.optim.Adam, weight_decay=0.0)\nopt = make(model.parameters(), 0.5)", ["Adam 0.5 6"]),
+        # the call's own lr overrides the partial's
+        ("make = partial(torch.optim.SGD, lr=6.0)\nopt = make(model.parameters(), lr=0.01)", []),
+        # stored on self and called in another method
+        (
+            (
+                "class Trainer:\n    def __init__(self):\n        self.make_opt = partial(torch.optim.SGD, lr=2.0)\n"
+                "    def fit(self):\n        self.opt = self.make_opt(model.parameters())"
+            ),
+            ["SGD 2.0 7"],
+        ),
+        # a partial of something that is not a torch class
+        ("make = partial(build, lr=6.0)\nopt = make(model.parameters())", []),
+    ],
+)
+def test_a_partial_optimizer(code: str, expected: list[str]):
+    head = "import functools\nfrom functools import partial\nimport torch\nmodel = torch.nn.Linear(2, 2)\n"
+    found = tl101(head + code + "\n")
+    assert [f"{d.message.split()[0]} {d.message.split()[3]} {d.span.line}" for d in found] == expected

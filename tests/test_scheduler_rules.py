@@ -582,3 +582,29 @@ def test_move_fixes_keep_a_comment_above_and_after():
     """)
     outcome = fix_text(source, "x.py", default_settings(["TL203"]), unsafe=True)
     assert "        # decay the learning rate\n    scheduler.step()  # per epoch, really\n    evaluate()\n" in outcome.text
+
+
+# -- schedulers built through functools.partial ---------------------------------------------------
+
+
+def test_a_partial_scheduler_is_a_scheduler():
+    code = (
+        "from functools import partial\n"
+        "make_scheduler = partial(optim.lr_scheduler.StepLR, step_size=30, gamma=0.1)\n"
+        "scheduler = make_scheduler(optimizer)\n"
+        "for epoch in range(90):\n"
+        "    for x, y in train_loader:\n" + TRAIN_BATCH + "        scheduler.step()\n"
+    )
+    assert found(code) == [("TL203", line(code, "scheduler.step()"))]
+    (message,) = messages(code, "TL203")
+    assert "StepLR's step_size=30 counts epochs" in message
+
+
+def test_a_partial_scheduler_never_stepped():
+    code = (
+        "import functools\n"
+        "scheduler = functools.partial(optim.lr_scheduler.CosineAnnealingLR, T_max=90)(optimizer)\n"
+        "for epoch in range(90):\n"
+        "    for x, y in train_loader:\n" + TRAIN_BATCH
+    )
+    assert found(code, "TL201") == [("TL201", line(code, "scheduler = "))]

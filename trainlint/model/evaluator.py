@@ -39,6 +39,7 @@ from trainlint.model.values import (
     Known,
     Mapping,
     Origin,
+    Partial,
     Sequence,
     Super,
     TorchObject,
@@ -579,6 +580,8 @@ class Evaluator:
             return self._call_imported(target.qualname, node, scope, frame)
         if isinstance(target, Builtin):
             return self._call_builtin(target.name, node, scope, frame)
+        if isinstance(target, Partial):
+            return [Known(TorchObject(target.facts, node, scope, frame))]
         if isinstance(target, (FunctionRef, ClassRef)) and site is not None:
             if isinstance(target, ClassRef):
                 return [Known(Instance(target.cls, site, frame))]

@@ -11,8 +11,19 @@ from typing import TYPE_CHECKING, TypeVar
 import libcst as cst
 
 from trainlint.facts import ClassFacts
-from trainlint.model.syntax import CallSite, Class, Function, Scope
-from trainlint.model.values import Argument, BoundArguments, Candidates, Frame, Instance, Known, Mapping, Sequence, TorchObject
+from trainlint.model.syntax import CallSite, Class, Function, Scope, callee_name
+from trainlint.model.values import (
+    Argument,
+    BoundArguments,
+    Candidates,
+    Frame,
+    Instance,
+    Known,
+    Mapping,
+    Partial,
+    Sequence,
+    TorchObject,
+)
 
 if TYPE_CHECKING:
     from trainlint.model.evaluator import Evaluator
@@ -33,6 +44,7 @@ class TorchCall:
     torch: TorchModel
     site: CallSite
     facts: ClassFacts
+    partial: Partial | None = None  # `make(params)` where `make = partial(optim.SGD, lr=0.1)`
 
     @property
     def node(self) -> cst.Call:
@@ -44,7 +56,19 @@ class TorchCall:
 
     @cached_property
     def arguments(self) -> BoundArguments:
-        return self.torch.ev.bind_arguments(self.site, self.facts.positional, self.torch.ev.frame_of(self.site))
+        ev = self.torch.ev
+        positional = self.facts.positional
+        if self.partial is None:
+            return ev.bind_arguments(self.site, positional, ev.frame_of(self.site))
+        # The partial's arguments after the class come first; the call's follow and override.
+        partial = ev.tables.call_site(self.partial.node)
+        if partial is None:
+            return BoundArguments({}, False)
+        given = ev.bind_arguments(partial, ("",) + tuple(positional), self.partial.frame)
+        taken = sum(1 for a in self.partial.node.args[1:] if a.keyword is None and not a.star)
+        called = ev.bind_arguments(self.site, positional[taken:], ev.frame_of(self.site))
+        given.arguments.pop("", None)
+        return BoundArguments({**given.arguments, **called.arguments}, given.complete and called.complete)
 
     def argument(self, name: str) -> Argument | None:
         return self.arguments.arguments.get(name)
@@ -317,6 +341,14 @@ class TorchModel:
         evaluator.on_method(TorchObject, self._module_method)
         evaluator.on_method(TorchvisionModel, self._module_method)
         evaluator.on_call_prefix("torchvision.models.", self._torchvision_model)
+        evaluator.on_call("functools.partial", self._partial)
+
+    def _partial(self, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
+        """`partial(torch.optim.SGD, lr=0.1)`: a torch class waiting for the rest of its arguments."""
+        if not node.args or node.args[0].keyword is not None or node.args[0].star:
+            return []
+        facts = self.ev.facts.lookup(self.ev.qualname(node.args[0].value, scope, frame))
+        return [Known(Partial(facts, node, scope, frame))] if facts is not None else []
 
     def _torchvision_model(self, node: cst.Call, scope: Scope, frame: Frame) -> Candidates:
         qualname = self.ev.qualname(node.func, scope, frame) or ""
@@ -348,14 +380,37 @@ class TorchModel:
                     names.add(name)
         return names
 
+    @cached_property
+    def _partial_names(self) -> set[str]:
+        """Names bound to a `partial(...)`: `make` in `make = partial(optim.SGD, lr=0.1)`, or `self.make`."""
+        names = set()
+        for site in self.ev.tables.calls_named("partial"):
+            statement = site.statement
+            if isinstance(statement, cst.Assign) and statement.value is site.node:
+                for target in statement.targets:
+                    node = target.target
+                    name = (
+                        node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+                    )
+                    if name is not None:
+                        names.add(name)
+        return names
+
     def _calls(self, kind: str, cls: type[CallT]) -> list[CallT]:
         """Calls that construct a torch class of one kind. Each kind is resolved only when asked."""
         names = {f.name for f in self.ev.facts.of_kind(kind)} | self._aliases
+        partials = self._partial_names
         out = []
         ev = self.ev
         for site in self.ev.tables.calls:
             func = site.node.func
             key = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
+            if key in partials or (type(func) is cst.Call and callee_name(func.func) == "partial"):
+                known = ev.single(func, site.scope, ev.frame_of(site))
+                if known is not None and isinstance(known.value, Partial):
+                    if known.value.facts.kind == kind:
+                        out.append(cls(self._weak, site, known.value.facts, known.value))
+                    continue
             if key not in names:
                 continue
             facts = self.ev.facts.lookup(ev.qualname(func, site.scope, self.ev.frame_of(site)))

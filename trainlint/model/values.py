@@ -168,6 +168,17 @@ class TorchObject:
     frame: Frame
 
 
+@dataclass(frozen=True, eq=False, repr=False)
+class Partial:
+    """`functools.partial(torch.optim.SGD, lr=0.1)`: a torch class with some arguments given; calling it
+    constructs the object (a `TorchObject` built at that call)."""
+
+    facts: ClassFacts
+    node: cst.Call  # the partial(...) call, whose arguments after the class come first
+    scope: Scope
+    frame: Frame
+
+
 @dataclass(frozen=True, repr=False)
 class Unknown:
     """A value that exists but is not known (an element of `parse_known_args()`)."""
