@@ -307,3 +307,18 @@ def test_concurrent_fixes_agree(tmp_path):
         assert (project / path.name).read_text() == path.read_text(), path.name
     assert_sound(tmp_path / "cache")
     assert report(project, "--cache-dir", str(tmp_path / "cache")) == report(project, "--no-cache")
+
+
+def test_links_and_fifos_in_the_cache(tmp_path):
+    """An entry that is a link to a device or a FIFO is a miss (reading it never ends or blocks);
+    one that links outside the cache is replaced, its target left alone."""
+    path, good = _good_entry(tmp_path)
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me")
+    for make in (lambda: path.symlink_to("/dev/urandom"), lambda: os.mkfifo(path), lambda: path.symlink_to(outside)):
+        path.unlink()
+        make()
+        run = run_cli("check", "--output-format", "json", "a.py", cwd=tmp_path, timeout=60)
+        assert run.returncode == 1 and run.stderr == ""
+        assert not path.is_symlink() and json.loads(path.read_text()) == good
+    assert outside.read_text() == "keep me"

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,8 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256()
     for path in sorted([*root.rglob("*.py"), *root.rglob("*.json"), *root.rglob("*.md")]):
         with contextlib.suppress(OSError):
-            stat = path.stat()
-            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+            info = path.stat()
+            digest.update(f"{path.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -64,7 +65,11 @@ class Cache:
         if self.directory is None:
             return None
         try:
-            with open(self.directory / f"{key}.json", "rb") as handle:
+            # Not blocking, and regular files only: a FIFO or a link to a device is not an entry.
+            fd = os.open(self.directory / f"{key}.json", os.O_RDONLY | os.O_NONBLOCK)
+            with open(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return None
                 entry = json.loads(handle.read())
         except (OSError, ValueError, RecursionError):  # RecursionError: garbage nested deeper than json's stack
             return None
@@ -77,7 +82,8 @@ class Cache:
             self._prepare()
             for key, diagnostics in entries.items():
                 entry = {"format": FORMAT, "key": key, "diagnostics": diagnostics}
-                write_atomic(self.directory / f"{key}.json", json.dumps(entry).encode("utf-8"), durable=False)
+                data = json.dumps(entry).encode("utf-8")
+                write_atomic(self.directory / f"{key}.json", data, durable=False, follow_links=False)
         except OSError:
             pass  # a cache that cannot be written (read-only, full disk) only costs speed
 
@@ -140,13 +146,16 @@ def _is_fix(fix: Any) -> bool:
     )
 
 
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, durable: bool = True, follow_links: bool = True) -> None:
     """Write through a temporary file in the same directory, then rename over the target: a reader
     sees the old content or the new, never a part. `durable`: fsync before the rename, so a crash
-    of the machine cannot leave an empty file (a cache entry need not be: an empty one is a miss)."""
+    of the machine cannot leave an empty file (a cache entry need not be: an empty one is a miss).
+    `follow_links`: a symbolic link keeps pointing at the updated file (a fixed source file); the
+    cache replaces a link instead, never writing outside its directory."""
     import tempfile
 
-    path = Path(os.path.realpath(path))  # a symbolic link keeps pointing at the updated file
+    if follow_links:
+        path = Path(os.path.realpath(path))
     mode = None
     with contextlib.suppress(OSError):
         mode = os.stat(path).st_mode & 0o7777
