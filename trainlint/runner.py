@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainlint.cache import Cache, write_atomic
+from trainlint.cache import Cache, payload, write_atomic
 from trainlint.config import Resolver
 from trainlint.diagnostics import Diagnostic, Span
 from trainlint.files import FileItem
@@ -53,7 +53,7 @@ class FileResult:
     diff: str = ""
     error: str | None = None  # a fix that could not be applied or written
     data: bytes | None = None  # the bytes linted, kept when there are findings (outputs that quote lines need them)
-    cache: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
+    cache: tuple[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
 
 
 def _file_level(code: str, message: str, settings: LintSettings) -> Diagnostic:
@@ -66,11 +66,6 @@ def unreadable(display: str, reason: str, settings: LintSettings) -> FileResult:
     if "TL004" not in settings.enabled:
         return FileResult(display, [])
     return FileResult(display, [_file_level("TL004", f"Cannot read {display}: {reason}; trainlint skipped it", settings)])
-
-
-def _payload(diagnostics: list[Diagnostic]) -> dict[str, Any]:
-    """What the cache keeps of a file's result (its shape is versioned by cache.PAYLOAD_VERSION)."""
-    return {"diagnostics": [d.to_json(related=True) for d in diagnostics]}
 
 
 def fix_document(text: str, display: str, settings: LintSettings, unsafe: bool) -> FixOutcome:
@@ -110,7 +105,7 @@ def run_job(job: Job, options: Options) -> FileResult:
         result = lint_bytes(job.data, job.display, job.settings)
         out = FileResult(job.display, result.diagnostics, None, result.internal_errors)
         if job.key and not result.internal_errors:
-            out.cache = (job.key, _payload(result.diagnostics))
+            out.cache = (job.key, payload(result.diagnostics))
         return out
     try:
         decoded = decode(job.data)
@@ -133,7 +128,7 @@ def run_job(job: Job, options: Options) -> FileResult:
                 out.fixed = 0
                 return out
             if options.cache is not None and not outcome.internal_errors:
-                out.cache = (Cache.key(job.path, new_data, job.settings.fingerprint()), _payload(outcome.remaining))
+                out.cache = (Cache.key(job.path, new_data, job.settings.fingerprint()), payload(outcome.remaining))
     return out
 
 
@@ -157,7 +152,7 @@ def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list
             results.append(unreadable(item.display, exc.strerror or str(exc), settings))
             continue
         key = cache.key(item.path, data, settings.fingerprint()) if cache else None
-        diagnostics = _cached(cache, key) if cache and key else None
+        diagnostics = cache.get(key) if cache and key else None
         if diagnostics is not None:
             fixable = options.mode != "lint" and any(
                 d.fix is not None and (d.fix.applicability.value == "safe" or options.unsafe) for d in diagnostics
@@ -175,17 +170,6 @@ def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list
         cache.put_many(dict(r.cache for r in results if r.cache is not None))
     results.sort(key=lambda r: r.display)
     return results
-
-
-def _cached(cache: Cache, key: str) -> list[Diagnostic] | None:
-    """The cached diagnostics of a file, or None (a miss) when the entry is absent or not one we wrote."""
-    entry = cache.get(key)
-    if entry is None:
-        return None
-    try:
-        return [Diagnostic.from_json(d) for d in entry["diagnostics"]]
-    except (KeyError, TypeError, ValueError):  # another shape: lint again, and the entry is rewritten
-        return None
 
 
 def _needs_parse(jobs: list[Job]) -> int:

@@ -290,7 +290,7 @@ class Networks:
         name = layer.layer or ""
         args = layer.args
         if name.endswith(_DROPOUT_LAYERS):
-            p = args.get("p", 0.5)
+            p = _probability(args.get("p", 0.5))
             if (p is None or p > 0) and self.applied(layer, parent):
                 return [Regularizer("dropout", layer.node, f"{layer.name or name} ({name}, p={'?' if p is None else p})")]
             return []
@@ -303,6 +303,7 @@ class Networks:
         nested = args.get("encoder_layer") or args.get("decoder_layer")
         if isinstance(nested, dict):
             p = nested.get("dropout", 0.1)
+        p = _probability(p)
         if p is None or p > 0:
             return [Regularizer("dropout", layer.node, f"{layer.name or name} ({name}, dropout={'?' if p is None else p})")]
         return []
@@ -1000,6 +1001,11 @@ class _Unknown:
 
 
 _UNKNOWN = _Unknown()
+
+
+def _probability(value: Any) -> float | None:
+    """A dropout probability as written, None when it is not a number (`Dropout('5')`: unknown)."""
+    return value if isinstance(value, (int, float)) else None
 
 
 def _node_of(value: Any) -> cst.CSTNode | None:
