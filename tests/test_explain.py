@@ -137,6 +137,34 @@ def test_notebook_lines_are_cells():
     assert not any(" (line " in f for f in facts if "cell" not in f and "line" in f)
 
 
+def test_notebook_findings_and_curves_cite_cells(tmp_path: Path):
+    loop = "for epoch in range(5):\n    for x, y in loader:\n        opt.zero_grad()\n"
+    loop += "        nn.functional.mse_loss(model(x), y).backward()\n        opt.step()\n    sched.step()"
+    cells = [
+        ("code", "import torch\nfrom torch import nn"),
+        ("markdown", "# Training"),
+        ("code", "LR = 10.0"),
+        ("code", "model = nn.Linear(4, 2)\nopt = torch.optim.SGD(model.parameters(), lr=LR)\nsched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)"),
+        ("code", loop),
+    ]  # fmt: skip
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text(json.dumps({
+        "cells": [{"cell_type": kind, "metadata": {}, "source": text, **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+                  for kind, text in cells],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }))  # fmt: skip
+    data = json.loads(run_cli("explain", str(notebook), "--output-format", "json").stdout)
+    lr = data["stages"][0]
+    # Script lines 4 and 7: line 2 of cell 4, line 3 of cell 4 (cell 2 is markdown, and counts).
+    assert [(f["code"], f["cell"], f["line"]) for f in lr["findings"]] == [("TL101", 4, 2)]
+    assert [(c["scheduler"], c["cell"], c["line"]) for c in lr["curves"]] == [("ExponentialLR", 4, 3)]
+    assert lr["facts"][0] == "SGD (line 2 of cell 4): lr 10.0 (LR, line 1 of cell 3)"
+    text = run_cli("explain", str(notebook)).stdout
+    assert "TL101 line 2 of cell 4: SGD learning rate 10.0 (LR, line 1 of cell 3)" in text
+    assert "learning rate of ExponentialLR (line 3 of cell 4), stepped per epoch:" in text
+    assert not re.search(r"\bline [5-9]\b(?! of cell)", text)  # no script line is left
+
+
 def test_a_long_file(tmp_path: Path):
     path = tmp_path / "long.py"
     filler = "".join(f"value_{i} = {i}\n" for i in range(5000))
@@ -154,11 +182,12 @@ def test_json_keys_are_the_documented_ones(tmp_path: Path):
     for stage in data["stages"]:
         assert set(stage) == {"key", "title", "verdict", "unknown", "facts", "findings", "curves"}
         for finding in stage["findings"]:
-            assert set(finding) == {"code", "name", "severity", "line", "message"}
+            assert set(finding) == {"code", "name", "severity", "cell", "line", "message"}
+            assert finding["cell"] is None  # a script: its own lines
         for curve in stage["curves"]:
-            assert set(curve) == {"scheduler", "line", "per", "learning_rates"}
+            assert set(curve) == {"scheduler", "cell", "line", "per", "learning_rates"}
     documented = (ROOT / "README.md").read_text()
-    for key in ("learning_rates", "verdict", "unknown", "facts", "findings", "curves"):
+    for key in ("learning_rates", "verdict", "unknown", "facts", "findings", "curves", "cell"):
         assert f"`{key}`" in documented
 
 
