@@ -490,10 +490,11 @@ def _overfitting(model: ScriptModel, stage: Stage) -> None:
 
 def _data(model: ScriptModel, stage: Stage) -> None:
     uses = model.pipelines.datasets
-    if not uses:
+    loaders = model.pipelines.loaders
+    if not uses and not loaders:
         stage.unknown = (
-            "no torchvision dataset is built in this file (trainlint reads torchvision datasets and their transform "
-            "pipelines; loaders, shuffling and custom datasets are not read yet)"
+            "no torchvision dataset or DataLoader is built in this file (trainlint reads torchvision datasets, their "
+            "transform pipelines and the loaders over them; custom datasets are not read yet)"
         )
         return
     line = model.positions.line
@@ -505,6 +506,50 @@ def _data(model: ScriptModel, stage: Stage) -> None:
             steps = ", ".join(s.name or one_line(model, s.node) for s in use.pipeline.steps)
             how = f"the pipeline on line {line(use.pipeline.node)}: {steps or 'empty'}"
         stage.facts.append(f"{use.facts.name} (line {line(use.site.node)}), {split}: {how}")
+    for loader in loaders:
+        stage.facts.append(_loader_text(model, loader))
+
+
+def _loader_text(model: ScriptModel, loader: Any) -> str:
+    """`DataLoader train_loader (line 20) over CIFAR10 (line 12): shuffled, batch size 128 (...); ...`."""
+    line = model.positions.line
+    name = f" {loader.name}" if loader.name else ""
+    text = f"DataLoader{name} (line {line(loader.site.node)})"
+    if loader.use is not None:
+        through = f" through `{one_line(model, loader.split.func)}` (line {line(loader.split)})" if loader.split else ""
+        text += f" over {loader.use.facts.name} (line {line(loader.use.site.node)}){through}"
+    else:
+        text += f" over `{loader.view}`, a dataset" if loader.view else " over a dataset"
+        text += " whose transforms trainlint does not read"
+    if loader.sampler:
+        order = "a sampler decides the order"
+    elif loader.shuffled is None:
+        order = f"shuffle `{one_line(model, loader.shuffle.value)}` not known" if loader.shuffle else "order not known"
+    else:
+        order = "shuffled" if loader.shuffled else "not shuffled" + ("" if loader.shuffle else " (no shuffle=)")
+    parts = [order, f"batch size {_loader_argument(model, loader, 'batch_size', 1) or 'not known'}"]
+    roles = {"train": "training", "eval": "evaluation"}
+    seen = [f"the {roles.get(role, role)} loop on line {line(node)}" for role, node in loader.loops]
+    parts.append("batches taken by " + ", ".join(seen) if seen else "no loop of this file is seen taking its batches")
+    return f"{text}: " + "; ".join(parts)
+
+
+def _loader_argument(model: ScriptModel, loader: Any, keyword: str, position: int) -> str | None:
+    """A DataLoader argument's value with its origin (`128 (default of --batch-size, line 9)`)."""
+    from trainlint.rules.common import describe
+
+    args = loader.site.node.args
+    arg = next((a for a in args if a.keyword is not None and a.keyword.value == keyword), None)
+    if arg is None and len(args) > position and all(a.keyword is None and not a.star for a in args[: position + 1]):
+        arg = args[position]
+    if arg is None:
+        return "1 (the default)" if keyword == "batch_size" else None
+    found = model.evaluator.eval(arg.value, loader.site.scope, model.evaluator.frame_of(loader.site))
+    values = {k.value for k in found if isinstance(k.value, int) and not isinstance(k.value, bool)}
+    if len(values) != 1:
+        return None
+    origin = describe(model, found[0].trail)
+    return f"{values.pop()}" + (f" ({origin})" if origin else "")
 
 
 # -- 4. architecture ------------------------------------------------------------------------------------
