@@ -59,7 +59,8 @@ def test_a_clean_script_ok_with_its_evidence():
     assert curve.values == _torch_step_lr(30)
     overfitting = stages["overfitting"]
     assert overfitting.verdict == OK
-    (model,) = overfitting.facts
+    model, augmentation, validation = overfitting.facts
+    assert augmentation.startswith("augmentation: no training pipeline") and validation.startswith("validation: no evaluation")
     assert model.startswith(f"Sequential: {_torch_params():,} parameters, trained by SGD; weight_decay 0.0005")
     assert "Dropout, p=0.2" in model
     assert stages["data"].verdict == UNKNOWN and "no torchvision dataset" in (stages["data"].unknown or "")
@@ -344,3 +345,27 @@ def test_the_data_stage_of_the_buggy_loaders_example():
         "DataLoader test_loader (line 22) over CIFAR10 (line 21)",
     ]
     assert sorted(d.code for d in data.findings) == ["TL403", "TL404", "TL406"] and data.verdict == PROBLEM
+
+
+def test_the_overfitting_stage_reads_augmentation_and_validation():
+    """examples/clean/cifar_loaders.py augments its training images and validates every epoch; a
+    script with neither says so."""
+    report = explain_path(str(ROOT / "examples" / "clean" / "cifar_loaders.py"))
+    overfitting = next(s for s in report.stages if s.key == "overfitting")
+    assert overfitting.facts[1:] == [
+        "augmentation: RandomCrop, RandomHorizontalFlip (CIFAR10, the pipeline on line 10)",
+        "validation: the evaluation loop on line 32, inside the loop on line 37",
+    ]
+    code = """
+    import torch
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for x, y in loader:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    """
+    assert explain(code)["overfitting"].facts[1:] == [
+        "augmentation: no training pipeline of a torchvision dataset is read in this file",
+        "validation: no evaluation loop in this file, so overfitting would go unnoticed during training",
+    ]

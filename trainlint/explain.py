@@ -483,6 +483,35 @@ def _overfitting(model: ScriptModel, stage: Stage) -> None:
             f"{_label(part)}: {count.text} parameters, trained by {optimizer.name}; {decay_text}; dropout and "
             f"stochastic depth: {dropout}"
         )
+    stage.facts.append(_augmentation(model))
+    stage.facts.append(_validation(model))
+
+
+def _augmentation(model: ScriptModel) -> str:
+    """The random transforms of the training pipelines: augmentation is a regularizer too."""
+    line = model.positions.line
+    training = [u for u in model.pipelines.datasets if u.train is not False and u.pipeline is not None]
+    if not training:
+        return "augmentation: no training pipeline of a torchvision dataset is read in this file"
+    found = [
+        f"{', '.join(s.name or '' for s in u.pipeline.augmentations)} ({u.facts.name}, the pipeline on line {line(u.pipeline.node)})"
+        for u in training
+        if u.pipeline is not None and u.pipeline.augmentations
+    ]
+    return "augmentation: " + ("; ".join(found) if found else "none (the training pipelines transform no image at random)")
+
+
+def _validation(model: ScriptModel) -> str:
+    """Whether the loop measures held-out data as it trains: overfitting shows only there."""
+    line = model.positions.line
+    loops = model.loops.trace_loops
+    evaluations = [loop for loop in loops if model.loops.role(loop) == "eval"]
+    if not evaluations:
+        return "validation: no evaluation loop in this file, so overfitting would go unnoticed during training"
+    inside = [loop for loop in evaluations if loop.parent is not None and model.loops.role(loop.parent) != "eval"]
+    where = evaluations[0] if not inside else inside[0]
+    during = f", inside the loop on line {line(where.parent.node)}" if where.parent is not None else ""
+    return f"validation: the evaluation loop on line {line(where.node)}{during}"
 
 
 # -- 3. data -------------------------------------------------------------------------------------------
