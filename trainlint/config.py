@@ -531,7 +531,8 @@ class Resolver:
             enabled = resolve_selection(select, config.extend_select + o.extend_select, config.ignore + o.ignore)
             # Per-file ignores remove codes whatever selected them.
             enabled -= {code for selector in ignored for code in expand_selector(selector)[0]}
-            cached = LintSettings(enabled, {**config.severity, **o.severity}, dict(config.rules))
+            root = str(config.root) if config.path is not None else None
+            cached = LintSettings(enabled, {**config.severity, **o.severity}, dict(config.rules), root)
             self._settings[key] = (config, cached)
         return cached
 

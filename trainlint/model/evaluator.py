@@ -56,6 +56,7 @@ MAX_DEPTH = 60
 CallHandler = Callable[[cst.Call, Scope, Frame], Candidates]
 MethodHandler = Callable[[Known, str, cst.Call, Scope, Frame], Candidates]
 MemberHandler = Callable[[Known, str], Candidates]
+ImportHandler = Callable[[str, cst.CSTNode], Candidates]
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     cst.Add: lambda a, b: a + b,
@@ -129,6 +130,7 @@ class Evaluator:
         self._on_call_prefix: list[tuple[str, CallHandler]] = []
         self._on_method: dict[type, MethodHandler] = {}
         self._on_member: dict[type, MemberHandler] = {}
+        self._on_import: ImportHandler | None = None
         self._memo: dict[tuple[cst.BaseExpression, Scope, Frame], Candidates] = {}
         # How the code names each config mapping (`CONFIG`, `CONFIG['optim']`), for messages.
         self._mapping_names: dict[cst.CSTNode, str] = {}
@@ -154,6 +156,18 @@ class Evaluator:
     def on_member(self, kind: type, handler: MemberHandler) -> None:
         """`obj.name` on a value of type `kind` is what `handler` says."""
         self._on_member[kind] = handler
+
+    def on_import(self, handler: ImportHandler) -> None:
+        """An imported name (`config.LR`, the module's or an attribute of it) has the values `handler`
+        gives, when it gives any: a value read from another file of the project."""
+        self._on_import = handler
+
+    def _imported(self, qualname: str, node: cst.CSTNode, trail: tuple[Origin, ...] = ()) -> Candidates:
+        if self._on_import is not None and qualname.split(".", 1)[0] not in ("torch", "torchvision"):
+            found = self._on_import(qualname, node)
+            if found:
+                return found
+        return [Known(Imported(qualname), trail)]
 
     # -- entry points ---------------------------------------------------------
 
@@ -202,7 +216,9 @@ class Evaluator:
         """`obj.name` (or `obj[name]` when item): the values of one member of a known object."""
         obj = known.value
         if isinstance(obj, Imported) and not item and isinstance(name, str):
-            return [Known(Imported(f"{obj.qualname}.{name}"), known.trail)]
+            return self._imported(f"{obj.qualname}.{name}", node, known.trail)
+        if isinstance(obj, dict) and item and name in obj:  # a dict read from another file
+            return [Known(obj[name], known.trail)]
         if isinstance(obj, Mapping) and (item or obj.attribute_access):
             return self._mapping_member(obj, name, label)
         handler = self._on_member.get(type(obj))
@@ -230,7 +246,7 @@ class Evaluator:
             elements = obj.node.elements
             if not any(isinstance(e, cst.StarredElement) for e in elements) and -len(elements) <= index < len(elements):
                 return self.eval(elements[index].value, obj.scope, obj.frame)
-        elif isinstance(obj, tuple) and -len(obj) <= index < len(obj):  # a tuple of plain values
+        elif isinstance(obj, (tuple, list)) and -len(obj) <= index < len(obj):  # plain values
             return [Known(obj[index], known.trail)]
         return []
 
@@ -343,7 +359,7 @@ class Evaluator:
         binding = bindings[0]
         kind = binding.kind
         if kind == "import":
-            return [Known(Imported(binding.qualname))] if binding.qualname else []
+            return self._imported(binding.qualname, node) if binding.qualname else []
         if kind == "def":
             function = self.tables.functions.get(binding.node)
             return [Known(FunctionRef(function))] if function else []

@@ -28,7 +28,8 @@ class Origin:
     """A place a value was written or passed through: `label, line N` in messages."""
 
     label: str
-    node: cst.CSTNode
+    node: cst.CSTNode  # in this file (for a value from another file: where this file reads it)
+    elsewhere: str | None = None  # `config.py, line 3`: where another file of the project wrote it
 
 
 @dataclass(frozen=True, eq=False, repr=False)
