@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainlint.configfiles import CONFIG_SUFFIXES, Table, parse
+
 _STANDARD = frozenset(getattr(sys, "stdlib_module_names", ()))
 _MAX_BYTES = 2_000_000  # a bigger "module" is generated data, not configuration
 _MAX_HOPS = 4  # re-exports followed from one module to the next
@@ -50,6 +52,7 @@ class _Read:
     digest: str
     data: bytes | None  # until summarized
     _summary: ModuleSummary | None = None
+    config: Table | None = None  # when read as a configuration file
 
     def summary(self, name: str) -> ModuleSummary | None:
         """The file's summary, when `name` may be one of its constants or re-exports. Most imported
@@ -126,6 +129,24 @@ class ProjectModules:
             self._found[qualname] = None if standard else self._lookup(qualname, self.script.parent, _MAX_HOPS)
         return self._found[qualname]
 
+    def config(self, written: str) -> tuple[Table, str] | None:
+        """(the top-level table, the file as shown) of a configuration file a script reads by a
+        relative path (`configs/train.yaml`): from the script's folder or the project root, where
+        `python train.py` is usually run."""
+        relative = Path(written)
+        if relative.is_absolute() or relative.suffix.lower() not in CONFIG_SUFFIXES:
+            return None
+        for folder in self.folders[:2]:
+            path = folder / relative
+            read = _read(path)
+            self.reads[str(path)] = read.digest if read is not None else "missing"
+            if read is None:
+                continue
+            if read.config is None:
+                read.config = parse(read.data or b"", relative.suffix.lower())
+            return (read.config, self._shown(path)) if read.config is not None else None
+        return None
+
     def _lookup(self, qualname: str, package: Path, hops: int) -> ExternalValue | None:
         located = self._locate(qualname, package)
         if located is None:
@@ -194,7 +215,7 @@ def unchanged(dependencies: dict[str, str]) -> bool:
     """Whether every file and folder a lint depended on is as it was (a cached result still holds)."""
     for key, recorded in dependencies.items():
         path = Path(key)
-        now = _folder_stamp(path) if recorded.startswith("folder ") else digest_of(path)
+        now = _folder_stamp(path) if recorded.startswith("folder ") else digest_of(path) or "missing"
         if now != recorded:
             return False
     return True

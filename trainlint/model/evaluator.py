@@ -31,6 +31,7 @@ from trainlint.model.values import (
     Builtin,
     Candidates,
     ClassRef,
+    ConfigMap,
     Frame,
     FunctionRef,
     HyperParameters,
@@ -38,6 +39,7 @@ from trainlint.model.values import (
     Instance,
     Known,
     Mapping,
+    OpenedFile,
     Origin,
     Partial,
     Sequence,
@@ -221,6 +223,8 @@ class Evaluator:
             return [Known(obj[name], known.trail)]
         if isinstance(obj, Mapping) and (item or obj.attribute_access):
             return self._mapping_member(obj, name, label)
+        if isinstance(obj, ConfigMap) and (item or obj.attribute_access):
+            return self._config_member(obj, name, node)
         handler = self._on_member.get(type(obj))
         if handler is not None:
             return handler(known, name) if isinstance(name, str) and not item else []
@@ -378,6 +382,9 @@ class Evaluator:
                 if isinstance(k.value, Mapping):
                     self._mapping_names.setdefault(k.value.node, label)
             return [self._hop_if_written(k, binding.value, label, binding.node) for k in found]
+        if kind == "with" and binding.value is not None:  # `with open(p) as f`: a file enters as itself
+            found = self.eval(binding.value, owner, self.frame_for(owner, frame))
+            return [k for k in found if isinstance(k.value, OpenedFile)]
         return []
 
     def _unbound(self, name: str, scope: Scope) -> Candidates:
@@ -646,6 +653,9 @@ class Evaluator:
             return []
         if name == "dict":
             return self._mapping_call(node, scope, frame, attribute_access=False)
+        if name == "open" and args and not args[0].keyword:
+            path = self.single(args[0].value, scope, frame)
+            return [Known(OpenedFile(path.value))] if path is not None and isinstance(path.value, str) else []
         if any(a.keyword is not None or a.star for a in args):
             return []
         values = [self.eval(a.value, scope, frame) for a in args]
@@ -703,6 +713,10 @@ class Evaluator:
                     out.append(Known(None))
             elif isinstance(obj, Mapping) and name == "copy" and not node.args:
                 out.append(base)
+            elif isinstance(obj, ConfigMap) and name == "get" and node.args and not node.args[0].keyword:
+                key = self.single(node.args[0].value, scope, frame)
+                if key is not None and isinstance(key.value, (str, int, float)) and obj.entry(key.value) is not None:
+                    out.extend(self._config_member(obj, key.value, node))
         return out
 
     # -- members of objects ------------------------------------------------------------
@@ -729,7 +743,15 @@ class Evaluator:
                 self._mapping_names.setdefault(k.value.node, label)
         return [self._hop_if_written(k, expr, label, expr) for k in found]
 
-    def mapping_mutated(self, obj: Mapping, key: Any = None) -> bool:
+    def _config_member(self, obj: ConfigMap, key: Any, node: cst.CSTNode) -> Candidates:
+        """An entry of a configuration file, unless the script may change it (`hyp['lr0'] = ...`)."""
+        found = obj.entry(key)
+        if found is None or self.mapping_mutated(obj, key):
+            return []
+        value, line = found
+        return [Known(value, (Origin(f"{obj.prefix}{key}", node, f"{obj.file}, line {line}"),))]
+
+    def mapping_mutated(self, obj: Mapping | ConfigMap, key: Any = None) -> bool:
         """Whether code elsewhere may change the entries (`cfg['lr'] = ...`, `cfg.update(...)`)."""
         if key is None:
             if any(self.refers_to(s.base, s.scope, obj) for s in self.tables.item_stores):
@@ -738,7 +760,7 @@ class Evaluator:
             return True
         return self._mapping_reshaped(obj)
 
-    def _mapping_stores(self, obj: Mapping, key: Any) -> list[Store]:
+    def _mapping_stores(self, obj: Mapping | ConfigMap, key: Any) -> list[Store]:
         """`cfg[key] = ...` (or `cfg.key = ...` for attribute-style configs) on this object."""
         out = [
             s
@@ -749,9 +771,9 @@ class Evaluator:
             out += [s for s in self.tables.attribute_stores.get(key, ()) if self.refers_to(s.base, s.scope, obj)]
         return out
 
-    def _mapping_reshaped(self, obj: Mapping) -> bool:
+    def _mapping_reshaped(self, obj: Mapping | ConfigMap) -> bool:
         """`cfg.update(...)`, `cfg.pop(...)`, `setattr(cfg, ...)`: entries we cannot follow."""
-        for site in self.tables.calls_named("update", "setdefault", "pop", "clear", "__setitem__"):
+        for site in self.tables.calls_named("update", "setdefault", "pop", "clear", "__setitem__", "merge_with"):
             if isinstance(site.node.func, cst.Attribute) and self.refers_to(site.node.func.value, site.scope, obj):
                 return True
         return self.opaque_mutation(obj)

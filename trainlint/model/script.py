@@ -7,7 +7,7 @@ Its layers depend one way, each on the ones before it:
 2. `values.py`: what a value can be, with the trail of where it came from;
 3. `evaluator.py` (with `classes.py`): what an expression can evaluate to;
 4. recognizers, which teach the evaluator their objects and answer questions
-   about them: `imports.py` (values from the project's other files), `cli_args.py` (argparse), `torch_objects.py` (optimizers,
+   about them: `imports.py` and `config_files.py` (values from the project's other files and its configuration files), `cli_args.py` (argparse), `torch_objects.py` (optimizers,
    schedulers, layers, modules), `networks.py` (what each model is made of,
    and its parameter count), `inputs.py` (the input sizes a file states),
    `shapes.py` (tensor shapes through `forward`),
@@ -26,6 +26,7 @@ import libcst as cst
 
 from trainlint.facts import TorchFacts, torch_facts
 from trainlint.model.cli_args import ArgparseModel
+from trainlint.model.config_files import ConfigFiles
 from trainlint.model.evaluator import Evaluator
 from trainlint.model.imports import ProjectImports
 from trainlint.model.positions import Positions
@@ -61,6 +62,7 @@ class ScriptModel:
         evaluator = Evaluator(self.tables, self.facts)
         if self.project is not None:
             ProjectImports(evaluator, self.project)
+            ConfigFiles(evaluator, self.project)
         return evaluator, ArgparseModel(evaluator), TorchModel(evaluator)
 
     @cached_property

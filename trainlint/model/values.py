@@ -19,6 +19,7 @@ from typing import Any
 
 import libcst as cst
 
+from trainlint.configfiles import Table
 from trainlint.facts import ClassFacts
 from trainlint.model.syntax import CallSite, Class, Function, Scope
 
@@ -122,6 +123,37 @@ class Mapping:
     scope: Scope
     frame: Frame
     attribute_access: bool  # SimpleNamespace/EasyDict: cfg.lr; dict: cfg['lr']
+
+
+@dataclass(frozen=True, repr=False)
+class OpenedFile:
+    """`open("configs/train.yaml")`: a file of the project a script reads, by its path as written."""
+
+    path: str
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ConfigMap:
+    """A mapping read from a configuration file (`yaml.safe_load(f)`, `OmegaConf.load(path)`)."""
+
+    table: Table
+    file: str  # as shown in messages: `configs/train.yaml`
+    prefix: str  # the keys leading here, for messages: `optim.`
+    node: cst.CSTNode  # the load call
+    attribute_access: bool  # OmegaConf: cfg.optim.lr; yaml, json: cfg['optim']['lr']
+    nested: dict[Any, ConfigMap] = field(default_factory=dict)  # one object per nested table, for identity
+
+    def entry(self, key: Any) -> tuple[Any, int] | None:
+        """(value, line) of one key; a nested table as a ConfigMap of its own."""
+        found = self.table.entries.get(key)
+        if found is None:
+            return None
+        value, line = found
+        if isinstance(value, Table):
+            if key not in self.nested:
+                self.nested[key] = ConfigMap(value, self.file, f"{self.prefix}{key}.", self.node, self.attribute_access)
+            value = self.nested[key]
+        return value, line
 
 
 @dataclass(frozen=True, repr=False)
