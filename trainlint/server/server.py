@@ -37,8 +37,11 @@ DEBOUNCE_SECONDS = 0.2
 FIX_ALL_KIND = "source.fixAll.trainlint"
 FIX_ALL_COMMAND = "trainlint.server.fixAll"
 CONFIG_GLOBS = ("**/pyproject.toml", "**/trainlint.toml", "**/.trainlint.toml")
-# Modules a script may import values from: their changes on disk re-lint the scripts that read them.
-WATCHED_GLOBS = (*CONFIG_GLOBS, "**/*.py")
+# Modules and configuration files a script may read values from: their changes on disk re-lint the
+# scripts that read them.
+DEPENDENCY_GLOBS = ("**/*.py", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.toml")
+WATCHED_GLOBS = (*CONFIG_GLOBS, *DEPENDENCY_GLOBS)
+_CONFIG_NAMES = frozenset(g.rsplit("/", 1)[-1] for g in CONFIG_GLOBS)
 
 
 SYNC_KIND = types.TextDocumentSyncKind.Incremental  # Full would turn the ranged changes of notebook cells into whole texts
@@ -499,7 +502,7 @@ def _inlay_refresh(ls: TrainlintServer) -> bool:
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: TrainlintServer, params: types.DidChangeWatchedFilesParams) -> None:
     paths = {str(ls.path_of(change.uri)) for change in params.changes}
-    if all(path.endswith(".py") for path in paths):  # a module of the project, changed on disk
+    if not any(Path(path).name in _CONFIG_NAMES for path in paths):  # a module or config file a script reads
         ls.relint_dependents(paths)
         return
     ls.shown_errors.clear()
