@@ -174,3 +174,25 @@ def test_a_config_file_that_appears_relints_the_script(project):
     project.write("train.yaml", YAML)
     run = project.run("check", "--select", "TL101", "--output-format", "concise", "train.py")
     assert run.returncode == 1 and "(optim.lr in train.yaml, line 3)" in run.stdout, run.stdout
+
+
+def test_the_example_project(tmp_path: Path):
+    """examples/buggy/yaml_project: the learning rate is in configs/train.yaml, the path an argparse default."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "trainlint", "check", "--no-cache", "--output-format", "concise", "examples/buggy/yaml_project"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[:-1] == [
+        (
+            "examples/buggy/yaml_project/train.py:26:50: warning: TL101 Adam learning rate 3.0 (optim.lr in configs/train.yaml,"
+            " line 7) is at or above 0.01, about ten times common practice: steps this large make the loss oscillate or diverge"
+            " instead of going down. Use about 0.001"
+        )
+    ]
