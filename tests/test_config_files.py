@@ -196,3 +196,71 @@ def test_the_example_project(tmp_path: Path):
             " instead of going down. Use about 0.001"
         )
     ]
+
+
+# -- Hydra: the config @hydra.main gives the function, composed from its defaults list -------------
+
+HYDRA_SCRIPT = """\
+import hydra
+import torch
+
+
+@hydra.main(version_base=None, config_path="../conf", config_name="config")
+def main(cfg):
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum)
+
+
+if __name__ == "__main__":
+    main()
+"""
+PRIMARY = "defaults:\n  - optimizer: sgd\n  - logger: null\n  - optional local: default\n  - _self_\n\nepochs: 10\n"
+SGD = "name: sgd\nlr: 2.0\nmomentum: 0.9\n"
+
+
+def hydra_project(root: Path, primary: str = PRIMARY, sgd: str = SGD, extra: dict[str, str] | None = None) -> Path:
+    write(root, "conf/config.yaml", primary)
+    write(root, "conf/optimizer/sgd.yaml", sgd)
+    for name, text in (extra or {}).items():
+        write(root, name, text)
+    return write(root, "src/train.py", HYDRA_SCRIPT)
+
+
+def test_a_value_of_a_hydra_config_group(tmp_path: Path):
+    assert lint_file(hydra_project(tmp_path)) == ["8: SGD learning rate 2.0 (optimizer.lr in ../conf/optimizer/sgd.yaml, line 2)"]
+
+
+def test_a_hydra_primary_config_without_defaults(tmp_path: Path):
+    train = hydra_project(tmp_path, primary="optimizer:\n  lr: 3.0\n  momentum: 0.9\n")
+    assert lint_file(train) == ["8: SGD learning rate 3.0 (optimizer.lr in ../conf/config.yaml, line 2)"]
+
+
+@pytest.mark.parametrize(
+    ("primary", "sgd", "extra"),
+    [
+        (PRIMARY, SGD.replace("2.0", "0.05"), None),  # fine
+        (PRIMARY + "optimizer:\n  lr: 0.01\n", SGD, None),  # the primary's own entry wins (`_self_` last)
+        (PRIMARY.replace("  - _self_\n", "") + "optimizer:\n  lr: 0.01\n", SGD, None),  # `_self_` is last by default
+        (PRIMARY, "# @package _global_\n" + SGD, None),  # placed at the top, not under optimizer
+        (PRIMARY.replace("optimizer: sgd", "optimizer: ${oc.env:OPT}"), SGD, None),  # interpolated
+        (PRIMARY.replace("optimizer: sgd", "optimizer: adam"), SGD, None),  # the chosen file is missing
+        (PRIMARY.replace("- optimizer: sgd", "- base"), SGD, {"conf/base.yaml": "optimizer:\n  lr: 5.0\n"}),  # not followed
+    ],
+)
+def test_hydra_configs_it_cannot_follow_or_that_are_fine(tmp_path: Path, primary: str, sgd: str, extra: dict[str, str] | None):
+    assert lint_file(hydra_project(tmp_path, primary, sgd, extra)) == []
+
+
+def test_the_primary_before_its_defaults_is_overridden_by_them(tmp_path: Path):
+    primary = "defaults:\n  - _self_\n  - optimizer: sgd\n\noptimizer:\n  lr: 0.01\n"
+    assert lint_file(hydra_project(tmp_path, primary)) == [
+        "8: SGD learning rate 2.0 (optimizer.lr in ../conf/optimizer/sgd.yaml, line 2)"
+    ]
+
+
+def test_editing_a_hydra_group_file_relints_the_script(project):
+    hydra_project(project.root, sgd=SGD.replace("2.0", "0.05"))
+    assert project.run("check", "--select", "TL101", "src/train.py").returncode == 0
+    project.write("conf/optimizer/sgd.yaml", SGD)
+    run = project.run("check", "--select", "TL101", "--output-format", "concise", "src/train.py")
+    assert run.returncode == 1 and "(optimizer.lr in ../conf/optimizer/sgd.yaml, line 2)" in run.stdout, run.stdout

@@ -24,6 +24,26 @@ class Table:
     """A mapping of the file: each key's value (a nested Table, or plain data) and its line."""
 
     entries: dict[Any, tuple[Any, int]] = field(default_factory=dict)
+    file: str | None = None  # set when merged from several files (Hydra): the file this table comes from
+    package: str | None = None  # a Hydra `# @package` directive at the top of the file
+
+
+def merged(base: Table, over: Table) -> Table:
+    """`over`'s entries on top of `base`'s, nested tables merged key by key (OmegaConf.merge's rule)."""
+    out = Table(dict(base.entries), over.file or base.file)
+    for key, (value, line) in over.entries.items():
+        below = out.entries.get(key)
+        if below is not None and isinstance(below[0], Table) and isinstance(value, Table):
+            out.entries[key] = (merged(below[0], value), line)
+        else:
+            out.entries[key] = (value, line)
+    return out
+
+
+def in_file(table: Table, file: str) -> Table:
+    """A copy of `table` (and of its nested tables) that names the file it comes from."""
+    entries = {k: (in_file(v, file) if isinstance(v, Table) else v, line) for k, (v, line) in table.entries.items()}
+    return Table(entries, file, table.package)
 
 
 def parse(data: bytes, suffix: str) -> Table | None:
@@ -37,7 +57,11 @@ def parse(data: bytes, suffix: str) -> Table | None:
         return None
     try:
         if suffix in (".yaml", ".yml"):
-            return _yaml(text)
+            table = _yaml(text)
+            if table is not None:
+                directive = re.match(r"(?:[ \t]*(?:#[^\n]*)?\n)*?[ \t]*#[ \t]*@package[ \t]+(\S+)", text)
+                table.package = directive.group(1) if directive else None
+            return table
         if suffix == ".json":
             return _scanned(json.loads(text), text, _json_key)
         if suffix == ".toml":

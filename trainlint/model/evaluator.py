@@ -59,6 +59,7 @@ CallHandler = Callable[[cst.Call, Scope, Frame], Candidates]
 MethodHandler = Callable[[Known, str, cst.Call, Scope, Frame], Candidates]
 MemberHandler = Callable[[Known, str], Candidates]
 ImportHandler = Callable[[str, cst.CSTNode], Candidates]
+ParamHandler = Callable[[Function, cst.Param], Candidates]
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     cst.Add: lambda a, b: a + b,
@@ -133,6 +134,7 @@ class Evaluator:
         self._on_method: dict[type, MethodHandler] = {}
         self._on_member: dict[type, MemberHandler] = {}
         self._on_import: ImportHandler | None = None
+        self._on_param: list[ParamHandler] = []
         self._memo: dict[tuple[cst.BaseExpression, Scope, Frame], Candidates] = {}
         # How the code names each config mapping (`CONFIG`, `CONFIG['optim']`), for messages.
         self._mapping_names: dict[cst.CSTNode, str] = {}
@@ -158,6 +160,11 @@ class Evaluator:
     def on_member(self, kind: type, handler: MemberHandler) -> None:
         """`obj.name` on a value of type `kind` is what `handler` says."""
         self._on_member[kind] = handler
+
+    def on_param(self, handler: ParamHandler) -> None:
+        """A parameter a framework fills in (`@hydra.main`'s config) has the values `handler` gives,
+        when it gives any, instead of those its call sites pass."""
+        self._on_param.append(handler)
 
     def on_import(self, handler: ImportHandler) -> None:
         """An imported name (`config.LR`, the module's or an attribute of it) has the values `handler`
@@ -438,6 +445,10 @@ class Evaluator:
         name = param.name.value
         if function.is_method and function.first_param is param:
             return self._self_value(function, frame)
+        for handler in self._on_param:
+            found = handler(function, param)
+            if found:
+                return found
         if frame.call is not None:
             bound = self.bind_call(function, frame.call, frame.caller or MODULE_FRAME)
             argument = bound.arguments.get(name)

@@ -151,7 +151,8 @@ class ConfigMap:
         value, line = found
         if isinstance(value, Table):
             if key not in self.nested:
-                self.nested[key] = ConfigMap(value, self.file, f"{self.prefix}{key}.", self.node, self.attribute_access)
+                file = value.file or self.file  # Hydra: a group's entries come from the group's file
+                self.nested[key] = ConfigMap(value, file, f"{self.prefix}{key}.", self.node, self.attribute_access)
             value = self.nested[key]
         return value, line
 
