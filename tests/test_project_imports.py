@@ -174,3 +174,15 @@ def test_a_new_module_relints_the_script(project):
     project.write("config.py", "LR = 5.0\n")
     run = project.run("check", "--select", "TL101", "--output-format", "concise", "train.py")
     assert run.returncode == 1 and "(LR in config.py, line 1)" in run.stdout, run.stdout
+
+
+def test_without_a_configuration_file_the_repository_is_the_root(tmp_path: Path):
+    """pre-commit runs `trainlint check scripts/train.py`: with no pyproject.toml, the git repository
+    marks the project, so its `src/` is searched."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, "src/proj/__init__.py", "")
+    write(tmp_path, "src/proj/hparams.py", "LR = 4.0\n")
+    script = write(
+        tmp_path, "scripts/run.py", HEAD + "from proj.hparams import LR\nopt = torch.optim.SGD(model.parameters(), lr=LR)\n"
+    )
+    assert lint_file(script) == ["4: SGD learning rate 4.0 (LR in ../src/proj/hparams.py, line 1)"]

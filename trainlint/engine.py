@@ -320,12 +320,13 @@ class _Run:
 
 def _project(path: str, settings: LintSettings) -> ProjectModules | None:
     """The project the file at `path` imports from; None for text with no file (standard input)."""
-    from trainlint.project import ProjectModules
+    from trainlint.project import ProjectModules, repository_root
 
     file = Path(path)
     if path in ("-", "<stdin>", "<string>") or not file.parent.is_dir():
         return None
-    return ProjectModules(file.resolve(), Path(settings.root) if settings.root else None)
+    script = file.resolve()
+    return ProjectModules(script, Path(settings.root) if settings.root else repository_root(script.parent))
 
 
 def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]) -> tuple[tuple[Span, str], ...]:

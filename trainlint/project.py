@@ -22,6 +22,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,16 @@ def _read(path: Path) -> _Read | None:
     read = _Read(stamp, hashlib.sha256(data).hexdigest(), data or None)
     _READS[path] = read
     return read
+
+
+@lru_cache(maxsize=1024)
+def repository_root(folder: Path) -> Path | None:
+    """The git repository holding `folder` (the project root when no configuration file marks one:
+    pre-commit passes only the changed files, from anywhere in the tree)."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 class ProjectModules:
