@@ -14,7 +14,7 @@ import pytest
 import torch
 from conftest import ROOT, run_cli
 
-from trainlint.explain import OK, PROBLEM, UNKNOWN, explain_bytes, stage_of
+from trainlint.explain import OK, PROBLEM, UNKNOWN, explain_bytes, explain_path, stage_of
 
 BUGGY = ROOT / "examples" / "buggy" / "scheduler_steps.py"
 CLEAN = ROOT / "examples" / "clean" / "scheduled_training.py"
@@ -137,6 +137,34 @@ def test_notebook_lines_are_cells():
     assert not any(" (line " in f for f in facts if "cell" not in f and "line" in f)
 
 
+def test_notebook_findings_and_curves_cite_cells(tmp_path: Path):
+    loop = "for epoch in range(5):\n    for x, y in loader:\n        opt.zero_grad()\n"
+    loop += "        nn.functional.mse_loss(model(x), y).backward()\n        opt.step()\n    sched.step()"
+    cells = [
+        ("code", "import torch\nfrom torch import nn"),
+        ("markdown", "# Training"),
+        ("code", "LR = 10.0"),
+        ("code", "model = nn.Linear(4, 2)\nopt = torch.optim.SGD(model.parameters(), lr=LR)\nsched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)"),
+        ("code", loop),
+    ]  # fmt: skip
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text(json.dumps({
+        "cells": [{"cell_type": kind, "metadata": {}, "source": text, **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+                  for kind, text in cells],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }))  # fmt: skip
+    data = json.loads(run_cli("explain", str(notebook), "--output-format", "json").stdout)
+    lr = data["stages"][0]
+    # Script lines 4 and 7: line 2 of cell 4, line 3 of cell 4 (cell 2 is markdown, and counts).
+    assert [(f["code"], f["cell"], f["line"]) for f in lr["findings"]] == [("TL101", 4, 2)]
+    assert [(c["scheduler"], c["cell"], c["line"]) for c in lr["curves"]] == [("ExponentialLR", 4, 3)]
+    assert lr["facts"][0] == "SGD (line 2 of cell 4): lr 10.0 (LR, line 1 of cell 3)"
+    text = run_cli("explain", str(notebook)).stdout
+    assert "TL101 line 2 of cell 4: SGD learning rate 10.0 (LR, line 1 of cell 3)" in text
+    assert "learning rate of ExponentialLR (line 3 of cell 4), stepped per epoch:" in text
+    assert not re.search(r"\bline [5-9]\b(?! of cell)", text)  # no script line is left
+
+
 def test_a_long_file(tmp_path: Path):
     path = tmp_path / "long.py"
     filler = "".join(f"value_{i} = {i}\n" for i in range(5000))
@@ -154,11 +182,12 @@ def test_json_keys_are_the_documented_ones(tmp_path: Path):
     for stage in data["stages"]:
         assert set(stage) == {"key", "title", "verdict", "unknown", "facts", "findings", "curves"}
         for finding in stage["findings"]:
-            assert set(finding) == {"code", "name", "severity", "line", "message"}
+            assert set(finding) == {"code", "name", "severity", "cell", "line", "message"}
+            assert finding["cell"] is None  # a script: its own lines
         for curve in stage["curves"]:
-            assert set(curve) == {"scheduler", "line", "per", "learning_rates"}
+            assert set(curve) == {"scheduler", "cell", "line", "per", "learning_rates"}
     documented = (ROOT / "README.md").read_text()
-    for key in ("learning_rates", "verdict", "unknown", "facts", "findings", "curves"):
+    for key in ("learning_rates", "verdict", "unknown", "facts", "findings", "curves", "cell"):
         assert f"`{key}`" in documented
 
 
@@ -173,7 +202,8 @@ def test_text_markdown_and_colour(tmp_path: Path):
     run_cli("explain", str(CLEAN), "--output-format", "markdown", "-o", str(out))
     text = out.read_text()
     assert text.startswith(f"# trainlint explain `{CLEAN}`")
-    assert "## 3. Data: **unknown**" in text and "```" in text
+    assert "## 3. Data: **ok**" in text and "```" in text
+    assert "- DataLoader val_loader (line 11) over `val_set`, a dataset whose transforms trainlint does not read" in text
 
 
 def test_missing_file_exits_2():
@@ -260,3 +290,57 @@ def test_the_data_stage():
         "CIFAR10 (line 6), evaluation: the pipeline on line 6: ToTensor, Normalize",
     ]
     assert data.verdict == PROBLEM and [d.code for d in data.findings] == ["TL405"]
+
+
+def test_the_data_stage_lists_the_loaders():
+    code = """
+    import argparse
+    import torch
+    from torchvision import datasets, transforms
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train_set = datasets.MNIST("d", train=True, transform=tf)
+    test_set = datasets.MNIST("d", train=False, transform=tf)
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    test_loader = torch.utils.data.DataLoader(test_set, 1000)
+    model = torch.nn.Linear(784, 10)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for epoch in range(3):
+        model.train()
+        for x, y in train_loader:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            for x, y in test_loader:
+                model(x)
+    """
+    data = explain(code)["data"]
+    assert data.facts[2:] == [
+        (
+            "DataLoader train_loader (line 12) over MNIST (line 10): shuffled; batch size 64 (default of --batch-size, line 7); "
+            "batches taken by the training loop on line 18"
+        ),
+        (
+            "DataLoader test_loader (line 13) over MNIST (line 11): not shuffled (no shuffle=); batch size 1000; "
+            "batches taken by the evaluation loop on line 24"
+        ),
+    ]
+    assert data.verdict == OK
+
+
+def test_the_data_stage_of_the_buggy_loaders_example():
+    """examples/buggy/cifar_loaders.py: each loader with its dataset, split and loop, and the three findings."""
+    report = explain_path(str(ROOT / "examples" / "buggy" / "cifar_loaders.py"))
+    data = next(s for s in report.stages if s.key == "data")
+    loaders = [f for f in data.facts if f.startswith("DataLoader")]
+    assert [f.split(":")[0] for f in loaders] == [
+        "DataLoader train_loader (line 18) over CIFAR10 (line 15) through `random_split` (line 16)",
+        "DataLoader val_loader (line 19) over CIFAR10 (line 15) through `random_split` (line 16)",
+        "DataLoader test_loader (line 22) over CIFAR10 (line 21)",
+    ]
+    assert sorted(d.code for d in data.findings) == ["TL403", "TL404", "TL406"] and data.verdict == PROBLEM

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import pytest_lsp
+from conftest import run_cli
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -327,6 +331,105 @@ async def test_fix_all_source_action_and_command(lsp: LanguageClient, tmp_path):
     (edit,) = lsp.applied_edits
     (document_change,) = edit.document_changes
     assert apply(source, list(document_change.edits)) == expected
+
+
+# -- explain --------------------------------------------------------------------------------------
+
+TRAINING = textwrap.dedent("""\
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5)
+    criterion = nn.CrossEntropyLoss()
+
+    for epoch in range(30):
+        for x, y in loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+        scheduler.step()
+""")
+
+
+async def explain(client: LanguageClient, uri: str) -> dict:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="trainlint.explain", arguments=[{"uri": uri}])
+    )
+
+
+def cli_json(root: Path, name: str, text: str) -> dict:
+    """What `trainlint explain --output-format json` prints for `text` saved as `name` in `root`."""
+    (root / name).write_text(text, encoding="utf-8")
+    run = run_cli("explain", name, "--output-format", "json", cwd=root)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+async def test_explain_command_reports_the_unsaved_buffer_as_the_cli_does(lsp: LanguageClient, tmp_path):
+    result = await start(lsp, tmp_path)
+    assert "trainlint.explain" in result.capabilities.execute_command_provider.commands
+    uri = open_doc(lsp, tmp_path / "train.py", TRAINING)
+    (tmp_path / "train.py").write_text("print('not what the editor holds')\n")  # the buffer is explained, not the disk
+    answer = await explain(lsp, uri)
+    assert (answer["uri"], answer["version"]) == (uri, 1)
+    assert answer["report"] == cli_json(tmp_path, "train.py", TRAINING)  # the same keys and values
+    verdicts = {s["key"]: s["verdict"] for s in answer["report"]["stages"]}
+    assert verdicts["learning-rate"] == "ok"
+    (curve,) = answer["report"]["stages"][0]["curves"]
+    assert (curve["scheduler"], curve["cell"], curve["line"], curve["per"]) == ("StepLR", None, 6, "epoch")
+    assert curve["learning_rates"][:11] == [0.1] * 10 + [0.05]
+    assert answer["markdown"].startswith("# trainlint explain `train.py`")
+    assert "## 1. Learning rate and optimizer steps: **ok**" in answer["markdown"]
+    page = answer["html"]
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert len(re.findall("<polyline ", page)) == 1  # the StepLR curve, as SVG in the page
+
+    # An edit, not saved: the next answer is about the new text, with its finding in its stage.
+    edited = TRAINING.replace("lr=0.1", "lr=10.0")
+    change(lsp, uri, edited, 2)
+    answer = await explain(lsp, uri)
+    assert answer["version"] == 2
+    lr = answer["report"]["stages"][0]
+    assert lr["verdict"] == "problem" and [(f["code"], f["line"]) for f in lr["findings"]] == [("TL101", 5)]
+    assert "**TL101** (warning, line 5)" in answer["markdown"]
+    assert answer["report"] == cli_json(tmp_path, "train.py", edited)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def train(:\n    pass\n", "Syntax error"),
+        ("import os\nprint(os.getcwd())\n", "no torch optimizer is built in this file"),
+        ("", "no torch optimizer is built in this file"),
+    ],
+)
+async def test_explain_command_on_what_is_not_a_training_script(lsp: LanguageClient, tmp_path, source, expected):
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "script.py", source)
+    answer = await explain(lsp, uri)
+    assert answer["report"] == cli_json(tmp_path, "script.py", source)
+    learning_rate = answer["report"]["stages"][0]
+    assert learning_rate["verdict"] == "unknown" and expected in (learning_rate["unknown"] or "")
+    assert expected in answer["markdown"] and expected in answer["html"]
+
+
+async def test_explain_command_arguments(lsp: LanguageClient, tmp_path):
+    await start(lsp, tmp_path)
+    (tmp_path / "closed.py").write_text(TRAINING)
+    # A file that is not open: the one on disk, as the CLI reads it; a plain uri string works too.
+    answer = await lsp.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="trainlint.explain", arguments=[(tmp_path / "closed.py").as_uri()])
+    )
+    assert answer["version"] is None and answer["report"] == cli_json(tmp_path, "closed.py", TRAINING)
+    missing = await explain(lsp, (tmp_path / "missing.py").as_uri())
+    assert missing["report"]["error"].endswith("is neither an open document nor a file")
+    # No document at all: an error response, and the server goes on.
+    with pytest.raises(Exception, match="takes the document"):
+        await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="trainlint.explain", arguments=[]))
+    uri = open_doc(lsp, tmp_path / "train.py", BAD)
+    await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
 
 
 # -- hover and inlay hints -------------------------------------------------------------------------------

@@ -6,10 +6,12 @@ save and close."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
-from test_server import actions_for, apply, codes, diagnostics_until, lsp, open_doc, start, until
+from test_server import actions_for, apply, cli_json, codes, diagnostics_until, explain, lsp, open_doc, start, until
 
 __all__ = ["lsp"]  # the fixture, shared with test_server
 
@@ -267,6 +269,67 @@ async def test_hover_and_inlay_hints_in_a_cell(lsp, tmp_path):
         )
     )
     assert list(other) == [], "hints of another cell stay there"
+
+
+EXPLAINED_CELLS = [
+    IMPORTS,
+    ("markdown", "markdown", "# Training"),
+    "LR = 10.0\nEPOCHS = 30",
+    (
+        "model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=LR)\n"
+        "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)"
+    ),
+    (
+        "for epoch in range(EPOCHS):\n"
+        "    for x, y in loader:\n"
+        "        optimizer.zero_grad()\n"
+        "        nn.functional.cross_entropy(model(x), y).backward()\n"
+        "        optimizer.step()\n"
+        "    scheduler.step()"
+    ),
+]
+
+
+def ipynb(cells: list) -> str:
+    """The notebook file of `cells` (as Notebook takes them)."""
+    out = []
+    for cell in cells:
+        kind, _, text = ("code", "python", cell) if isinstance(cell, str) else cell
+        out.append({"cell_type": kind, "metadata": {}, "source": text.splitlines(keepends=True)})
+        if kind == "code":
+            out[-1].update(execution_count=None, outputs=[])
+    return json.dumps({"cells": out, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+async def test_explain_cites_cells_as_the_cli_does(lsp, tmp_path):
+    await start_notebooks(lsp, tmp_path)
+    notebook = Notebook(lsp, tmp_path / "train.ipynb", EXPLAINED_CELLS)
+    await published(lsp, notebook.uri_of(4), lambda ds: codes(ds) == ["TL101"])
+    # Asked from any cell, the answer is about the whole notebook.
+    answer = await explain(lsp, notebook.uri_of(5))
+    assert (answer["uri"], answer["version"]) == (notebook.uri, 1)
+    lr = answer["report"]["stages"][0]
+    assert [(f["code"], f["cell"], f["line"]) for f in lr["findings"]] == [("TL101", 4, 2)]
+    (curve,) = lr["curves"]
+    assert (curve["scheduler"], curve["cell"], curve["line"], curve["per"], len(curve["learning_rates"])) == (
+        "StepLR",
+        4,
+        3,
+        "epoch",
+        30,
+    )
+    assert lr["facts"][0] == "SGD (line 2 of cell 4): lr 10.0 (LR, line 1 of cell 3)"
+    assert "per batch (the batch loop on line 2 of cell 5, in the epoch loop on line 1 of cell 5)" in lr["facts"][1]
+    assert "**TL101** (warning, line 2 of cell 4)" in answer["markdown"]
+    assert "Learning rate of StepLR (line 3 of cell 4), stepped per epoch" in answer["html"]
+    assert answer["report"] == cli_json(tmp_path, "train.ipynb", ipynb(EXPLAINED_CELLS))
+
+    # An edit of a cell, not saved: explained as the editor holds it.
+    notebook.edit(3, (0, 5), (0, 9), "0.1")
+    answer = await explain(lsp, notebook.uri)
+    assert answer["version"] == 2 and answer["report"]["stages"][0]["verdict"] == "ok"
+    assert answer["report"]["stages"][0]["curves"][0]["learning_rates"][:11] == [0.1] * 10 + [pytest.approx(0.01)]
 
 
 async def test_lint_on_save_and_close(lsp, tmp_path):

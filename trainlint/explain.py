@@ -18,8 +18,11 @@ from trainlint.diagnostics import Diagnostic, Severity
 from trainlint.rules.common import one_line
 
 if TYPE_CHECKING:
+    from trainlint.cells import Script
+    from trainlint.engine import LintResult
     from trainlint.model import ScriptModel
     from trainlint.model.torch_objects import Scheduler
+    from trainlint.settings import LintSettings
 
 OK, PROBLEM, UNKNOWN = "ok", "problem", "unknown"
 
@@ -50,6 +53,19 @@ class Report:
     path: str
     stages: list[Stage]
     error: str | None = None  # the file could not be read or parsed: nothing else is known
+    cells: Script | None = field(default=None, repr=False)  # a notebook's: its script's lines are in cells
+
+    def where(self, line: int) -> tuple[int | None, int]:
+        """(cell number, line in that cell) of a line of the linted text; (None, line) for a script."""
+        if self.cells is None or not self.cells.cells:
+            return None, line
+        number, local, _ = self.cells.locate(line, 0)
+        return number, local
+
+    def cite(self, line: int) -> str:
+        """`line 12`, or in a notebook `line 2 of cell 3` (as the findings' messages and the facts say it)."""
+        cell, local = self.where(line)
+        return f"line {local}" if cell is None else f"line {local} of cell {cell}"
 
 
 STAGES = (
@@ -80,47 +96,61 @@ def explain_path(path: str) -> Report:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return _failed(path, f"cannot read {path}: {exc.strerror or exc}")
+        return failed_report(path, f"cannot read {path}: {exc.strerror or exc}")
     settings = Resolver().settings_for(Path(path).resolve())
     return explain_bytes(data, path, settings)
 
 
-def explain_bytes(data: bytes, path: str, settings: Any = None) -> Report:
-    from trainlint.engine import lint_script, lint_source
+def explain_bytes(data: bytes, path: str, settings: LintSettings | None = None) -> Report:
+    """The report for a file's bytes: a notebook when `path` names one, else a Python script."""
     from trainlint.ipynb import NotebookError, is_notebook, read
-    from trainlint.settings import default_settings
     from trainlint.source import DecodeError, decode
 
-    settings = settings or default_settings()
     try:
         text = decode(data).text
     except DecodeError as exc:
-        return _failed(path, str(exc))
-    relabel: Callable[[str], str] = lambda s: s  # noqa: E731 - the identity, for a .py file
-    code = text
-    if is_notebook(path):
-        try:
-            notebook = read(text)
-        except NotebookError as exc:
-            return _failed(path, f"invalid notebook: {exc}")
-        script = notebook.script
-        code = script.text
-        result = lint_script(script, path, settings)
-        relabel = lambda s: script.relabel(s, None)  # noqa: E731 - "line 12" becomes "cell 3, line 2"
-    else:
-        result = lint_source(text, path, settings)
+        return failed_report(path, str(exc))
+    if not is_notebook(path):
+        return explain_text(text, path, settings)
+    try:
+        notebook = read(text)
+    except NotebookError as exc:
+        return failed_report(path, f"invalid notebook: {exc}")
+    return explain_script(notebook.script, path, settings)
+
+
+def explain_text(text: str, path: str, settings: LintSettings | None = None) -> Report:
+    """The report for a Python script's text (an editor's unsaved buffer, say)."""
+    from trainlint.engine import lint_source
+    from trainlint.settings import default_settings
+
+    return explain_result(lint_source(text, path, settings or default_settings()), text, path)
+
+
+def explain_script(script: Script, path: str, settings: LintSettings | None = None) -> Report:
+    """The report for a notebook's code cells as one script: lines are cited in their cells."""
+    from trainlint.engine import lint_script
+    from trainlint.settings import default_settings
+
+    return explain_result(lint_script(script, path, settings or default_settings()), script.text, path, script)
+
+
+def explain_result(result: LintResult, code: str, path: str, cells: Script | None = None) -> Report:
+    """The report from a lint already made of `code` (the language server reuses the editor's lint).
+    `cells`: the notebook's script `code` is the text of."""
     syntax = [d for d in result.diagnostics if d.code == "TL001"]
     if syntax:
-        return _failed(path, syntax[0].message)
+        return failed_report(path, syntax[0].message)
     model = result.model or _model(code, path)
     if model is None:
-        return _failed(path, "the file could not be read as Python")
+        return failed_report(path, "the file could not be read as Python")
     stages = build_stages(model, result.diagnostics)
-    for stage in stages:
-        stage.facts = [relabel(f) for f in stage.facts]
-        if stage.unknown:
-            stage.unknown = relabel(stage.unknown)
-    return Report(path, stages)
+    if cells is not None:  # "line 12" of the script becomes "line 2 of cell 3"
+        for stage in stages:
+            stage.facts = [cells.relabel(f, None) for f in stage.facts]
+            if stage.unknown:
+                stage.unknown = cells.relabel(stage.unknown, None)
+    return Report(path, stages, cells=cells)
 
 
 def _model(text: str, path: str) -> ScriptModel | None:
@@ -135,7 +165,8 @@ def _model(text: str, path: str) -> ScriptModel | None:
         return None
 
 
-def _failed(path: str, why: str) -> Report:
+def failed_report(path: str, why: str) -> Report:
+    """The report on a file nothing is known of: each stage unknown, for the same reason."""
     stages = [Stage(key, title, UNKNOWN, unknown=why) for key, title in STAGES]
     return Report(path, stages, error=why)
 
@@ -162,7 +193,7 @@ def build_stages(model: ScriptModel, diagnostics: list[Diagnostic]) -> list[Stag
 
 
 def _learning_rate(model: ScriptModel, stage: Stage) -> None:
-    from trainlint.insights import _facts, _where
+    from trainlint.insights import call_facts, stepped_where
 
     optimizers = model.torch.optimizers
     schedulers = model.torch.schedulers
@@ -172,14 +203,14 @@ def _learning_rate(model: ScriptModel, stage: Stage) -> None:
         stage.unknown = "no torch optimizer is built in this file (it may come from a framework or another module)"
         return
     for optimizer in optimizers:
-        facts = {f.name: f for f in _facts(model, optimizer)}
+        facts = {f.name: f for f in call_facts(model, optimizer)}
         lr = _fact_text(facts.get("lr")) or _default(optimizer, "lr")
         others = [f"{name} {_fact_text(f)}" for name, f in facts.items() if name != "lr" and _fact_text(f)]
         text = f"{optimizer.name} (line {line(optimizer.node)}): lr {lr}"
         stage.facts.append(text + (f"; {', '.join(others)}" if others else ""))
         steps = model.loops.steps_of(optimizer.node)
         if steps:
-            stage.facts.append(f"{optimizer.name}.step() (line {line(steps[0].node)}) runs {_where(model, steps[0])}")
+            stage.facts.append(f"{optimizer.name}.step() (line {line(steps[0].node)}) runs {stepped_where(model, steps[0])}")
         else:
             stage.facts.append(f"no {optimizer.name}.step() was found in the loops of this file")
     if not schedulers:
@@ -222,7 +253,7 @@ def _default(call: Any, name: str) -> str:
 
 
 def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
-    from trainlint.insights import _where
+    from trainlint.insights import stepped_where
     from trainlint.schedules import curve, natural_length
 
     line = model.positions.line
@@ -230,7 +261,7 @@ def _scheduler(model: ScriptModel, scheduler: Scheduler, stage: Stage) -> None:
     if not steps:
         stage.facts.append(f"{scheduler.name} (line {line(scheduler.node)}) is never stepped in this file")
         return
-    stage.facts.append(f"{scheduler.name} (line {line(scheduler.node)}) steps {_where(model, steps[0])}")
+    stage.facts.append(f"{scheduler.name} (line {line(scheduler.node)}) steps {stepped_where(model, steps[0])}")
     if scheduler.name == "ReduceLROnPlateau":
         stage.facts[-1] += "; its learning rate depends on the metric it is given, so its curve is not known before training"
         return
@@ -459,10 +490,11 @@ def _overfitting(model: ScriptModel, stage: Stage) -> None:
 
 def _data(model: ScriptModel, stage: Stage) -> None:
     uses = model.pipelines.datasets
-    if not uses:
+    loaders = model.pipelines.loaders
+    if not uses and not loaders:
         stage.unknown = (
-            "no torchvision dataset is built in this file (trainlint reads torchvision datasets and their transform "
-            "pipelines; loaders, shuffling and custom datasets are not read yet)"
+            "no torchvision dataset or DataLoader is built in this file (trainlint reads torchvision datasets, their "
+            "transform pipelines and the loaders over them; custom datasets are not read yet)"
         )
         return
     line = model.positions.line
@@ -474,6 +506,50 @@ def _data(model: ScriptModel, stage: Stage) -> None:
             steps = ", ".join(s.name or one_line(model, s.node) for s in use.pipeline.steps)
             how = f"the pipeline on line {line(use.pipeline.node)}: {steps or 'empty'}"
         stage.facts.append(f"{use.facts.name} (line {line(use.site.node)}), {split}: {how}")
+    for loader in loaders:
+        stage.facts.append(_loader_text(model, loader))
+
+
+def _loader_text(model: ScriptModel, loader: Any) -> str:
+    """`DataLoader train_loader (line 20) over CIFAR10 (line 12): shuffled, batch size 128 (...); ...`."""
+    line = model.positions.line
+    name = f" {loader.name}" if loader.name else ""
+    text = f"DataLoader{name} (line {line(loader.site.node)})"
+    if loader.use is not None:
+        through = f" through `{one_line(model, loader.split.func)}` (line {line(loader.split)})" if loader.split else ""
+        text += f" over {loader.use.facts.name} (line {line(loader.use.site.node)}){through}"
+    else:
+        text += f" over `{loader.view}`, a dataset" if loader.view else " over a dataset"
+        text += " whose transforms trainlint does not read"
+    if loader.sampler:
+        order = "a sampler decides the order"
+    elif loader.shuffled is None:
+        order = f"shuffle `{one_line(model, loader.shuffle.value)}` not known" if loader.shuffle else "order not known"
+    else:
+        order = "shuffled" if loader.shuffled else "not shuffled" + ("" if loader.shuffle else " (no shuffle=)")
+    parts = [order, f"batch size {_loader_argument(model, loader, 'batch_size', 1) or 'not known'}"]
+    roles = {"train": "training", "eval": "evaluation"}
+    seen = [f"the {roles.get(role, role)} loop on line {line(node)}" for role, node in loader.loops]
+    parts.append("batches taken by " + ", ".join(seen) if seen else "no loop of this file is seen taking its batches")
+    return f"{text}: " + "; ".join(parts)
+
+
+def _loader_argument(model: ScriptModel, loader: Any, keyword: str, position: int) -> str | None:
+    """A DataLoader argument's value with its origin (`128 (default of --batch-size, line 9)`)."""
+    from trainlint.rules.common import describe
+
+    args = loader.site.node.args
+    arg = next((a for a in args if a.keyword is not None and a.keyword.value == keyword), None)
+    if arg is None and len(args) > position and all(a.keyword is None and not a.star for a in args[: position + 1]):
+        arg = args[position]
+    if arg is None:
+        return "1 (the default)" if keyword == "batch_size" else None
+    found = model.evaluator.eval(arg.value, loader.site.scope, model.evaluator.frame_of(loader.site))
+    values = {k.value for k in found if isinstance(k.value, int) and not isinstance(k.value, bool)}
+    if len(values) != 1:
+        return None
+    origin = describe(model, found[0].trail)
+    return f"{values.pop()}" + (f" ({origin})" if origin else "")
 
 
 # -- 4. architecture ------------------------------------------------------------------------------------

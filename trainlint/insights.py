@@ -81,7 +81,8 @@ def _render(value: Any, as_float: bool = False) -> str | None:
     return None
 
 
-def _facts(model: ScriptModel, call: TorchCall) -> list[Fact]:
+def call_facts(model: ScriptModel, call: TorchCall) -> list[Fact]:
+    """What each argument of an optimizer or scheduler call resolves to, with where it comes from."""
     from trainlint.model.values import is_literal
 
     out = []
@@ -122,12 +123,12 @@ def torch_call_insights(model: ScriptModel) -> list[Insight]:
             optimizers = [f"`{o.name}` (line {model.positions.line(o.node)})" for o in call.optimizers]
             if optimizers:
                 insight.notes.append(f"schedules {', '.join(optimizers)}")
-        insight.facts = _facts(model, call)
+        insight.facts = call_facts(model, call)
         out.append(insight)
     return out
 
 
-def _where(model: ScriptModel, event: Event) -> str:
+def stepped_where(model: ScriptModel, event: Event) -> str:
     """`per batch (the batch loop on line 12, in the epoch loop on line 10)`, from the loop model."""
     loops = model.loops
     loop = event.loop
@@ -157,7 +158,7 @@ def step_insights(model: ScriptModel) -> list[Insight]:
         obj = objects[0]
         line = model.positions.line
         insight = Insight(event.node, f"{obj.facts.name}.step() ({'optimizer' if event.kind == 'step' else 'scheduler'})")
-        insight.notes.append(f"steps `{obj.facts.name}` (line {line(obj.node)}), {_where(model, event)}")
+        insight.notes.append(f"steps `{obj.facts.name}` (line {line(obj.node)}), {stepped_where(model, event)}")
         if event.via:
             insight.notes.append(
                 "reached through " + ", ".join(f"`{model.code(s.node.func)}()` (line {line(s.node)})" for s in event.via)

@@ -42,16 +42,29 @@ def to_json(report: Report) -> dict[str, Any]:
                 "unknown": stage.unknown,
                 "facts": stage.facts,
                 "findings": [
-                    {"code": d.code, "name": d.name, "severity": d.severity.value, "line": d.span.line, "message": d.message}
+                    {
+                        "code": d.code,
+                        "name": d.name,
+                        "severity": d.severity.value,
+                        **_place(report, d.span.line),
+                        "message": d.message,
+                    }
                     for d in stage.findings
                 ],
                 "curves": [
-                    {"scheduler": c.scheduler, "line": c.line, "per": c.per, "learning_rates": c.values} for c in stage.curves
+                    {"scheduler": c.scheduler, **_place(report, c.line), "per": c.per, "learning_rates": c.values}
+                    for c in stage.curves
                 ],
             }
             for stage in report.stages
         ],
     }
+
+
+def _place(report: Report, line: int) -> dict[str, int | None]:
+    """`line`, and `cell`: in a notebook the line counts from the start of that cell; null for a script."""
+    cell, local = report.where(line)
+    return {"cell": cell, "line": local}
 
 
 def _per(curve: Curve) -> str:
@@ -70,9 +83,9 @@ def text(report: Report, style: Style) -> str:
             lines.append(f"   unknown: {stage.unknown}")
         lines += [f"   - {fact}" for fact in stage.facts]
         for d in stage.findings:
-            lines.append(f"   {style(d.code, SEVERITY_COLOR[d.severity])} line {d.span.line}: {d.message}")
+            lines.append(f"   {style(d.code, SEVERITY_COLOR[d.severity])} {report.cite(d.span.line)}: {d.message}")
         for curve in stage.curves:
-            lines.append(f"   learning rate of {curve.scheduler} (line {curve.line}), stepped {_per(curve)}:")
+            lines.append(f"   learning rate of {curve.scheduler} ({report.cite(curve.line)}), stepped {_per(curve)}:")
             lines += ["     " + row for row in plot(curve.values)]
     return "\n".join(lines) + "\n"
 
@@ -115,9 +128,9 @@ def markdown(report: Report) -> str:
         if stage.unknown and not report.error:
             lines += [f"Unknown: {stage.unknown}", ""]
         lines += [f"- {fact}" for fact in stage.facts]
-        lines += [f"- **{d.code}** ({d.severity.value}, line {d.span.line}): {d.message}" for d in stage.findings]
+        lines += [f"- **{d.code}** ({d.severity.value}, {report.cite(d.span.line)}): {d.message}" for d in stage.findings]
         for curve in stage.curves:
-            lines += ["", f"Learning rate of {curve.scheduler} (line {curve.line}), stepped {_per(curve)}:", "", "```"]
+            lines += ["", f"Learning rate of {curve.scheduler} ({report.cite(curve.line)}), stepped {_per(curve)}:", "", "```"]
             lines += plot(curve.values)
             lines.append("```")
         lines.append("")
@@ -154,10 +167,10 @@ def html(report: Report) -> str:
         for d in stage.findings:
             out.append(
                 f'<p class="finding {d.severity.value}"><span class="code">{d.code}</span> '
-                f"({d.severity.value}, line {d.span.line}): {e(d.message)}</p>"
+                f"({d.severity.value}, {report.cite(d.span.line)}): {e(d.message)}</p>"
             )
         for curve in stage.curves:
-            out.append(f"<p>Learning rate of {e(curve.scheduler)} (line {curve.line}), stepped {_per(curve)}:</p>")
+            out.append(f"<p>Learning rate of {e(curve.scheduler)} ({report.cite(curve.line)}), stepped {_per(curve)}:</p>")
             out.append(svg(curve.values))
     out.append("</body></html>")
     return "\n".join(out) + "\n"

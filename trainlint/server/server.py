@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from trainlint import __version__, suppress
@@ -24,6 +25,7 @@ from trainlint.pages import RulePage, get_page, lead_paragraph
 from trainlint.server import convert
 from trainlint.server.documents import LspWorkspace
 from trainlint.server.editor_settings import EditorSettings, parse
+from trainlint.server.explain import EXPLAIN_COMMAND, explain_document, uri_argument
 from trainlint.server.notebooks import NOTEBOOK_SYNC, CellMap
 from trainlint.settings import LintSettings
 from trainlint.source import LineIndex
@@ -172,7 +174,8 @@ class TrainlintServer(LanguageServer):
         workspace = self.workspace
         return workspace.get_notebook_document(notebook_uri=uri) or workspace.get_notebook_document(cell_uri=uri)
 
-    def _settings(self, path: Path) -> LintSettings | None:
+    def lint_settings(self, path: Path) -> LintSettings | None:
+        """The settings a document is linted with (the editor's and its configuration's); None when they fail."""
         try:
             settings = self.settings_for(path)
         except Exception:  # never let one document take the server down
@@ -199,7 +202,7 @@ class TrainlintServer(LanguageServer):
         if previous is not None and previous.version == document.version and previous.text == text:
             return previous
         path = self.path_of(uri)
-        settings = self._settings(path)
+        settings = self.lint_settings(path)
         if settings is None:
             return previous
         try:
@@ -223,7 +226,7 @@ class TrainlintServer(LanguageServer):
         if previous is not None and previous.cells is not None and previous.cells.key == cells.key:
             return previous
         path = self.path_of(uri)
-        settings = self._settings(path)
+        settings = self.lint_settings(path)
         if settings is None:
             return previous
         try:
@@ -534,7 +537,7 @@ def fix_all_edits(ls: TrainlintServer, uri: str) -> Edits:
     if notebook is None:
         document = ls.workspace.get_text_document(uri)
         path = ls.path_of(uri)
-        settings = ls._settings(path)
+        settings = ls.lint_settings(path)
         if settings is None:
             return []
         outcome = fix_text(document.source, str(path), settings, unsafe=False)
@@ -543,7 +546,7 @@ def fix_all_edits(ls: TrainlintServer, uri: str) -> Edits:
         return [(uri, edit) for edit in convert.minimal_edits(document.source, outcome.text, encoding)]
     cells = CellMap.of(ls.workspace, notebook)
     path = ls.path_of(notebook.uri)
-    settings = ls._settings(path)
+    settings = ls.lint_settings(path)
     if settings is None:
         return []
     changed, _ = fix_cells([(number, text) for number, _, text in cells.key], str(path), settings, unsafe=False)
@@ -673,6 +676,18 @@ async def fix_all_command(ls: TrainlintServer, *args: Any) -> None:
             await ls.workspace_apply_edit_async(
                 types.ApplyWorkspaceEditParams(edit=_workspace_edit(ls, edits), label="trainlint: fix all")
             )
+
+
+# -- explain ------------------------------------------------------------------------------------
+
+
+@server.command(EXPLAIN_COMMAND)
+def explain_command(ls: TrainlintServer, *args: Any) -> dict[str, Any]:
+    """`trainlint explain` on the document's current text: {uri, version, report, markdown, html}."""
+    uri = uri_argument(args)
+    if uri is None:
+        raise JsonRpcInvalidParams(f'{EXPLAIN_COMMAND} takes the document: [{{"uri": "file:///..."}}]')
+    return explain_document(ls, uri)
 
 
 # -- hover and inlay hints -------------------------------------------------------------------------

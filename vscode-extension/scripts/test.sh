@@ -53,6 +53,10 @@ step "Debian packages for the end-to-end test"
 bash "$REPO/tests/ensure-debian-packages.sh" chromium ripgrep libkrb5-dev
 
 step "code-server $CODE_SERVER_VERSION (cached in $SHARED_CACHE)"
+# Two runs on one machine (two checkouts) would delete each other's half-done install: one at a time.
+mkdir -p "$SHARED_CACHE"
+exec 9>"$SHARED_CACHE/.install-lock"
+flock 9
 if [ ! -f "$CODE_SERVER_DIR/.installed" ] || [ ! -x "$CODE_SERVER" ]; then
     rm -rf "$CODE_SERVER_DIR"
     mkdir -p "$CODE_SERVER_DIR"
@@ -74,6 +78,7 @@ if [ ! -f "$CODE_SERVER_DIR/.installed" ] || [ ! -x "$CODE_SERVER" ]; then
     [ -x "$CODE_SERVER" ]
     touch "$CODE_SERVER_DIR/.installed"
 fi
+flock -u 9
 
 step "a Python without trainlint but with its dependencies (for the install-from-.vsix test)"
 # Its dependencies come from the package index the first time only; the extension's pip install

@@ -22,6 +22,8 @@ import {
     State,
 } from "vscode-languageclient/node";
 import { CrashPolicy, Serializer } from "./crashes";
+import { ExplainPanels } from "./explainPanel";
+import { EXPLAIN_COMMAND, SERVER_EXPLAIN, explainTarget } from "./explainView";
 import {
     DiscoveryInput,
     DiscoveryResult,
@@ -473,6 +475,35 @@ class Extension {
         }
     }
 
+    /** `trainlint.explain` of the server for a document, as the editor holds it now. */
+    async askExplain(uri: vscode.Uri): Promise<unknown> {
+        const client = this.client;
+        if (!client || client.state !== State.Running) {
+            throw new Error("the trainlint server is not running (trainlint: Show Logs says why)");
+        }
+        return client.sendRequest(ExecuteCommandRequest.type, {
+            command: SERVER_EXPLAIN,
+            arguments: [{ uri: client.code2ProtocolConverter.asUri(uri) }],
+        });
+    }
+
+    /** The file a menu passed (its editor's context menu), else the one in front; a cell's notebook. */
+    explainUri(passed?: unknown): vscode.Uri | undefined {
+        const uri = passed instanceof vscode.Uri ? passed : vscode.window.activeTextEditor?.document.uri;
+        const key = uri?.toString();
+        const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
+        const notebook = vscode.workspace.notebookDocuments.find((n) => n.getCells().some((c) => c.document.uri.toString() === key));
+        const front = passed instanceof vscode.Uri ? undefined : vscode.window.activeNotebookEditor?.notebook;
+        const target = explainTarget(
+            {
+                document: uri && document && { uri: uri.toString(), languageId: document.languageId, notebookUri: notebook?.uri.toString() },
+                notebook: front && { uri: front.uri.toString(), notebookType: front.notebookType },
+            },
+            NOTEBOOK_TYPE,
+        );
+        return target ? vscode.Uri.parse(target) : undefined;
+    }
+
     onConfigurationChange(event: vscode.ConfigurationChangeEvent): void {
         if (classifyChange((key) => event.affectsConfiguration(key)) === "restart") {
             this.log("info", "A setting that chooses the server changed: restarting");
@@ -490,11 +521,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.subscriptions.push(output);
     const ext = new Extension(context, output);
     extension = ext;
+    const explainPanels = new ExplainPanels(
+        (uri) => ext.askExplain(uri),
+        (level, message) => ext.log(level, message),
+    );
     context.subscriptions.push(
         vscode.commands.registerCommand("trainlint.restart", () => ext.restart(true)),
         vscode.commands.registerCommand("trainlint.fixAll", () => ext.fixAll()),
         vscode.commands.registerCommand("trainlint.showLogs", () => output.show(true)),
         vscode.commands.registerCommand("trainlint.installBundled", () => ext.installCommand()),
+        explainPanels,
+        vscode.commands.registerCommand(EXPLAIN_COMMAND, async (passed?: unknown) => {
+            const uri = ext.explainUri(passed);
+            if (!uri) {
+                void vscode.window.showInformationMessage("trainlint: open a Python file or a Jupyter notebook to explain.");
+                return;
+            }
+            await explainPanels.show(uri);
+        }),
         vscode.workspace.onDidChangeConfiguration((event) => ext.onConfigurationChange(event)),
     );
     ext.log("info", `trainlint extension ${(context.extension.packageJSON as { version: string }).version} activated`);

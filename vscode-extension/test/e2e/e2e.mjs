@@ -21,7 +21,10 @@
 // A Jupyter notebook in VS Code's own notebook editor (no kernel needed): the squiggle is in the
 // cell that uses the learning rate, not in the cell that sets it; the quick fix edits that other
 // cell; after saving, the cells' sources on disk (VS Code's serializer rewrites the file) are the
-// old ones with only that cell changed. Last, a server that cannot start gives one notification
+// old ones with only that cell changed. "trainlint: Explain this training script" on a real
+// training script opens its report (verdicts, findings, SVG learning-rate curves) in a webview
+// beside the code (a screenshot; TRAINLINT_UPDATE_SCREENSHOTS=1 makes it the README's); an edit changes
+// the report only once the file is saved. Last, a server that cannot start gives one notification
 // and its error in the log (Show Logs), not a restart loop; and the server's log never has
 // pygls's warning about cancelled requests.
 //
@@ -196,6 +199,8 @@ writeFileSync(path.join(dirs.workspace, "stale.py"), STALE);
 writeFileSync(path.join(dirs.workspace, "saved.py"), STALE.replace("Linear(10, 2)", "Linear(30, 6)"));
 writeFileSync(path.join(dirs.workspace, "train2.py"), SCRIPT.replace("nn.Linear(10, 2)", "nn.Linear(20, 4)"));
 writeFileSync(path.join(dirs.workspace, "notebook.ipynb"), notebookJson(NOTEBOOK_CELLS));
+// A real training script for the explain view (the README's example).
+writeFileSync(path.join(dirs.workspace, "cifar_schedules.py"), readFileSync(path.join(REPO, "examples", "buggy", "scheduler_steps.py"), "utf8"));
 // A project with its own configuration, which replaces the editor's trainlint.ignore (filesystemFirst).
 mkdirSync(path.join(dirs.workspace, "configured"));
 writeFileSync(path.join(dirs.workspace, "configured", "pyproject.toml"), '[tool.trainlint]\nselect = ["TL1"]\n');
@@ -633,6 +638,7 @@ async function scenario() {
     });
 
     await notebookScenario();
+    await explainScenario();
 
     if (!opts["install-python"]) {
         log("no --install-python: skipping the install-from-the-bundled-wheel part");
@@ -816,6 +822,144 @@ async function notebookScenario() {
         const expected = NOTEBOOK_CELLS.map(([kind, text]) => [kind, text === "LR = 10.0" ? "LR = 0.1" : text]);
         await waitFor("the saved notebook", async () => JSON.stringify(sources()) === JSON.stringify(expected), MEDIUM);
         await page.keyboard.press("Escape");
+    });
+}
+
+/** The text of the explain webview's page once it holds `contains` (the page is two iframes deep). */
+async function explainReport(contains, timeout = MEDIUM) {
+    return waitFor(
+        `the explain view to show ${JSON.stringify(contains)}`,
+        async () => {
+            for (const frame of page.frames()) {
+                const text = await frame.evaluate(() => document.body?.innerText ?? "").catch(() => "");
+                if (text.startsWith("trainlint explain") && text.includes(contains)) return { frame, text };
+            }
+            return false;
+        },
+        timeout,
+        500,
+    );
+}
+
+/** Hides the part (the sidebar, the bottom panel) with the key that toggles it, if it is shown. */
+async function hidePart(selector, key) {
+    const part = page.locator(selector).first();
+    if (await part.isVisible()) {
+        await page.keyboard.press(key);
+        await part.waitFor({ state: "hidden", timeout: MEDIUM });
+    }
+}
+
+/** Closes the explain view's tab; its editor group goes with it. */
+async function closeExplainTab(title) {
+    const tab = page.locator(".editor-group-container .tab", { hasText: title }).first();
+    await tab.hover();
+    await tab.locator(".tab-actions .action-label").first().click();
+    await waitFor("one editor group", async () => (await page.locator(".editor-group-container").count()) === 1, MEDIUM);
+}
+
+async function explainScenario() {
+    const file = path.join(dirs.workspace, "cifar_schedules.py");
+    await step("open cifar_schedules.py, with room for the code and its report", async () => {
+        await openFile("cifar_schedules.py", "CIFAR-10 training");
+        // Its findings are far down the file, out of view: the Problems panel lists them.
+        await page.locator(".markers-panel .monaco-list-row", { hasText: "TL203" }).first().waitFor({ state: "visible", timeout: LONG });
+        await page.locator(".monaco-editor .view-lines").first().click();
+        await hidePart(".part.sidebar", "Control+B");
+        await hidePart(".part.panel", "Control+J");
+        await goToPosition(43, 1); // the optimizer and its schedulers in view
+    });
+
+    await step('"trainlint: Explain this training script" opens the report beside the code', async () => {
+        await runCommand("trainlint: Explain this training script");
+        const { frame, text } = await explainReport("1. Learning rate and optimizer steps: problem", LONG);
+        for (const expected of [
+            "SGD (line 42): lr 0.1",
+            "TL203 (warning, line 56)",
+            "Learning rate of CosineAnnealingLR (line 43), stepped per batch",
+            "Explained at",
+            "4. Architecture: ok",
+        ]) {
+            if (!text.includes(expected)) throw new Error(`the report lacks ${JSON.stringify(expected)}:\n${text}`);
+        }
+        const curves = await frame.locator("svg polyline").count();
+        if (curves < 2) throw new Error(`expected the learning-rate curves as SVG, saw ${curves}`);
+
+        // Beside: two editor groups, the code in the first, the report in the second.
+        const groups = page.locator(".editor-group-container");
+        await waitFor("two editor groups", async () => (await groups.count()) === 2, MEDIUM);
+        await groups.nth(0).locator(".tab.active", { hasText: "cifar_schedules.py" }).waitFor({ state: "visible" });
+        await groups.nth(1).locator(".tab.active", { hasText: "Explain cifar_schedules.py" }).waitFor({ state: "visible" });
+        log(`report: ${text.replace(/\s+/g, " ").slice(0, 200)}...`);
+    });
+
+    // The screenshot goes to the test artifacts; the README's copy (docs/images/explain-in-vscode.png)
+    // is replaced only when asked, so a test run leaves the checkout as it was.
+    await step("screenshot of the report beside the code", async () => {
+        await page.mouse.move(5, 5);
+        // Tall enough for the report from its title to the first curve, under the findings.
+        await page.setViewportSize({ width: 1400, height: 1150 });
+        const { frame } = await explainReport("1. Learning rate and optimizer steps: problem");
+        await waitFor("the first curve in view", async () => {
+            await frame.evaluate(() => document.querySelector("svg")?.scrollIntoView({ block: "end" }));
+            return frame.evaluate(() => {
+                const box = document.querySelector("svg")?.getBoundingClientRect();
+                return box !== undefined && box.bottom <= window.innerHeight + 1 && window.innerHeight > 900;
+            });
+        }, MEDIUM);
+        const shot = path.join(opts.artifacts, "vscode-e2e-explain.png");
+        await page.screenshot({ path: shot, timeout: 30_000 });
+        await page.setViewportSize({ width: 1400, height: 900 });
+        if (process.env.TRAINLINT_UPDATE_SCREENSHOTS === "1") {
+            const docs = path.join(REPO, "docs", "images");
+            mkdirSync(docs, { recursive: true });
+            copyFileSync(shot, path.join(docs, "explain-in-vscode.png"));
+        }
+        log(`screenshot: ${shot}`);
+    });
+
+    await step("an edit changes the report only once saved", async () => {
+        await goToPosition(16, 10); // EPOCHS = |200
+        await page.keyboard.press("Shift+End");
+        await page.keyboard.type("100");
+        await waitFor("the edit in the editor", async () => (await editorText()).includes("EPOCHS = 100"), MEDIUM);
+        await new Promise((r) => setTimeout(r, 3000)); // time enough for a refresh that should not happen
+        await explainReport("T_max=200 (EPOCHS, line 16)");
+        await page.keyboard.press("Control+S");
+        await waitFor("the saved file", async () => readFileSync(file, "utf8").includes("EPOCHS = 100"), MEDIUM);
+        const { text } = await explainReport("T_max=100 (EPOCHS, line 16)");
+        if (text.includes("T_max=200")) throw new Error(`the old report is still shown:\n${text}`);
+        await closeExplainTab("Explain cifar_schedules.py");
+    });
+
+    await step("in a notebook: the report of all its cells, lines cited in their cells", async () => {
+        // Its tab is still open from the notebook scenario.
+        let seen = "nothing";
+        const cells = await waitFor(
+            "notebook.ipynb in front, its cells shown",
+            async () => {
+                await page.locator(".tab", { hasText: "notebook.ipynb" }).first().click();
+                const found = await notebookCells();
+                seen = JSON.stringify(found.map((c) => c.text));
+                return found.length === 3 && found[1].text.includes("LR = 0.1") && found;
+            },
+            MEDIUM,
+            1000,
+        ).catch((error) => {
+            throw new Error(`${error.message} (cells seen: ${seen})`);
+        });
+        await cells[2].row.locator(".view-lines").first().click(); // a cell's editor in front
+        await runCommand("trainlint: Explain this training script");
+        const { text } = await explainReport("SGD (line 2 of cell 4): lr 0.1 (LR, line 1 of cell 3)", LONG);
+        if (!text.includes("trainlint explain notebook.ipynb")) throw new Error(`not the notebook's report:\n${text}`);
+        await closeExplainTab("Explain notebook.ipynb");
+    });
+
+    await step("put the workbench back: the sidebar and the Problems panel shown", async () => {
+        await page.keyboard.press("Control+B");
+        await page.locator(".part.sidebar").first().waitFor({ state: "visible", timeout: MEDIUM });
+        await page.keyboard.press("Control+Shift+M");
+        await page.locator(".markers-panel").first().waitFor({ state: "visible", timeout: MEDIUM });
     });
 }
 
