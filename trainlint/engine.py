@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import os
 import sys
 import threading
 import warnings
@@ -320,13 +321,15 @@ class _Run:
 
 def _project(path: str, settings: LintSettings) -> ProjectModules | None:
     """The project the file at `path` imports from; None for text with no file (standard input)."""
-    from trainlint.project import ProjectModules, repository_root
+    from trainlint.project import ProjectModules, real_folder, repository_root
 
-    file = Path(path)
-    if path in ("-", "<stdin>", "<string>") or not file.parent.is_dir():
+    if path in ("-", "<stdin>", "<string>"):
         return None
-    script = file.resolve()
-    return ProjectModules(script, Path(settings.root) if settings.root else repository_root(script.parent))
+    head, name = os.path.split(os.path.abspath(path))
+    folder = real_folder(head)
+    if folder is None:
+        return None
+    return ProjectModules(folder / name, Path(settings.root) if settings.root else repository_root(folder))
 
 
 def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]) -> tuple[tuple[Span, str], ...]:

@@ -68,16 +68,24 @@ class _Read:
 
 
 def _may_define(data: bytes, name: str) -> bool:
+    """Whether `name` may be a constant or a re-export of the module: assigned at the start of a line,
+    imported (`from x import name`, or on a line of its own in a parenthesized import), or, for
+    `Config.lr`, a class. Only the lines the word occurs on are looked at."""
     head, dot, _ = name.partition(".")
-    word = re.escape(head.encode())
-    forms = [
-        rb"^" + word + rb"\s*[:=]",
-        rb"^from\s[^\n]*import[^\n]*\b" + word + rb"\b",
-        rb"^\s+" + word + rb"\s*(?:,|\)|$|as\s)",
-    ]
-    if dot:
-        forms.append(rb"^class\s+" + word + rb"\b")  # `Config.lr`
-    return re.search(b"|".join(forms), data, re.MULTILINE) is not None
+    word = head.encode()
+    for match in re.finditer(rb"\b" + re.escape(word) + rb"\b", data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        before = data[start : match.start()]
+        after = data[match.end() : match.end() + 40].lstrip(b" \t")
+        if not before and after[:1] in (b":", b"="):
+            return True
+        if before.startswith(b"from ") and b" import" in before:
+            return True
+        if before and not before.strip() and (after[:1] in (b",", b")", b"\n", b"\r", b"") or after.startswith(b"as ")):
+            return True  # `    name,` inside `from x import (...)`
+        if dot and before.startswith(b"class") and before.strip() == b"class":
+            return True
+    return False
 
 
 # Summaries by file, for the whole process: the server and `check --watch` lint many times.
@@ -106,6 +114,14 @@ def _read(path: Path) -> _Read | None:
     read = _Read(stamp, hashlib.sha256(data).hexdigest(), data or None)
     _READS[path] = read
     return read
+
+
+@lru_cache(maxsize=1024)
+def real_folder(folder: str) -> Path | None:
+    """The folder with its symbolic links resolved, as `python train.py` puts it first on sys.path;
+    None when it is not a folder. Once per folder: most linted files share theirs."""
+    path = Path(folder)
+    return path.resolve() if path.is_dir() else None
 
 
 @lru_cache(maxsize=1024)
