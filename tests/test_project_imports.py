@@ -186,3 +186,15 @@ def test_without_a_configuration_file_the_repository_is_the_root(tmp_path: Path)
         tmp_path, "scripts/run.py", HEAD + "from proj.hparams import LR\nopt = torch.optim.SGD(model.parameters(), lr=LR)\n"
     )
     assert lint_file(script) == ["4: SGD learning rate 4.0 (LR in ../src/proj/hparams.py, line 1)"]
+
+
+def test_the_src_setting_adds_folders(project):
+    """`src = ["lib"]` (ruff's setting): `from hparams import LR` is found in lib/, and the result
+    changes with the setting (it is part of the cache key)."""
+    project.write("lib/hparams.py", "LR = 4.0\n")
+    project.write("scripts/train.py", HEAD + "from hparams import LR\nopt = torch.optim.SGD(model.parameters(), lr=LR)\n")
+    project.write("pyproject.toml", "[tool.trainlint]\n")
+    assert project.run("check", "--select", "TL101", "scripts/train.py").returncode == 0
+    project.write("pyproject.toml", '[tool.trainlint]\nsrc = ["lib"]\n')
+    run = project.run("check", "--select", "TL101", "--output-format", "concise", "scripts/train.py")
+    assert run.returncode == 1 and "SGD learning rate 4.0 (LR in ../lib/hparams.py, line 1)" in run.stdout, run.stdout

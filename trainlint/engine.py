@@ -329,7 +329,8 @@ def _project(path: str, settings: LintSettings) -> ProjectModules | None:
     folder = real_folder(head)
     if folder is None:
         return None
-    return ProjectModules(folder / name, Path(settings.root) if settings.root else repository_root(folder))
+    root = Path(settings.root) if settings.root else repository_root(folder)
+    return ProjectModules(folder / name, root, tuple(Path(s) for s in settings.sources))
 
 
 def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]) -> tuple[tuple[Span, str], ...]:

@@ -137,11 +137,12 @@ def repository_root(folder: Path) -> Path | None:
 class ProjectModules:
     """The project's modules as one script sees them."""
 
-    def __init__(self, script: Path, root: Path | None) -> None:
+    def __init__(self, script: Path, root: Path | None, sources: tuple[Path, ...] = ()) -> None:
         self.script = script
         folders = [script.parent]
         if root is not None:
             folders += [root, root / "src"]
+        folders += sources
         self.folders = tuple(dict.fromkeys(f for f in folders if f.is_dir()))
         # What the lookups depended on, to check a cached result against: each file read (its content
         # hash) and each folder searched (its modification time, which changes when a file appears).
