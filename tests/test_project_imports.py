@@ -121,6 +121,9 @@ def test_relative_imports_and_a_src_layout(tmp_path: Path):
         ({}, "from json import LR"),
         # the value is small
         ({"config.py": CONFIG}, "from config import SMALL as LR"),
+        # an Enum's attributes are its members, not the values written (ignite's Events, timm's Format)
+        ({"config.py": "import enum\nclass Rates(enum.Enum):\n    HIGH = 5.0\n"}, "from config import Rates\nLR = Rates.HIGH"),
+        ({"config.py": "class Rates(metaclass=Meta):\n    HIGH = 5.0\n"}, "from config import Rates\nLR = Rates.HIGH"),
     ],
 )
 def test_unknown_or_fine_stays_silent(tmp_path: Path, files: dict[str, str], script: str):

@@ -272,7 +272,7 @@ def _summarize(data: bytes) -> ModuleSummary | None:
         for name in _bound_names(node):
             counts[name] = counts.get(name, 0) + 1
     for statement in tree.body:
-        if isinstance(statement, ast.ClassDef):
+        if isinstance(statement, ast.ClassDef) and _plain_class(statement):
             _class_constants(statement, summary)
         elif isinstance(statement, ast.ImportFrom):
             module = "." * statement.level + (statement.module or "")
@@ -286,6 +286,12 @@ def _summarize(data: bytes) -> ModuleSummary | None:
             if ok:
                 summary.constants[target] = (known, statement.lineno)
     return summary
+
+
+def _plain_class(node: ast.ClassDef) -> bool:
+    """A class whose attributes are what they are assigned: no bases (an Enum's attributes are its
+    members, a NamedTuple's are fields) and no metaclass."""
+    return all(isinstance(b, ast.Name) and b.id == "object" for b in node.bases) and not node.keywords
 
 
 def _class_constants(node: ast.ClassDef, summary: ModuleSummary) -> None:
