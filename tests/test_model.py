@@ -119,6 +119,8 @@ LAYERS = [
     "values",
     "classes",
     "evaluator",
+    "imports",
+    "config_files",
     "cli_args",
     "torch_objects",
     "networks",

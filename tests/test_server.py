@@ -548,6 +548,49 @@ async def test_config_reload_and_broken_config(lsp: LanguageClient, tmp_path):
     await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
 
 
+IMPORTS_LR = (
+    "import torch\nfrom config import LR\nmodel = torch.nn.Linear(2, 2)\nopt = torch.optim.SGD(model.parameters(), lr=LR)\n"
+)
+
+
+async def test_a_value_imported_from_another_file_follows_that_file(lsp: LanguageClient, tmp_path):
+    """train.py imports its lr from config.py: saving config.py in the editor, or changing it on disk,
+    re-lints train.py (its text did not change)."""
+    config = tmp_path / "config.py"
+    config.write_text("LR = 0.01\n")
+    await start(lsp, tmp_path)
+    uri = open_doc(lsp, tmp_path / "train.py", IMPORTS_LR)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+    config.write_text("LR = 5.0\n")  # an edit saved in the editor
+    config_uri = open_doc(lsp, config, "LR = 5.0\n")
+    lsp.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(config_uri)))
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    assert d.message.startswith("SGD learning rate 5.0 (LR in config.py, line 1)")
+
+    config.write_text("LR = 0.01\n")  # changed on disk: a file watcher's event
+    watched(lsp, config)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+
+async def test_a_value_of_a_yaml_config_follows_that_file(lsp: LanguageClient, tmp_path):
+    """train.py reads its lr from configs/train.yaml: a change on disk re-lints it."""
+    config = tmp_path / "configs" / "train.yaml"
+    config.parent.mkdir()
+    config.write_text("optim:\n  lr: 0.01\n")
+    await start(lsp, tmp_path)
+    source = (
+        "import torch, yaml\nmodel = torch.nn.Linear(2, 2)\ncfg = yaml.safe_load(open('configs/train.yaml'))\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=cfg['optim']['lr'])\n"
+    )
+    uri = open_doc(lsp, tmp_path / "train.py", source)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+    config.write_text("optim:\n  lr: 5.0\n")
+    watched(lsp, config)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL101"])
+    assert d.message.startswith("SGD learning rate 5.0 (optim.lr in configs/train.yaml, line 2)")
+
+
 async def test_config_edit_noticed_without_a_file_watcher(lsp: LanguageClient, tmp_path):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[tool.trainlint]\nignore = []\n")

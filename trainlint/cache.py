@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache dire
 _GITIGNORE = "# Automatically created by trainlint.\n*\n"
 
 # The cache format, part of every key and stored in every entry: bump it when an entry's shape
-# changes (2: diagnostics carry `related`; 3: entries carry `format` and their `key`).
-FORMAT = 3
+# changes (2: diagnostics carry `related`; 3: entries carry `format` and their `key`; 4: and the
+# other files of the project they depend on).
+FORMAT = 4
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,6 +45,14 @@ def code_fingerprint() -> str:
 def payload(diagnostics: list[Diagnostic]) -> list[dict[str, Any]]:
     """What the cache keeps of a file's result."""
     return [d.to_json(related=True) for d in diagnostics]
+
+
+@dataclass
+class CacheEntry:
+    diagnostics: list[dict[str, Any]]  # payload()
+    # The project's other files and folders the result read (LintResult.dependencies): the entry
+    # answers only while each is unchanged, since editing config.py changes what train.py gets.
+    dependencies: dict[str, str]
 
 
 class Cache:
@@ -73,15 +83,18 @@ class Cache:
                 entry = json.loads(handle.read())
         except (OSError, ValueError, RecursionError):  # RecursionError: garbage nested deeper than json's stack
             return None
-        return _diagnostics(entry, key)
+        diagnostics = _diagnostics(entry, key)
+        if diagnostics is None or not _still_holds(entry.get("dependencies")):
+            return None
+        return diagnostics
 
-    def put_many(self, entries: dict[str, list[dict[str, Any]]]) -> None:
+    def put_many(self, entries: dict[str, CacheEntry]) -> None:
         if self.directory is None or not entries:
             return
         try:
             self._prepare()
-            for key, diagnostics in entries.items():
-                entry = {"format": FORMAT, "key": key, "diagnostics": diagnostics}
+            for key, found in entries.items():
+                entry = {"format": FORMAT, "key": key, "diagnostics": found.diagnostics, "dependencies": found.dependencies}
                 data = json.dumps(entry).encode("utf-8")
                 write_atomic(self.directory / f"{key}.json", data, durable=False, follow_links=False)
         except OSError:
@@ -108,6 +121,16 @@ def _diagnostics(entry: Any, key: str) -> list[Diagnostic] | None:
     if not isinstance(found, list) or not all(_is_diagnostic(d, codes) for d in found):
         return None
     return [Diagnostic.from_json(d) for d in found]
+
+
+def _still_holds(dependencies: Any) -> bool:
+    if not isinstance(dependencies, dict) or not all(isinstance(v, str) for v in dependencies.values()):
+        return False
+    if not dependencies:
+        return True
+    from trainlint.project import unchanged
+
+    return unchanged(dependencies)
 
 
 def _is_span(data: Any) -> bool:

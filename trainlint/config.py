@@ -75,6 +75,7 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     include: list[str] | None = None
     extend_include: list[str] = field(default_factory=list)
+    src: list[str] | None = None  # extra folders imports are resolved in, as ruff's `src`
     respect_gitignore: bool = True
     force_exclude: bool = False
     severity: dict[str, Severity] = field(default_factory=dict)
@@ -122,6 +123,7 @@ _KEYS = {
     "extend-include": "list of globs",
     "respect-gitignore": "boolean",
     "force-exclude": "boolean",
+    "src": "list of folders",
     "severity": "table of rule selector -> 'error' | 'warning' | 'info'",
     "rules": "table of rule code or name -> table of options",
 }
@@ -311,7 +313,7 @@ def from_table(table: dict[str, Any], path: Path | None, root: Path) -> Config:
             config.ignore = _check_selectors(value, where)
         elif key in ("per-file-ignores", "extend-per-file-ignores"):
             per_file[key] = _check_per_file(value, where)
-        elif key in ("exclude", "extend-exclude", "include", "extend-include"):
+        elif key in ("exclude", "extend-exclude", "include", "extend-include", "src"):
             setattr(config, key.replace("-", "_"), _check_list(value, where))
         elif key in ("respect-gitignore", "force-exclude"):
             if not isinstance(value, bool):
@@ -531,7 +533,9 @@ class Resolver:
             enabled = resolve_selection(select, config.extend_select + o.extend_select, config.ignore + o.ignore)
             # Per-file ignores remove codes whatever selected them.
             enabled -= {code for selector in ignored for code in expand_selector(selector)[0]}
-            cached = LintSettings(enabled, {**config.severity, **o.severity}, dict(config.rules))
+            root = str(config.root) if config.path is not None else None
+            sources = tuple(str((config.root / folder).resolve()) for folder in config.src or ())
+            cached = LintSettings(enabled, {**config.severity, **o.severity}, dict(config.rules), root, sources)
             self._settings[key] = (config, cached)
         return cached
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import gc
+import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
@@ -23,6 +25,7 @@ from trainlint.source import DecodeError, LineIndex, decode
 if TYPE_CHECKING:
     from trainlint.cells import Script
     from trainlint.model import ScriptModel
+    from trainlint.project import ProjectModules
 
 ISSUES_URL = "https://github.com/trainlint/trainlint/issues"
 
@@ -33,6 +36,8 @@ class LintResult:
     parsed: bool = True  # False when the text does not parse: fixes must not touch it
     internal_errors: int = 0
     model: ScriptModel | None = field(default=None, repr=False)  # for hover and inlay hints
+    # Other files and folders of the project the result depends on (see project.unchanged).
+    dependencies: dict[str, str] = field(default_factory=dict)
 
 
 def _diagnostic(
@@ -273,8 +278,9 @@ class _Run:
     def check(self, module: cst.Module, rules: list[type[Rule]]) -> LintResult:
         from trainlint.model import ScriptModel
 
+        project = _project(self.path, self.settings)
         try:
-            model = ScriptModel(module, self.path)
+            model = ScriptModel(module, self.path, project=project)
         except Exception as exc:  # noqa: BLE001 - a bug in the model is reported, never a crash of the run
             self.crashed("the script model", exc)
             return LintResult(_enabled(self.diagnostics, self.settings), internal_errors=self.internal)
@@ -297,7 +303,12 @@ class _Run:
             except Exception as exc:  # noqa: BLE001 - as above, for the message and fix of one finding
                 ran.discard(rule.code)
                 self.crashed(f"rule {rule.code} ({rule.name})", exc)
-        return LintResult(_finish(self.text, self.diagnostics, self.settings, ran), internal_errors=self.internal, model=model)
+        return LintResult(
+            _finish(self.text, self.diagnostics, self.settings, ran),
+            internal_errors=self.internal,
+            model=model,
+            dependencies=project.reads if project is not None else {},
+        )
 
     def diagnostic(self, rule: type[Rule], finding: Finding, model: ScriptModel) -> Diagnostic:
         fix = finding.fix() if finding.fix is not None and self.exact(model) else None
@@ -306,6 +317,20 @@ class _Run:
         suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
         related = _related(model, span, finding.related)
         return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines, related)
+
+
+def _project(path: str, settings: LintSettings) -> ProjectModules | None:
+    """The project the file at `path` imports from; None for text with no file (standard input)."""
+    from trainlint.project import ProjectModules, real_folder, repository_root
+
+    if path in ("-", "<stdin>", "<string>"):
+        return None
+    head, name = os.path.split(os.path.abspath(path))
+    folder = real_folder(head)
+    if folder is None:
+        return None
+    root = Path(settings.root) if settings.root else repository_root(folder)
+    return ProjectModules(folder / name, root, tuple(Path(s) for s in settings.sources))
 
 
 def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]) -> tuple[tuple[Span, str], ...]:

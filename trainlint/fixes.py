@@ -71,6 +71,7 @@ class FixOutcome:
     remaining: list[Diagnostic] = field(default_factory=list)
     error: str | None = None  # a fix that broke the code: the text is left as it was
     internal_errors: int = 0
+    dependencies: dict[str, str] = field(default_factory=dict)  # of the last lint (LintResult.dependencies)
 
 
 def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool) -> FixOutcome:
@@ -81,7 +82,7 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool) -> FixO
     for _ in range(MAX_ROUNDS):
         result = lint_source(outcome.text, path, settings)
         outcome.remaining = result.diagnostics
-        outcome.internal_errors = result.internal_errors
+        outcome.internal_errors, outcome.dependencies = result.internal_errors, result.dependencies
         if not result.parsed:
             break  # never touch a file with a syntax error
         new_text, applied = apply_edits(outcome.text, result.diagnostics, unsafe)
@@ -96,6 +97,7 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool) -> FixO
     else:
         result = lint_source(outcome.text, path, settings)
         outcome.remaining, outcome.internal_errors = result.diagnostics, result.internal_errors
+        outcome.dependencies = result.dependencies
     return outcome
 
 
@@ -113,6 +115,7 @@ def fix_cells(cells: list[tuple[int, str]], path: str, settings: LintSettings, u
         outcome.text = script.text
         result = lint_script(script, path, settings)
         outcome.remaining, outcome.internal_errors = result.diagnostics, result.internal_errors
+        outcome.dependencies = result.dependencies
         if not result.parsed:
             break
         chosen, applied = choose_edits(script.text, result.diagnostics, unsafe, script.editable)
@@ -130,6 +133,7 @@ def fix_cells(cells: list[tuple[int, str]], path: str, settings: LintSettings, u
         script = Script(texts.items())
         result = lint_script(script, path, settings)
         outcome.text, outcome.remaining, outcome.internal_errors = script.text, result.diagnostics, result.internal_errors
+        outcome.dependencies = result.dependencies
     original = dict(cells)
     return {number: text for number, text in texts.items() if text != original[number]}, outcome
 

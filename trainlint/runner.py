@@ -8,9 +8,9 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from trainlint.cache import Cache, payload, write_atomic
+from trainlint.cache import Cache, CacheEntry, payload, write_atomic
 from trainlint.config import Resolver
 from trainlint.diagnostics import Diagnostic, Span
 from trainlint.files import FileItem
@@ -53,7 +53,7 @@ class FileResult:
     diff: str = ""
     error: str | None = None  # a fix that could not be applied or written
     data: bytes | None = None  # the bytes linted, kept when there are findings (outputs that quote lines need them)
-    cache: tuple[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    cache: tuple[str, CacheEntry] | None = field(default=None, repr=False)
 
 
 def _file_level(code: str, message: str, settings: LintSettings) -> Diagnostic:
@@ -105,7 +105,7 @@ def run_job(job: Job, options: Options) -> FileResult:
         result = lint_bytes(job.data, job.display, job.settings)
         out = FileResult(job.display, result.diagnostics, None, result.internal_errors)
         if job.key and not result.internal_errors:
-            out.cache = (job.key, payload(result.diagnostics))
+            out.cache = (job.key, CacheEntry(payload(result.diagnostics), result.dependencies))
         return out
     try:
         decoded = decode(job.data)
@@ -128,7 +128,8 @@ def run_job(job: Job, options: Options) -> FileResult:
                 out.fixed = 0
                 return out
             if options.cache is not None and not outcome.internal_errors:
-                out.cache = (Cache.key(job.path, new_data, job.settings.fingerprint()), payload(outcome.remaining))
+                key = Cache.key(job.path, new_data, job.settings.fingerprint())
+                out.cache = (key, CacheEntry(payload(outcome.remaining), outcome.dependencies))
     return out
 
 

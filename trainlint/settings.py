@@ -19,6 +19,8 @@ class LintSettings:
     enabled: frozenset[str]
     severities: dict[str, Severity] = field(default_factory=dict)  # code -> override
     rule_options: dict[str, Any] = field(default_factory=dict)  # code -> options dataclass
+    root: str | None = None  # the project root (the configuration file's folder), for imports
+    sources: tuple[str, ...] = ()  # the `src` folders, searched for imports after the root
 
     def severity(self, code: str, default: Severity) -> Severity:
         return self.severities.get(code, default)
@@ -35,6 +37,8 @@ class LintSettings:
             "enabled": sorted(self.enabled),
             "severities": {k: v.value for k, v in sorted(self.severities.items())},
             "options": {k: dataclasses.asdict(v) for k, v in sorted(self.rule_options.items())},
+            "root": self.root,
+            "sources": list(self.sources),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 

@@ -31,6 +31,7 @@ from trainlint.model.values import (
     Builtin,
     Candidates,
     ClassRef,
+    ConfigMap,
     Frame,
     FunctionRef,
     HyperParameters,
@@ -38,6 +39,7 @@ from trainlint.model.values import (
     Instance,
     Known,
     Mapping,
+    OpenedFile,
     Origin,
     Partial,
     Sequence,
@@ -56,6 +58,8 @@ MAX_DEPTH = 60
 CallHandler = Callable[[cst.Call, Scope, Frame], Candidates]
 MethodHandler = Callable[[Known, str, cst.Call, Scope, Frame], Candidates]
 MemberHandler = Callable[[Known, str], Candidates]
+ImportHandler = Callable[[str, cst.CSTNode], Candidates]
+ParamHandler = Callable[[Function, cst.Param], Candidates]
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     cst.Add: lambda a, b: a + b,
@@ -129,6 +133,8 @@ class Evaluator:
         self._on_call_prefix: list[tuple[str, CallHandler]] = []
         self._on_method: dict[type, MethodHandler] = {}
         self._on_member: dict[type, MemberHandler] = {}
+        self._on_import: ImportHandler | None = None
+        self._on_param: list[ParamHandler] = []
         self._memo: dict[tuple[cst.BaseExpression, Scope, Frame], Candidates] = {}
         # How the code names each config mapping (`CONFIG`, `CONFIG['optim']`), for messages.
         self._mapping_names: dict[cst.CSTNode, str] = {}
@@ -154,6 +160,23 @@ class Evaluator:
     def on_member(self, kind: type, handler: MemberHandler) -> None:
         """`obj.name` on a value of type `kind` is what `handler` says."""
         self._on_member[kind] = handler
+
+    def on_param(self, handler: ParamHandler) -> None:
+        """A parameter a framework fills in (`@hydra.main`'s config) has the values `handler` gives,
+        when it gives any, instead of those its call sites pass."""
+        self._on_param.append(handler)
+
+    def on_import(self, handler: ImportHandler) -> None:
+        """An imported name (`config.LR`, the module's or an attribute of it) has the values `handler`
+        gives, when it gives any: a value read from another file of the project."""
+        self._on_import = handler
+
+    def _imported(self, qualname: str, node: cst.CSTNode, trail: tuple[Origin, ...] = ()) -> Candidates:
+        if self._on_import is not None and qualname.split(".", 1)[0] not in ("torch", "torchvision"):
+            found = self._on_import(qualname, node)
+            if found:
+                return found
+        return [Known(Imported(qualname), trail)]
 
     # -- entry points ---------------------------------------------------------
 
@@ -202,9 +225,13 @@ class Evaluator:
         """`obj.name` (or `obj[name]` when item): the values of one member of a known object."""
         obj = known.value
         if isinstance(obj, Imported) and not item and isinstance(name, str):
-            return [Known(Imported(f"{obj.qualname}.{name}"), known.trail)]
+            return self._imported(f"{obj.qualname}.{name}", node, known.trail)
+        if isinstance(obj, dict) and item and name in obj:  # a dict read from another file
+            return [Known(obj[name], known.trail)]
         if isinstance(obj, Mapping) and (item or obj.attribute_access):
             return self._mapping_member(obj, name, label)
+        if isinstance(obj, ConfigMap) and (item or obj.attribute_access):
+            return self._config_member(obj, name, node)
         handler = self._on_member.get(type(obj))
         if handler is not None:
             return handler(known, name) if isinstance(name, str) and not item else []
@@ -230,7 +257,7 @@ class Evaluator:
             elements = obj.node.elements
             if not any(isinstance(e, cst.StarredElement) for e in elements) and -len(elements) <= index < len(elements):
                 return self.eval(elements[index].value, obj.scope, obj.frame)
-        elif isinstance(obj, tuple) and -len(obj) <= index < len(obj):  # a tuple of plain values
+        elif isinstance(obj, (tuple, list)) and -len(obj) <= index < len(obj):  # plain values
             return [Known(obj[index], known.trail)]
         return []
 
@@ -343,7 +370,7 @@ class Evaluator:
         binding = bindings[0]
         kind = binding.kind
         if kind == "import":
-            return [Known(Imported(binding.qualname))] if binding.qualname else []
+            return self._imported(binding.qualname, node) if binding.qualname else []
         if kind == "def":
             function = self.tables.functions.get(binding.node)
             return [Known(FunctionRef(function))] if function else []
@@ -362,6 +389,9 @@ class Evaluator:
                 if isinstance(k.value, Mapping):
                     self._mapping_names.setdefault(k.value.node, label)
             return [self._hop_if_written(k, binding.value, label, binding.node) for k in found]
+        if kind == "with" and binding.value is not None:  # `with open(p) as f`: a file enters as itself
+            found = self.eval(binding.value, owner, self.frame_for(owner, frame))
+            return [k for k in found if isinstance(k.value, OpenedFile)]
         return []
 
     def _unbound(self, name: str, scope: Scope) -> Candidates:
@@ -415,6 +445,10 @@ class Evaluator:
         name = param.name.value
         if function.is_method and function.first_param is param:
             return self._self_value(function, frame)
+        for handler in self._on_param:
+            found = handler(function, param)
+            if found:
+                return found
         if frame.call is not None:
             bound = self.bind_call(function, frame.call, frame.caller or MODULE_FRAME)
             argument = bound.arguments.get(name)
@@ -630,6 +664,9 @@ class Evaluator:
             return []
         if name == "dict":
             return self._mapping_call(node, scope, frame, attribute_access=False)
+        if name == "open" and args and not args[0].keyword:
+            path = self.single(args[0].value, scope, frame)
+            return [Known(OpenedFile(path.value))] if path is not None and isinstance(path.value, str) else []
         if any(a.keyword is not None or a.star for a in args):
             return []
         values = [self.eval(a.value, scope, frame) for a in args]
@@ -687,6 +724,10 @@ class Evaluator:
                     out.append(Known(None))
             elif isinstance(obj, Mapping) and name == "copy" and not node.args:
                 out.append(base)
+            elif isinstance(obj, ConfigMap) and name == "get" and node.args and not node.args[0].keyword:
+                key = self.single(node.args[0].value, scope, frame)
+                if key is not None and isinstance(key.value, (str, int, float)) and obj.entry(key.value) is not None:
+                    out.extend(self._config_member(obj, key.value, node))
         return out
 
     # -- members of objects ------------------------------------------------------------
@@ -713,7 +754,15 @@ class Evaluator:
                 self._mapping_names.setdefault(k.value.node, label)
         return [self._hop_if_written(k, expr, label, expr) for k in found]
 
-    def mapping_mutated(self, obj: Mapping, key: Any = None) -> bool:
+    def _config_member(self, obj: ConfigMap, key: Any, node: cst.CSTNode) -> Candidates:
+        """An entry of a configuration file, unless the script may change it (`hyp['lr0'] = ...`)."""
+        found = obj.entry(key)
+        if found is None or self.mapping_mutated(obj, key):
+            return []
+        value, line = found
+        return [Known(value, (Origin(f"{obj.prefix}{key}", node, f"{obj.file}, line {line}"),))]
+
+    def mapping_mutated(self, obj: Mapping | ConfigMap, key: Any = None) -> bool:
         """Whether code elsewhere may change the entries (`cfg['lr'] = ...`, `cfg.update(...)`)."""
         if key is None:
             if any(self.refers_to(s.base, s.scope, obj) for s in self.tables.item_stores):
@@ -722,7 +771,7 @@ class Evaluator:
             return True
         return self._mapping_reshaped(obj)
 
-    def _mapping_stores(self, obj: Mapping, key: Any) -> list[Store]:
+    def _mapping_stores(self, obj: Mapping | ConfigMap, key: Any) -> list[Store]:
         """`cfg[key] = ...` (or `cfg.key = ...` for attribute-style configs) on this object."""
         out = [
             s
@@ -733,9 +782,9 @@ class Evaluator:
             out += [s for s in self.tables.attribute_stores.get(key, ()) if self.refers_to(s.base, s.scope, obj)]
         return out
 
-    def _mapping_reshaped(self, obj: Mapping) -> bool:
+    def _mapping_reshaped(self, obj: Mapping | ConfigMap) -> bool:
         """`cfg.update(...)`, `cfg.pop(...)`, `setattr(cfg, ...)`: entries we cannot follow."""
-        for site in self.tables.calls_named("update", "setdefault", "pop", "clear", "__setitem__"):
+        for site in self.tables.calls_named("update", "setdefault", "pop", "clear", "__setitem__", "merge_with"):
             if isinstance(site.node.func, cst.Attribute) and self.refers_to(site.node.func.value, site.scope, obj):
                 return True
         return self.opaque_mutation(obj)

@@ -7,7 +7,7 @@ Its layers depend one way, each on the ones before it:
 2. `values.py`: what a value can be, with the trail of where it came from;
 3. `evaluator.py` (with `classes.py`): what an expression can evaluate to;
 4. recognizers, which teach the evaluator their objects and answer questions
-   about them: `cli_args.py` (argparse), `torch_objects.py` (optimizers,
+   about them: `imports.py` and `config_files.py` (values from the project's other files and its configuration files), `cli_args.py` (argparse), `torch_objects.py` (optimizers,
    schedulers, layers, modules), `networks.py` (what each model is made of,
    and its parameter count), `inputs.py` (the input sizes a file states),
    `shapes.py` (tensor shapes through `forward`),
@@ -26,7 +26,9 @@ import libcst as cst
 
 from trainlint.facts import TorchFacts, torch_facts
 from trainlint.model.cli_args import ArgparseModel
+from trainlint.model.config_files import ConfigFiles
 from trainlint.model.evaluator import Evaluator
+from trainlint.model.imports import ProjectImports
 from trainlint.model.positions import Positions
 from trainlint.model.syntax import CallSite, SyntaxTables, build_tables
 from trainlint.model.torch_objects import TorchModel
@@ -39,13 +41,17 @@ if TYPE_CHECKING:
     from trainlint.model.pipelines import Pipelines
     from trainlint.model.shapes import Shapes
     from trainlint.model.uses import Uses
+    from trainlint.project import ProjectModules
 
 
 class ScriptModel:
-    def __init__(self, module: cst.Module, path: str = "<string>", facts: TorchFacts | None = None) -> None:
+    def __init__(
+        self, module: cst.Module, path: str = "<string>", facts: TorchFacts | None = None, project: ProjectModules | None = None
+    ) -> None:
         self.module = module
         self.path = path
         self.facts = facts or torch_facts()
+        self.project = project  # the project's other files, for the values this one imports
         self.tables: SyntaxTables = build_tables(module)
         self.positions = Positions(module)
 
@@ -54,6 +60,9 @@ class ScriptModel:
         """The evaluator and the recognizers that teach it before it evaluates anything (`args.lr`,
         `model = Net().to(device)`)."""
         evaluator = Evaluator(self.tables, self.facts)
+        if self.project is not None:
+            ProjectImports(evaluator, self.project)
+            ConfigFiles(evaluator, self.project)
         return evaluator, ArgparseModel(evaluator), TorchModel(evaluator)
 
     @cached_property

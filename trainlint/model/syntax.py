@@ -626,7 +626,7 @@ class _Builder:
         for item in node.items:
             self._expr(item.item, header)
             if item.asname is not None:
-                self._target(item.asname.name, "with", None, header)
+                self._target(item.asname.name, "with", item.item, header)  # `with open(p) as f`
         self._suite(node.body, ctx.inside(tuple(item.item for item in node.items)))
 
     def _s_Match(self, node: cst.Match, ctx: _Ctx) -> None:

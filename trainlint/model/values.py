@@ -19,6 +19,7 @@ from typing import Any
 
 import libcst as cst
 
+from trainlint.configfiles import Table
 from trainlint.facts import ClassFacts
 from trainlint.model.syntax import CallSite, Class, Function, Scope
 
@@ -28,7 +29,8 @@ class Origin:
     """A place a value was written or passed through: `label, line N` in messages."""
 
     label: str
-    node: cst.CSTNode
+    node: cst.CSTNode  # in this file (for a value from another file: where this file reads it)
+    elsewhere: str | None = None  # `config.py, line 3`: where another file of the project wrote it
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -121,6 +123,38 @@ class Mapping:
     scope: Scope
     frame: Frame
     attribute_access: bool  # SimpleNamespace/EasyDict: cfg.lr; dict: cfg['lr']
+
+
+@dataclass(frozen=True, repr=False)
+class OpenedFile:
+    """`open("configs/train.yaml")`: a file of the project a script reads, by its path as written."""
+
+    path: str
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ConfigMap:
+    """A mapping read from a configuration file (`yaml.safe_load(f)`, `OmegaConf.load(path)`)."""
+
+    table: Table
+    file: str  # as shown in messages: `configs/train.yaml`
+    prefix: str  # the keys leading here, for messages: `optim.`
+    node: cst.CSTNode  # the load call
+    attribute_access: bool  # OmegaConf: cfg.optim.lr; yaml, json: cfg['optim']['lr']
+    nested: dict[Any, ConfigMap] = field(default_factory=dict)  # one object per nested table, for identity
+
+    def entry(self, key: Any) -> tuple[Any, int] | None:
+        """(value, line) of one key; a nested table as a ConfigMap of its own."""
+        found = self.table.entries.get(key)
+        if found is None:
+            return None
+        value, line = found
+        if isinstance(value, Table):
+            if key not in self.nested:
+                file = value.file or self.file  # Hydra: a group's entries come from the group's file
+                self.nested[key] = ConfigMap(value, file, f"{self.prefix}{key}.", self.node, self.attribute_access)
+            value = self.nested[key]
+        return value, line
 
 
 @dataclass(frozen=True, repr=False)

@@ -31,12 +31,17 @@ def one_line(model: ScriptModel, node: Any) -> str:
 
 def describe(model: ScriptModel, trail: Sequence[Origin]) -> str:
     """`default of --lr, line 12; passed to Trainer(), line 40`."""
-    return "; ".join(f"{origin.label}, line {model.positions.line(origin.node)}" for origin in trail)
+    return "; ".join(
+        f"{origin.label} in {origin.elsewhere}"
+        if origin.elsewhere
+        else f"{origin.label}, line {model.positions.line(origin.node)}"
+        for origin in trail
+    )
 
 
 def cited(trail: Sequence[Origin]) -> list[tuple[Any, str]]:
     """A value's trail as a Finding's `related` places: `default of --lr` beside that default."""
-    return [(origin.node, origin.label) for origin in trail]
+    return [(origin.node, f"{origin.label} in {origin.elsewhere}" if origin.elsewhere else origin.label) for origin in trail]
 
 
 def with_origin(model: ScriptModel, text: str, trail: Sequence[Origin]) -> str:

@@ -39,6 +39,11 @@ DEBOUNCE_SECONDS = 0.2
 FIX_ALL_KIND = "source.fixAll.trainlint"
 FIX_ALL_COMMAND = "trainlint.server.fixAll"
 CONFIG_GLOBS = ("**/pyproject.toml", "**/trainlint.toml", "**/.trainlint.toml")
+# Modules and configuration files a script may read values from: their changes on disk re-lint the
+# scripts that read them.
+DEPENDENCY_GLOBS = ("**/*.py", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.toml")
+WATCHED_GLOBS = (*CONFIG_GLOBS, *DEPENDENCY_GLOBS)
+_CONFIG_NAMES = frozenset(g.rsplit("/", 1)[-1] for g in CONFIG_GLOBS)
 
 
 SYNC_KIND = types.TextDocumentSyncKind.Incremental  # Full would turn the ranged changes of notebook cells into whole texts
@@ -323,6 +328,27 @@ class TrainlintServer(LanguageServer):
             if self.workspace.get_notebook_document(cell_uri=uri) is None:  # cells: their notebook's
                 self.publish(uri)
 
+    def relint_dependents(self, paths: set[str]) -> None:
+        """Lint again the documents whose last result read one of these files of the project (a value
+        imported from config.py), or searched the folder one of them was added to or removed from."""
+        paths = {str(Path(p).resolve()) for p in paths}
+        folders = {str(Path(p).parent) for p in paths}
+        stale = [
+            uri
+            for uri, linted in self.linted.items()
+            if any(key in paths or key in folders for key in linted.result.dependencies)
+        ]
+        if not stale:
+            return
+        for uri in stale:
+            self.linted.pop(uri, None)
+        if self.pull:
+            if self.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for uri in stale:
+            self.publish(uri)  # a notebook's uri publishes its cells
+
     def current(self, uri: str) -> Linted | None:
         """The lint of the document (or of the notebook holding the cell) as it is now (as of the
         last save, when linting on save)."""
@@ -376,7 +402,7 @@ async def initialized(ls: TrainlintServer, params: types.InitializedParams) -> N
     watch = workspace and workspace.did_change_watched_files and workspace.did_change_watched_files.dynamic_registration
     if watch:
         options = types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern=g) for g in CONFIG_GLOBS]
+            watchers=[types.FileSystemWatcher(glob_pattern=g) for g in WATCHED_GLOBS]
         )
         registration = types.Registration(
             id="trainlint-config", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
@@ -406,6 +432,7 @@ def did_save(ls: TrainlintServer, params: types.DidSaveTextDocumentParams) -> No
     uri = params.text_document.uri
     ls.forget(uri)
     ls.publish(uri)
+    ls.relint_dependents({str(ls.path_of(uri))})
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -477,6 +504,10 @@ def _inlay_refresh(ls: TrainlintServer) -> bool:
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: TrainlintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    paths = {str(ls.path_of(change.uri)) for change in params.changes}
+    if not any(Path(path).name in _CONFIG_NAMES for path in paths):  # a module or config file a script reads
+        ls.relint_dependents(paths)
+        return
     ls.shown_errors.clear()
     ls.resolver.forget()  # re-read every configuration file
     ls.relint_all()
