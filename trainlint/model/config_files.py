@@ -11,6 +11,7 @@ that is missing or malformed, leaves the value unknown.
 
 from __future__ import annotations
 
+import weakref
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ _FROM_PATH = {"toml.load": False, "omegaconf.OmegaConf.load": True}
 
 class ConfigFiles:
     def __init__(self, evaluator: Evaluator, modules: ProjectModules) -> None:
-        self.ev = evaluator
+        self.ev: Evaluator = weakref.proxy(evaluator)  # the evaluator holds our handlers: no cycle
         self.modules = modules
         self._loaded: dict[cst.Call, ConfigMap | None] = {}
         for qualname in _FROM_FILE:
