@@ -660,3 +660,39 @@ for epoch in range(3):
 @pytest.mark.parametrize("name", CLEAN_SHAPES)
 def test_clean_shapes(name):
     assert found(CLEAN_SHAPES[name]) == []
+
+
+def test_tl608_silent_in_a_lightning_training_step():
+    """Lightning's own test of SyncBatchNorm: a no_grad() forward inside training_step runs in train
+    mode on purpose (the trainer calls training_step in training)."""
+    code = """
+import lightning as L
+
+class BNModule(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.bn_layer = nn.BatchNorm1d(1)
+        self.linear = nn.Linear(1, 10)
+
+    def training_step(self, batch, batch_idx):
+        with torch.no_grad():
+            out_bn = self.bn_layer(batch)
+        return self.linear(out_bn).sum()
+
+    def validation_step(self, batch, batch_idx):
+        with torch.no_grad():
+            return self.bn_layer(batch)
+"""
+    assert found(code, "TL608") == []
+    # and when a loop of the file runs it: the no_grad() forward is part of a backpropagating iteration
+    loop = """
+model = BNModule()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+model.train()
+for batch_idx, batch in enumerate(train_loader):
+    optimizer.zero_grad()
+    loss = model.training_step(batch, batch_idx)
+    loss.backward()
+    optimizer.step()
+"""
+    assert found(code + loop, "TL608") == []

@@ -440,12 +440,29 @@ def _identity(known: Known) -> Any:
     return id(node) if node is not None else id(value)
 
 
+# Methods Lightning calls while training (the module is in train mode there, whatever the method's
+# body does with gradients).
+_TRAINING_HOOKS = frozenset(
+    {
+        "training_step",
+        "on_train_batch_start",
+        "on_train_batch_end",
+        "on_before_backward",
+        "on_after_backward",
+        "on_before_optimizer_step",
+    }
+)
+
+
 def _is_eval_forward(model: ScriptModel, event: Event) -> bool:
     if event.kind != "forward":
         return False
+    role = model.loops.role(event.loop) if event.loop is not None else None
     if event.grad == "off":
-        return True
-    return event.loop is not None and model.loops.role(event.loop) == "eval"
+        # Inside an iteration that backpropagates, a forward without gradients is part of the training
+        # step (a stop-gradient branch, batch-norm statistics on purpose), not an evaluation.
+        return role != "train"
+    return role == "eval"
 
 
 class _ModeState:
@@ -497,6 +514,8 @@ class EvalInTrainMode(LoopRule):
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         reported: set[Any] = set()
         for trace in model.loops.traces:
+            if trace.root is not None and trace.root.is_method and trace.root.name in _TRAINING_HOOKS:
+                continue  # the framework calls it in training: a forward under no_grad() there is on purpose
             modes = _ModeState(trace)
             for event in trace.events:
                 if event.kind == "mode":
