@@ -369,3 +369,15 @@ def test_the_overfitting_stage_reads_augmentation_and_validation():
         "augmentation: no training pipeline of a torchvision dataset is read in this file",
         "validation: no evaluation loop in this file, so overfitting would go unnoticed during training",
     ]
+
+
+def test_a_loader_batch_size_from_keyword_arguments_is_not_known():
+    code = """
+    import torch
+    from torchvision import datasets, transforms
+
+    train_set = datasets.MNIST("d", train=True, transform=transforms.ToTensor())
+    train_loader = torch.utils.data.DataLoader(train_set, shuffle=True, **loader_kwargs)
+    """
+    (loader,) = [f for f in explain(code)["data"].facts if f.startswith("DataLoader")]
+    assert "shuffled; batch size not known;" in loader

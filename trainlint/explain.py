@@ -556,27 +556,23 @@ def _loader_text(model: ScriptModel, loader: Any) -> str:
         order = f"shuffle `{one_line(model, loader.shuffle.value)}` not known" if loader.shuffle else "order not known"
     else:
         order = "shuffled" if loader.shuffled else "not shuffled" + ("" if loader.shuffle else " (no shuffle=)")
-    parts = [order, f"batch size {_loader_argument(model, loader, 'batch_size', 1) or 'not known'}"]
+    parts = [order, f"batch size {_batch_size(model, loader)}"]
     roles = {"train": "training", "eval": "evaluation"}
     seen = [f"the {roles.get(role, role)} loop on line {line(node)}" for role, node in loader.loops]
     parts.append("batches taken by " + ", ".join(seen) if seen else "no loop of this file is seen taking its batches")
     return f"{text}: " + "; ".join(parts)
 
 
-def _loader_argument(model: ScriptModel, loader: Any, keyword: str, position: int) -> str | None:
-    """A DataLoader argument's value with its origin (`128 (default of --batch-size, line 9)`)."""
+def _batch_size(model: ScriptModel, loader: Any) -> str:
+    """A DataLoader's batch size with its origin (`128 (default of --batch-size, line 9)`)."""
     from trainlint.rules.common import describe
 
-    args = loader.site.node.args
-    arg = next((a for a in args if a.keyword is not None and a.keyword.value == keyword), None)
-    if arg is None and len(args) > position and all(a.keyword is None and not a.star for a in args[: position + 1]):
-        arg = args[position]
-    if arg is None:
-        return "1 (the default)" if keyword == "batch_size" else None
-    found = model.evaluator.eval(arg.value, loader.site.scope, model.evaluator.frame_of(loader.site))
+    if loader.batch_size is None:
+        return "not known" if loader.spread else "1 (the default)"
+    found = model.evaluator.eval(loader.batch_size, loader.site.scope, model.evaluator.frame_of(loader.site))
     values = {k.value for k in found if isinstance(k.value, int) and not isinstance(k.value, bool)}
     if len(values) != 1:
-        return None
+        return "not known"
     origin = describe(model, found[0].trail)
     return f"{values.pop()}" + (f" ({origin})" if origin else "")
 

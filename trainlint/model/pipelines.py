@@ -90,6 +90,10 @@ class LoaderUse:
     shuffle: cst.Arg | None  # the `shuffle=` argument, None when not given (the default is False)
     shuffled: bool | None  # its value (False when not given; None: not known)
     sampler: bool  # a `sampler=` or `batch_sampler=` decides the order
+    # `batch_size=` or the second positional argument; None when not given, and then the default, 1,
+    # applies unless `*args`/`**kwargs` may pass it
+    batch_size: cst.BaseExpression | None
+    spread: bool  # `*args` or `**kwargs` in the call
     loops: tuple[tuple[str, cst.For | cst.While], ...]  # the loops that take batches from it, with their role
 
     @property
@@ -286,11 +290,13 @@ class Pipelines:
         if shuffle is not None:
             found = self.ev.single(shuffle.value, site.scope, self.ev.frame_of(site))
             shuffled = found.value if found is not None and isinstance(found.value, bool) else None
-        elif len(positional) > 2 or any(a.star for a in args):
+        spread = any(a.star for a in args)
+        if shuffle is None and (len(positional) > 2 or spread):
             shuffled = None  # `DataLoader(ds, 64, True)` or `**kwargs`
         sampler = any(k in keywords for k in ("sampler", "batch_sampler"))
         view = dotted_name(dataset) if dataset is not None else None
-        return LoaderUse(site, _bound_name(site), use, split, view, map_style, shuffle, shuffled, sampler, loops)
+        batch = keywords["batch_size"].value if "batch_size" in keywords else positional[1] if len(positional) > 1 else None
+        return LoaderUse(site, _bound_name(site), use, split, view, map_style, shuffle, shuffled, sampler, batch, spread, loops)
 
     def _source(
         self, expr: cst.BaseExpression, scope: Scope, depth: int
