@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainlint.source import LineIndex
+
 MAX_BYTES = 1_000_000  # bigger is data, not configuration
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 
@@ -122,19 +124,10 @@ def _scanned(data: Any, text: str, pattern: Any) -> Table | None:
     """Plain parsed data as Tables, each key's line found by searching the text from its table's."""
     if not isinstance(data, dict):
         return None
-    starts = [0]
-    for match in re.finditer("\n", text):
-        starts.append(match.end())
+    lines = LineIndex(text)
 
     def line_of(offset: int) -> int:
-        low, high = 0, len(starts) - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if starts[middle] <= offset:
-                low = middle
-            else:
-                high = middle - 1
-        return low + 1
+        return lines.position(offset)[0]
 
     def table(mapping: dict[Any, Any], offset: int) -> tuple[Table, int]:
         """The Table, and the offset its last key ends at: keys follow each other in the text, so
