@@ -203,7 +203,13 @@ def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
     results: list[FileResult] = []
     lost: list[Job] = []
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_batch, batch, options): batch for batch in batches}
+        futures = {}
+        for index, batch in enumerate(batches):
+            try:
+                futures[pool.submit(_batch, batch, options)] = batch
+            except BrokenProcessPool:  # a worker died before the last batch was handed out
+                lost.extend(job for rest in batches[index:] for job in rest)
+                break
         for future in as_completed(futures):
             try:
                 results.extend(future.result())
