@@ -67,7 +67,7 @@ def parses(text: str) -> bool:
     try:
         parse(text)
     except RecursionError:
-        return _in_deep_stack(parses, text)
+        return in_deep_stack(parses, text)
     except Exception:  # noqa: BLE001 - any parser failure means: it does not parse
         return False
     return True
@@ -75,13 +75,50 @@ def parses(text: str) -> bool:
 
 def _python_parse(text: str) -> BaseException | None:
     """CPython's verdict on the code (None: it parses), without its warnings about the linted code."""
+    problem = _quietly(ast.parse, text)
+    if isinstance(problem, RecursionError):
+        # The code parsed, but building Python's tree of it hit the recursion limit, which counts
+        # the frames below this call too: code nested just less deeply than `python file.py`
+        # compiles failed here. Ask CPython's compiler, with those frames not counted; only its
+        # nesting limit matters (the parse succeeded).
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + _stack_depth() + 1)  # + the call of compile: then it takes what `python file.py` does
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(text, "<trainlint>", "exec", dont_inherit=True)
+        except (RecursionError, MemoryError) as exc:
+            return exc
+        except (SyntaxError, ValueError):
+            pass
+        finally:
+            sys.setrecursionlimit(limit)
+        return None
+    return problem
+
+
+def _quietly(function: Callable[..., Any], *args: Any) -> BaseException | None:
+    """What parsing or compiling the code raises (None: nothing), its warnings silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            ast.parse(text)
+            function(*args)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             return exc
     return None
+
+
+def _stack_depth() -> int:
+    """How much of the recursion limit the caller's stack uses (its frames and the C calls between
+    them), measured by recursing to the limit: counting frames misses the C calls."""
+
+    def down(depth: int) -> int:
+        try:
+            return down(depth + 1)
+        except RecursionError:
+            return depth
+
+    return sys.getrecursionlimit() - down(0) - 2  # this frame and down(0)'s are not the caller's
 
 
 def _fatal(problem: BaseException | None, text: str) -> bool:
@@ -188,7 +225,7 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
     try:
         return _lint_source(text, path, settings, deep=False)
     except _TooDeep:
-        return _in_deep_stack(_lint_source, text, path, settings, True)
+        return in_deep_stack(_lint_source, text, path, settings, True)
     finally:
         if collecting:
             gc.enable()
@@ -197,7 +234,7 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
 T = TypeVar("T")
 
 
-def _in_deep_stack(function: Callable[..., T], *args: Any) -> T:
+def in_deep_stack(function: Callable[..., T], *args: Any) -> T:
     """Run in a thread with a large stack and recursion limit: valid but deeply nested code
     (a 500-term sum, a long method chain) recurses in libcst and in the model's walks."""
     values: list[T] = []
