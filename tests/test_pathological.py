@@ -1,4 +1,5 @@
-"""Problems benchmarks/pathological.py found, kept as regression tests."""
+"""A small run of benchmarks/pathological.py (the full-size figures are in RELIABILITY.md), and the
+problems it found, kept as regression tests."""
 
 from __future__ import annotations
 
@@ -13,6 +14,23 @@ from trainlint.settings import default_settings
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import pathological  # a script, not a package
+
+
+def test_a_small_pathological_run(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "pathological.py"), "--scale", "0.01", "--time-limit", "240"]
+        + ["--python", sys.executable, "--json", "-", "--keep", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    reports = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0, {name: r["problems"] for name, r in reports.items() if r["problems"]}
+    assert reports.keys() == {c.name for c in pathological.CASES}
+    assert all(r["check_status"] in (0, 1) and r["explain_status"] == 0 for r in reports.values())
+    assert "TL001" not in reports["deepest_expression"]["codes"] and "TL101" in reports["deepest_expression"]["codes"]
+    assert reports["deeper_expression"]["codes"] == {"TL001": 1}
+    assert reports["single_line_5mb"]["lines"] == 1
 
 
 def test_the_deepest_expression_python_compiles_is_linted(tmp_path):
@@ -32,3 +50,18 @@ def test_the_deepest_expression_python_compiles_is_linted(tmp_path):
         )
         assert [d["code"] for d in json.loads(check.stdout)] == codes
         assert codes == (["TL101"] if compiles else ["TL001"])
+
+
+def test_explain_a_deeply_nested_file(tmp_path):
+    """check lints a 1,500-term sum on a deep stack; explain crashed with a RecursionError (a
+    traceback) computing the positions of its report on the ordinary one."""
+    path = tmp_path / "deep.py"
+    path.write_text(pathological.deep_expression_of(1500), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainlint", "explain", "--output-format", "json", str(path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["error"] is None
+    rate = next(s for s in report["stages"] if s["key"] == "learning-rate")
+    assert [f["code"] for f in rate["findings"]] == ["TL101"]

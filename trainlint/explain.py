@@ -86,6 +86,15 @@ def explain_path(path: str) -> Report:
 
 
 def explain_bytes(data: bytes, path: str, settings: Any = None) -> Report:
+    from trainlint.engine import in_deep_stack
+
+    try:
+        return _explain_bytes(data, path, settings)
+    except RecursionError:  # deeply nested code that lints (on a deep stack, see engine): so must its report
+        return in_deep_stack(_explain_bytes, data, path, settings)
+
+
+def _explain_bytes(data: bytes, path: str, settings: Any) -> Report:
     from trainlint.engine import lint_script, lint_source
     from trainlint.ipynb import NotebookError, is_notebook, read
     from trainlint.settings import default_settings
