@@ -65,3 +65,31 @@ def test_explain_a_deeply_nested_file(tmp_path):
     assert report["error"] is None
     rate = next(s for s in report["stages"] if s["key"] == "learning-rate")
     assert [f["code"] for f in rate["findings"]] == ["TL101"]
+
+
+def test_work_on_many_classes_grows_linearly(tmp_path, monkeypatch):
+    """A thousand nn.Module classes, each storing `self.fc` and `self.next` and calling
+    `super().__init__()`, took minutes: every class's `self.next` checked every other class's
+    stores, and every __init__ every `super().__init__()` call (2 s now). Counted in evaluations,
+    not seconds: four times the classes may cost at most four times the evaluations."""
+    from trainlint.model.evaluator import Evaluator
+
+    evaluations = 0
+    evaluate = Evaluator.eval
+
+    def counted(self, *args, **kwargs):
+        nonlocal evaluations
+        evaluations += 1
+        return evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "eval", counted)
+    settings = default_settings(["ALL"])
+    counts = []
+    for scale in (0.1, 0.4):
+        path = tmp_path / f"classes_{scale}.py"
+        path.write_text(pathological.recursive_classes(scale, sys.executable), encoding="utf-8")
+        evaluations = 0
+        codes = [d.code for d in lint_bytes(path.read_bytes(), str(path), settings).diagnostics]
+        assert codes == ["TL101"]
+        counts.append(evaluations)
+    assert counts[1] <= 4 * counts[0], counts
