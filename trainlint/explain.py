@@ -496,7 +496,8 @@ def _architecture(model: ScriptModel, stage: Stage) -> None:
     if not models and not model.loops.loss_feeds:
         stage.unknown = "no nn.Module class or loss of this file is known"
         return
-    model.positions.want(hints)
+    # Every line this stage cites, in one pass over the code (one each made a long loop's report quadratic).
+    model.positions.want([*hints, *(n for fed in model.loops.loss_feeds for n in (fed.event.node, fed.output.node))])
     if hints:
         for node, shape in sorted(hints.items(), key=lambda item: model.positions.line(item[0])):
             code = one_line(model, node)
