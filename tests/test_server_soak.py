@@ -35,6 +35,12 @@ def test_out_of_range_changes(tmp_path):
     assert server_soak.out_of_range(tmp_path)["problems"] == []
 
 
+def test_requests_about_a_closed_document(tmp_path):
+    """They were answered with an internal error (FileNotFoundError): pygls reads a document that is
+    not open from disk. Now: no hover, no actions, no diagnostics."""
+    assert server_soak.closed_document(tmp_path)["problems"] == []
+
+
 def test_a_client_that_disappears_mid_request(tmp_path):
     report = server_soak.vanishing_client(tmp_path)
     assert report["problems"] == [] and report["exit_status"] is not None

@@ -188,6 +188,8 @@ class TrainlintServer(LanguageServer):
         notebook = self.notebook(uri)
         if notebook is not None:
             return self._lint_notebook(notebook)
+        if uri not in self.workspace.text_documents:
+            return None  # closed, or never opened: pygls would read (or fail to read) the file on disk
         document = self.workspace.get_text_document(uri)
         text = document.source
         previous = self.linted.get(uri)
@@ -501,6 +503,8 @@ def fix_all_edits(ls: TrainlintServer, uri: str) -> Edits:
     encoding = ls.encoding()
     notebook = ls.notebook(uri)
     if notebook is None:
+        if uri not in ls.workspace.text_documents:
+            return []
         document = ls.workspace.get_text_document(uri)
         path = ls.path_of(uri)
         settings = ls._settings(path)
@@ -555,6 +559,8 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
 
     encoding = ls.encoding()
     notebook = ls.notebook(uri)
+    if notebook is None and uri not in ls.workspace.text_documents:
+        return []  # closed while the request was on its way
     cells = CellMap.of(ls.workspace, notebook) if notebook is not None else None
     text = cells.script.text if cells is not None else ls.workspace.get_text_document(uri).source
 
