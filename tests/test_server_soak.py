@@ -55,3 +55,25 @@ def test_a_workspace_opened_at_once(tmp_path):
     report = server_soak.workspace_files(tmp_path, 100)
     assert report["problems"] == []
     assert report["files"] == report["files_matching_check"] == 100 and report["findings"] > 0
+
+
+def test_collecting_after_an_answer_leaves_the_open_documents_alone():
+    """After each lint the server collected all generations, walking every open document's model:
+    opening a workspace was quadratic (150 files 83 s, 300 files 325 s; 80 files 4.7 s now). The
+    collection after an answer is of the young generations only."""
+    import gc
+
+    from trainlint.server.server import server
+
+    generations = []
+
+    def seen(phase, info):
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        server._collect()
+    finally:
+        gc.callbacks.remove(seen)
+    assert generations and max(generations) < 2, generations
