@@ -289,6 +289,8 @@ def soak(workspace: Path, edits: int, seed: int, pull: bool) -> dict[str, Any]:
                     last = result["items"]
         if len(requests.waiting) > 20:
             requests.drain()
+        if not pull and rng.random() < 0.1:
+            time.sleep(0.3)  # a pause longer than the server's debounce: it lints, and pushes, mid-soak
     requests.drain()
     final = final_diagnostics(client, uri, editor.version, pull)
     seconds = time.perf_counter() - started_at
