@@ -160,7 +160,11 @@ def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
         if name.strip().lower() == "content-length":
             length = int(value)
     assert length is not None, "a frame without Content-Length"
-    return dict(json.loads(stream.read(length)))
+    try:
+        body = stream.read(length)
+    except (OSError, ValueError):  # closed mid-frame
+        return None
+    return dict(json.loads(body))
 
 
 def _answer(request: dict[str, Any]) -> Any:
