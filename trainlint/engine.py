@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import subprocess
 import sys
 import threading
 import warnings
@@ -76,25 +77,48 @@ def parses(text: str) -> bool:
 def _python_parse(text: str) -> BaseException | None:
     """CPython's verdict on the code (None: it parses), without its warnings about the linted code."""
     problem = _quietly(ast.parse, text)
-    if isinstance(problem, RecursionError):
-        # The code parsed, but building Python's tree of it hit the recursion limit, which counts
-        # the frames below this call too: code nested just less deeply than `python file.py`
-        # compiles failed here. Ask CPython's compiler, with those frames not counted; only its
-        # nesting limit matters (the parse succeeded).
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(limit + _stack_depth() + 1)  # + the call of compile: then it takes what `python file.py` does
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                compile(text, "<trainlint>", "exec", dont_inherit=True)
-        except (RecursionError, MemoryError) as exc:
-            return exc
-        except (SyntaxError, ValueError):
-            pass
-        finally:
-            sys.setrecursionlimit(limit)
+    if isinstance(problem, RecursionError) and _compiles_as_a_script(text):
+        # Building Python's tree counts the frames below this call against the recursion limit
+        # (and CPython's counters can carry state from earlier deep parses): code nested just less
+        # deeply than `python file.py` compiles failed here. The verdict is the script's.
         return None
     return problem
+
+
+# Compiles stdin as `python file.py` does: with the frames of this program not counted against
+# the recursion limit (measured by recursing to it; counting frames misses the C calls).
+_COMPILE_AS_A_SCRIPT = """
+import sys, warnings
+def down(depth):
+    try:
+        return down(depth + 1)
+    except RecursionError:
+        return depth
+sys.setrecursionlimit(2 * sys.getrecursionlimit() - down(0))
+warnings.simplefilter("ignore")
+try:
+    compile(sys.stdin.buffer.read(), "<trainlint>", "exec", dont_inherit=True)
+except (RecursionError, MemoryError):
+    sys.exit(1)
+except (SyntaxError, ValueError):
+    pass
+"""
+
+
+def _compiles_as_a_script(text: str) -> bool:
+    """Whether `python file.py` compiles the code, asked of a fresh interpreter (isolated, no
+    site): only for code nested deeply enough to reach the recursion limit here, which is rare."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _COMPILE_AS_A_SCRIPT],
+            input=text.encode("utf-8", "surrogatepass"),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False  # no interpreter to ask: keep this process's verdict
+    return done.returncode == 0
 
 
 def _quietly(function: Callable[..., Any], *args: Any) -> BaseException | None:
@@ -106,19 +130,6 @@ def _quietly(function: Callable[..., Any], *args: Any) -> BaseException | None:
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             return exc
     return None
-
-
-def _stack_depth() -> int:
-    """How much of the recursion limit the caller's stack uses (its frames and the C calls between
-    them), measured by recursing to the limit: counting frames misses the C calls."""
-
-    def down(depth: int) -> int:
-        try:
-            return down(depth + 1)
-        except RecursionError:
-            return depth
-
-    return sys.getrecursionlimit() - down(0) - 2  # this frame and down(0)'s are not the caller's
 
 
 def _fatal(problem: BaseException | None, text: str) -> bool:
