@@ -33,6 +33,7 @@ class StdioClient:
         self.responses: dict[int, dict[str, Any]] = {}
         self.notifications: queue.Queue[dict[str, Any]] = queue.Queue()
         self.diagnostics: dict[str, list[dict[str, Any]]] = {}  # the last published per uri
+        self.versions: dict[str, int | None] = {}  # the document version they were published for
         self.published = threading.Condition()
         self.stderr: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -131,6 +132,7 @@ class StdioClient:
                     self.responses[message["id"]] = message
                 elif message.get("method") == "textDocument/publishDiagnostics":
                     self.diagnostics[message["params"]["uri"]] = message["params"]["diagnostics"]
+                    self.versions[message["params"]["uri"]] = message["params"].get("version")
                 else:
                     self.notifications.put(message)
                 self.published.notify_all()
@@ -146,7 +148,10 @@ class StdioClient:
 def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
     length = None
     while True:
-        line = stream.readline()
+        try:
+            line = stream.readline()
+        except (OSError, ValueError):  # the test closed the pipe, as a client that disappears does
+            return None
         if not line:
             return None
         if line in (b"\r\n", b"\n"):
@@ -155,7 +160,11 @@ def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
         if name.strip().lower() == "content-length":
             length = int(value)
     assert length is not None, "a frame without Content-Length"
-    return dict(json.loads(stream.read(length)))
+    try:
+        body = stream.read(length)
+    except (OSError, ValueError):  # closed mid-frame
+        return None
+    return dict(json.loads(body))
 
 
 def _answer(request: dict[str, Any]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import subprocess
 import sys
 import threading
 import warnings
@@ -72,7 +73,7 @@ def parses(text: str) -> bool:
     try:
         parse(text)
     except RecursionError:
-        return _in_deep_stack(parses, text)
+        return in_deep_stack(parses, text)
     except Exception:  # noqa: BLE001 - any parser failure means: it does not parse
         return False
     return True
@@ -80,10 +81,57 @@ def parses(text: str) -> bool:
 
 def _python_parse(text: str) -> BaseException | None:
     """CPython's verdict on the code (None: it parses), without its warnings about the linted code."""
+    problem = _quietly(ast.parse, text)
+    if isinstance(problem, RecursionError) and _compiles_as_a_script(text):
+        # Building Python's tree counts the frames below this call against the recursion limit
+        # (and CPython's counters can carry state from earlier deep parses): code nested just less
+        # deeply than `python file.py` compiles failed here. The verdict is the script's.
+        return None
+    return problem
+
+
+# Compiles stdin as `python file.py` does: with the frames of this program not counted against
+# the recursion limit (measured by recursing to it; counting frames misses the C calls).
+_COMPILE_AS_A_SCRIPT = """
+import sys, warnings
+def down(depth):
+    try:
+        return down(depth + 1)
+    except RecursionError:
+        return depth
+sys.setrecursionlimit(2 * sys.getrecursionlimit() - down(0))
+warnings.simplefilter("ignore")
+try:
+    compile(sys.stdin.buffer.read(), "<trainlint>", "exec", dont_inherit=True)
+except (RecursionError, MemoryError):
+    sys.exit(1)
+except (SyntaxError, ValueError):
+    pass
+"""
+
+
+def _compiles_as_a_script(text: str) -> bool:
+    """Whether `python file.py` compiles the code, asked of a fresh interpreter (isolated, no
+    site): only for code nested deeply enough to reach the recursion limit here, which is rare."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _COMPILE_AS_A_SCRIPT],
+            input=text.encode("utf-8", "surrogatepass"),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False  # no interpreter to ask: keep this process's verdict
+    return done.returncode == 0
+
+
+def _quietly(function: Callable[..., Any], *args: Any) -> BaseException | None:
+    """What parsing or compiling the code raises (None: nothing), its warnings silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            ast.parse(text)
+            function(*args)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             return exc
     return None
@@ -193,7 +241,7 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
     try:
         return _lint_source(text, path, settings, deep=False)
     except _TooDeep:
-        return _in_deep_stack(_lint_source, text, path, settings, True)
+        return in_deep_stack(_lint_source, text, path, settings, True)
     finally:
         if collecting:
             gc.enable()
@@ -202,7 +250,7 @@ def lint_source(text: str, path: str, settings: LintSettings) -> LintResult:
 T = TypeVar("T")
 
 
-def _in_deep_stack(function: Callable[..., T], *args: Any) -> T:
+def in_deep_stack(function: Callable[..., T], *args: Any) -> T:
     """Run in a thread with a large stack and recursion limit: valid but deeply nested code
     (a 500-term sum, a long method chain) recurses in libcst and in the model's walks."""
     values: list[T] = []

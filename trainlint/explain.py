@@ -103,6 +103,15 @@ def explain_path(path: str) -> Report:
 
 def explain_bytes(data: bytes, path: str, settings: LintSettings | None = None) -> Report:
     """The report for a file's bytes: a notebook when `path` names one, else a Python script."""
+    from trainlint.engine import in_deep_stack
+
+    try:
+        return _explain_bytes(data, path, settings)
+    except RecursionError:  # deeply nested code that lints (on a deep stack, see engine): so must its report
+        return in_deep_stack(_explain_bytes, data, path, settings)
+
+
+def _explain_bytes(data: bytes, path: str, settings: LintSettings | None) -> Report:
     from trainlint.ipynb import NotebookError, is_notebook, read
     from trainlint.source import DecodeError, decode
 
@@ -588,7 +597,8 @@ def _architecture(model: ScriptModel, stage: Stage) -> None:
     if not models and not model.loops.loss_feeds:
         stage.unknown = "no nn.Module class or loss of this file is known"
         return
-    model.positions.want(hints)
+    # Every line this stage cites, in one pass over the code (one each made a long loop's report quadratic).
+    model.positions.want([*hints, *(n for fed in model.loops.loss_feeds for n in (fed.event.node, fed.output.node))])
     if hints:
         for node, shape in sorted(hints.items(), key=lambda item: model.positions.line(item[0])):
             code = one_line(model, node)

@@ -24,6 +24,8 @@ class ClassQueries:
     def __init__(self, evaluator: Evaluator) -> None:
         self.ev: Evaluator = weakref.proxy(evaluator)  # the evaluator owns these queries
         self.tables = evaluator.tables
+        self._mro: dict[Class, list[Class]] = {}  # asked for on every `self.x`: a class's is computed once
+        self._self_stores: dict[str, dict[Class, list[Store]]] = {}
 
     def base_classes(self, cls: Class) -> list[Class]:
         out = []
@@ -42,7 +44,13 @@ class ClassQueries:
         return out
 
     def mro(self, cls: Class) -> list[Class]:
-        """The class and its in-file bases, depth first (enough for single inheritance)."""
+        """The class and its in-file bases, depth first (enough for single inheritance). Not to be changed."""
+        known = self._mro.get(cls)
+        if known is None:
+            known = self._mro[cls] = self._compute_mro(cls)
+        return known
+
+    def _compute_mro(self, cls: Class) -> list[Class]:
         out: list[Class] = []
         stack = [cls]
         while stack and len(out) < 50:
@@ -68,16 +76,18 @@ class ClassQueries:
         return None
 
     def instance_stores(self, cls: Class, attr: str) -> list[Store]:
-        """`self.<attr> = ...` in the methods of the class and its in-file bases."""
-        classes = self.mro(cls)
-        out = []
-        for store in self.tables.attribute_stores.get(attr, ()):
-            function = store.function
-            if function is None or function.cls not in classes:
-                continue
-            if isinstance(store.base, cst.Name) and store.base.value == function.first_param_name:
-                out.append(store)
-        return out
+        """`self.<attr> = ...` in the methods of the class and its in-file bases, in source order."""
+        by_class = self._self_stores.get(attr)
+        if by_class is None:  # indexed once per name: every class's `self.<attr>` asks
+            by_class = self._self_stores[attr] = {}
+            for store in self.tables.attribute_stores.get(attr, ()):
+                function = store.function
+                if function is None or function.cls is None:
+                    continue
+                if isinstance(store.base, cst.Name) and store.base.value == function.first_param_name:
+                    by_class.setdefault(function.cls, []).append(store)
+        out = [store for klass in self.mro(cls) for store in by_class.get(klass, ())]
+        return sorted(out, key=lambda store: store.order) if len(out) > 1 else out
 
     def is_dataclass(self, cls: Class) -> bool:
         for decorator in cls.node.decorators:

@@ -140,6 +140,9 @@ class Evaluator:
         self._mapping_names: dict[cst.CSTNode, str] = {}
         self._active: set[tuple[cst.BaseExpression, Scope, Frame]] = set()
         self._calls_of: dict[Function, list[tuple[CallSite, Frame]]] = {}
+        self._stores_by_name: dict[str, dict[Class, list[Store]]] = {}
+        self._callees_of: dict[CallSite, set[Function]] = {}
+        self._inits: dict[Function, list[str]] | None = None  # each class's __init__: the names of the classes it builds
         self.classes = ClassQueries(self)
         self._depth = 0
 
@@ -283,20 +286,36 @@ class Evaluator:
         self._calls_of[function] = []  # recursion guard
         names = [function.name]
         if function.name == "__init__" and function.cls is not None:
-            names += [c.name for c in self.tables.classes.values() if self.classes.init_of(c) is function]
-        found = []
-        for site in self.tables.calls_named(*names):
-            frame = self.frame_of(site)
-            for callee in self.eval(site.node.func, site.scope, frame):
-                target = callee.value
-                if isinstance(target, FunctionRef) and target.function is function:
-                    found.append((site, frame))
-                    break
-                if isinstance(target, ClassRef) and self.classes.init_of(target.cls) is function:
-                    found.append((site, frame))
-                    break
+            names += self._classes_built_by(function)
+        found = [(site, self.frame_of(site)) for site in self.tables.calls_named(*names) if function in self._callees(site)]
         self._calls_of[function] = found
         return found
+
+    def _callees(self, site: CallSite) -> set[Function]:
+        """The file's functions a call may run (a class's: its __init__). Once per site: every
+        __init__ asks about every `super().__init__()` of the file."""
+        known = self._callees_of.get(site)
+        if known is None:
+            known = self._callees_of[site] = set()  # recursion guard
+            for callee in self.eval(site.node.func, site.scope, self.frame_of(site)):
+                target = callee.value
+                if isinstance(target, FunctionRef):
+                    known.add(target.function)
+                elif isinstance(target, ClassRef):
+                    init = self.classes.init_of(target.cls)
+                    if init is not None:
+                        known.add(init)
+        return known
+
+    def _classes_built_by(self, init: Function) -> list[str]:
+        """The names of the classes whose instances `init` initializes (once for all: each __init__ asks)."""
+        if self._inits is None:
+            self._inits = {}
+            for c in self.tables.classes.values():
+                found = self.classes.init_of(c)
+                if found is not None:
+                    self._inits.setdefault(found, []).append(c.name)
+        return self._inits.get(init, [])
 
     def bind_call(self, function: Function, site: CallSite, caller: Frame) -> BoundArguments:
         """Which argument of the call at `site` each parameter of `function` receives."""
@@ -894,22 +913,31 @@ class Evaluator:
 
     def _external_stores(self, cls: Class, name: str) -> list[Store]:
         """`obj.attr = ...` outside the class's own methods, on an instance of it."""
-        out = []
-        for store in self.tables.attribute_stores.get(name, ()):
-            if (
-                store.function is not None
-                and store.function.cls is not None
-                and self.classes.is_subclass(store.function.cls, cls)
-            ):
-                if isinstance(store.base, cst.Name) and store.function.first_param_name == store.base.value:
-                    continue
-            frame = self.frame_for(store.scope, MODULE_FRAME)
-            if any(
-                isinstance(k.value, Instance) and self.classes.is_subclass(k.value.cls, cls)
-                for k in self.eval(store.base, store.scope, frame)
-            ):
-                out.append(store)
-        return out
+        return self._stores_on(name).get(cls, [])
+
+    def _stores_on(self, name: str) -> dict[Class, list[Store]]:
+        """Each `obj.<name> = ...` of the file under every class `obj` is an instance of (its bases
+        included), unless it is a method's store on its own `self` of that class. Indexed once per
+        name: every `self.<name>` of every class asks (a thousand classes storing `self.next` each
+        had all the others' stores checked)."""
+        index = self._stores_by_name.get(name)
+        if index is None:
+            index = self._stores_by_name[name] = {}
+            for store in self.tables.attribute_stores.get(name, ()):
+                function = store.function
+                own: list[Class] = []
+                if function is not None and function.cls is not None and isinstance(store.base, cst.Name):
+                    if function.first_param_name == store.base.value:
+                        own = self.classes.mro(function.cls)
+                frame = self.frame_for(store.scope, MODULE_FRAME)
+                classes: dict[Class, None] = {}
+                for k in self.eval(store.base, store.scope, frame):
+                    if isinstance(k.value, Instance):
+                        classes.update(dict.fromkeys(self.classes.mro(k.value.cls)))
+                for cls in classes:
+                    if cls not in own:
+                        index.setdefault(cls, []).append(store)
+        return index
 
     def _class_member(self, cls: Class, name: str, label: str, self_value: Known | None) -> Candidates:
         for klass in self.classes.mro(cls):

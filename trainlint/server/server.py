@@ -196,6 +196,8 @@ class TrainlintServer(LanguageServer):
         notebook = self.notebook(uri)
         if notebook is not None:
             return self._lint_notebook(notebook)
+        if uri not in self.workspace.text_documents:
+            return None  # closed, or never opened: pygls would read (or fail to read) the file on disk
         document = self.workspace.get_text_document(uri)
         text = document.source
         previous = self.linted.get(uri)
@@ -259,7 +261,10 @@ class TrainlintServer(LanguageServer):
     def _collect(self) -> None:
         self._collection_scheduled = False
         gc.enable()
-        gc.collect()
+        # The young generations only: what the lint allocated. A full collection also walked every
+        # open document's model, so opening a workspace was quadratic (2,000 files: hours); the
+        # oldest generation is left to the collector's own schedule, which amortizes it.
+        gc.collect(1)
 
     def publish(self, uri: str) -> None:
         if self.workspace.get_notebook_document(notebook_uri=uri) is not None:
@@ -535,6 +540,8 @@ def fix_all_edits(ls: TrainlintServer, uri: str) -> Edits:
     encoding = ls.encoding()
     notebook = ls.notebook(uri)
     if notebook is None:
+        if uri not in ls.workspace.text_documents:
+            return []
         document = ls.workspace.get_text_document(uri)
         path = ls.path_of(uri)
         settings = ls.lint_settings(path)
@@ -589,6 +596,8 @@ def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> list[typ
 
     encoding = ls.encoding()
     notebook = ls.notebook(uri)
+    if notebook is None and uri not in ls.workspace.text_documents:
+        return []  # closed while the request was on its way
     cells = CellMap.of(ls.workspace, notebook) if notebook is not None else None
     text = cells.script.text if cells is not None else ls.workspace.get_text_document(uri).source
 
