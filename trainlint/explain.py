@@ -164,12 +164,11 @@ def explain_result(result: LintResult, code: str, path: str, cells: Script | Non
 
 def _model(text: str, path: str) -> ScriptModel | None:
     """The model of a file no rule needed to parse (no rule's words occur in it)."""
-    import libcst as cst
-
+    from trainlint.engine import parse
     from trainlint.model import ScriptModel
 
     try:
-        return ScriptModel(cst.parse_module(text), path)
+        return ScriptModel(parse(text), path, text=text)
     except Exception:  # noqa: BLE001 - what the linter could lint, explain reports as unknown, never a crash
         return None
 

@@ -46,14 +46,19 @@ if TYPE_CHECKING:
 
 class ScriptModel:
     def __init__(
-        self, module: cst.Module, path: str = "<string>", facts: TorchFacts | None = None, project: ProjectModules | None = None
+        self,
+        module: cst.Module,
+        path: str = "<string>",
+        facts: TorchFacts | None = None,
+        project: ProjectModules | None = None,
+        text: str | None = None,
     ) -> None:
         self.module = module
         self.path = path
         self.facts = facts or torch_facts()
         self.project = project  # the project's other files, for the values this one imports
         self.tables: SyntaxTables = build_tables(module)
-        self.positions = Positions(module)
+        self.positions = Positions(module, text)  # the text (when given) makes most ranges cheap
 
     @cached_property
     def _taught(self) -> tuple[Evaluator, ArgparseModel, TorchModel]:
