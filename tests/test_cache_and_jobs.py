@@ -45,6 +45,26 @@ def test_check_never_imports_the_server_stack(project):
     assert out.stdout.splitlines()[-1] == "False False"
 
 
+def test_check_skips_the_costly_imports_it_can(project):
+    """A .gitignore to match and a pyproject.toml of another tool: the files are matched (the ignored
+    one is not linted) and the project's table is not trainlint's, without typing_extensions (which
+    pathspec can do without) or the TOML parser ever loaded."""
+    project.write("a.py", BAD)
+    project.write("ignored.py", BAD)
+    project.write(".gitignore", "ignored.py\n")
+    (project.root / ".git").mkdir()
+    project.write("pyproject.toml", "[tool.black]\nline-length = 100\n")
+    code = (
+        "import sys; from trainlint.cli import main\n"
+        "try:\n    main(['check', '--no-cache', '--output-format', 'concise', '.'])\n"
+        "except SystemExit: pass\n"
+        "print('typing_extensions' in sys.modules, 'tomllib' in sys.modules, 'pathspec' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True)
+    assert out.stdout.splitlines()[-1] == "False False True", out.stdout
+    assert "a.py" in out.stdout and "ignored.py" not in out.stdout
+
+
 def test_cache_invalidated_by_content_and_settings(project):
     path = project.write("a.py", BAD)
     assert project.run("check", "a.py").returncode == 1

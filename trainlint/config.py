@@ -131,16 +131,20 @@ _KEYS = {
 
 def _table(path: Path) -> dict[str, Any] | None:
     """The trainlint table of a file, or None when the file does not configure trainlint."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}", path) from None
+    if path.name == "pyproject.toml" and "trainlint" not in text:
+        return None  # no key of ours can be in it: not worth the TOML parser (its import alone is a tenth of a small run)
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10
         import tomli as tomllib
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}", path) from None
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
         if not isinstance(tool, dict) or "trainlint" not in tool:

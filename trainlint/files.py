@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from trainlint.config import Config, Resolver, globset, includeset
@@ -16,6 +18,22 @@ from trainlint.ipynb import is_notebook
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
+
+
+def _pathspec() -> ModuleType:
+    """pathspec, imported only when there is something to match. It uses typing_extensions' `deprecated`
+    when that is installed and its own otherwise; importing typing_extensions for it would cost more
+    than the rest of a small run's imports together, so unless something loaded it already, pathspec
+    is shown it is absent."""
+    if "typing_extensions" in sys.modules:
+        import pathspec
+    else:
+        sys.modules["typing_extensions"] = None  # type: ignore[assignment]  # import of it: ImportError
+        try:
+            import pathspec
+        finally:
+            del sys.modules["typing_extensions"]
+    return pathspec
 
 
 @dataclass(frozen=True)
@@ -40,9 +58,7 @@ class _GitIgnores:
                     lines += (directory / name).read_text(encoding="utf-8", errors="replace").splitlines()
             spec = None
             if lines:
-                import pathspec  # only when there is something to match
-
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                spec = _pathspec().GitIgnoreSpec.from_lines(lines)
             self._specs[directory] = spec
         return self._specs[directory]
 
