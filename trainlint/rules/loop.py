@@ -67,7 +67,12 @@ def _optimizers(event: Event) -> list[cst.Call]:
 
 
 def _in_iteration(trace: Trace | None, loop: TraceLoop) -> list[Event]:
-    return [e for e in (trace.events if trace is not None else []) if loop in e.loops]
+    """The events of one iteration of `loop`; none when the trace was cut at its bound (MAX_EVENTS):
+    the events after the cut are missing, and every caller judges an iteration by what it lacks (a
+    zero_grad() after 6,000 statements was cut off, and TL601 said the gradients were never cleared)."""
+    if trace is None or trace.truncated:
+        return []
+    return [e for e in trace.events if loop in e.loops]
 
 
 def _optimizer_name(model: ScriptModel, node: cst.Call) -> str:
