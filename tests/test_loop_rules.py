@@ -93,6 +93,18 @@ def test_a_loop_longer_than_its_trace_is_not_judged_by_what_the_cut_left_out(bef
     assert found(f"for x, y in train_loader:\n{textwrap.indent(before, '    ')}", rule) == [rule]
 
 
+def test_a_loop_the_trace_left_before_its_cut_is_still_judged():
+    """Only a loop the cut falls in is set aside: this one ends before the filler that fills the trace."""
+    from trainlint.model.loops import MAX_EVENTS
+
+    filler = "".join(f"h{i} = model(x) * {i % 7}\n" for i in range(MAX_EVENTS + 1000))
+    loop = "for x, y in train_loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n"
+    text = HEADER + "x = torch.randn(4, 20)\n" + loop + filler
+    model = lint_source(text, "long.py", default_settings(["ALL"])).model
+    assert model is not None and any(t.truncated for t in model.loops.traces)
+    assert [d.code for d in lint(text, ["ALL"]) if d.code.startswith("TL6")] == ["TL601"]
+
+
 @pytest.mark.parametrize(
     "clearing",
     [
