@@ -12,8 +12,11 @@ Scenarios, each on a fresh `trainlint server` in a temporary workspace:
   pull-diagnostic requests interleaved and about a third of them cancelled at once. Every request
   must be answered (a result, or the error a cancelled request gets); at the end the server's
   diagnostics must equal a fresh `trainlint check` of the final text.
-- malformed: frames that are not JSON, JSON that is not a message, a request with invalid params.
+- malformed: frames that are not JSON, JSON that is not a message, requests with invalid params (must
+  get InvalidParams).
 - unknown_method: an unknown request (must get "method not found") and unknown notifications.
+- lifecycle: a request after shutdown (must get InvalidRequest); exit after shutdown (status 0) and
+  without it (status 1).
 - out_of_range: didChange ranges past the end of the document and backwards; then a full text.
 - closed_document: hover, code actions, pull diagnostics and inlay hints about a closed document.
 - vanishing_client: the client closes its pipes with requests in flight: the server must exit.
@@ -241,9 +244,11 @@ def started(workspace: Path, pull: bool = True) -> StdioClient:
 
 
 def finished(client: StdioClient, report: dict[str, Any]) -> dict[str, Any]:
-    """Peak memory, then a clean shutdown (its exit status must be 0)."""
+    """Peak memory, then a clean shutdown (its exit status must be 0) and how long it took."""
     report["peak_rss_mib"] = round(peak_rss_kib(client.proc.pid) / 1024, 1)
+    begun = time.perf_counter()
     status = client.close()
+    report["exit_seconds"] = round(time.perf_counter() - begun, 2)  # shutdown, exit, the process gone
     if status != 0:
         report.setdefault("problems", []).append(f"the server exited with status {status}: {client.stderr_text()[-2000:]}")
     report.setdefault("problems", [])
@@ -339,19 +344,23 @@ def malformed(workspace: Path) -> dict[str, Any]:
     ]
     for frame in frames:
         client.send_raw(frame)
-    # pygls (2.1) drops a request whose params do not fit the method's schema unanswered (it logs
-    # JsonRpcInvalidParams): recorded, not a failure; the server must stay up and keep answering.
-    answered = {}
+    # Each request gets an answer, InvalidParams, though pygls (2.1) would drop it unanswered: the
+    # server's protocol answers it (trainlint/server/protocol.py). A client would wait for it forever.
+    answered = 0
     for id_ in (9001, 9002):
         try:
-            answered[id_] = "error" in client.wait_response(id_, 5)
+            error = client.wait_response(id_, 60).get("error", {})
         except TimeoutError:
-            answered[id_] = False
+            problems.append(f"request {id_} with invalid params was not answered")
+            continue
+        if error.get("code") != -32602:
+            problems.append(f"request {id_} with invalid params got {error}, not InvalidParams (-32602)")
+        answered += 1
     _still_answers(client, uri, problems)
     report = {
         "scenario": "malformed",
         "frames": len(frames),
-        "invalid_params_answered": sum(answered.values()),
+        "invalid_params_answered": answered,
         "problems": problems,
     }
     return finished(client, report)
@@ -368,6 +377,31 @@ def unknown_method(workspace: Path) -> dict[str, Any]:
         problems.append(f"an unknown request got {response}, not 'method not found' (-32601)")
     _still_answers(client, uri, problems)
     return finished(client, {"scenario": "unknown_method", "problems": problems})
+
+
+def lifecycle(workspace: Path) -> dict[str, Any]:
+    """LSP's end of a session: a request after `shutdown` gets InvalidRequest (pygls 2.1 dropped it
+    unanswered), `exit` after `shutdown` ends the process with 0, `exit` without it with 1."""
+    problems: list[str] = []
+    client = started(workspace)
+    uri = client.open(workspace / "train.py", BAD)
+    client.request("shutdown")
+    hover = {"textDocument": {"uri": uri}, "position": {"line": 2, "character": 50}}
+    try:
+        error = client.wait_response(client.request_id("textDocument/hover", hover), 60).get("error", {})
+        if error.get("code") != -32600:
+            problems.append(f"a request after shutdown got {error}, not InvalidRequest (-32600)")
+    except TimeoutError:
+        problems.append("a request after shutdown was not answered")
+    client.notify("exit")
+    after_shutdown = client.proc.wait(timeout=60)
+    client = started(workspace)
+    client.open(workspace / "train.py", BAD)
+    client.notify("exit")
+    without_shutdown = client.proc.wait(timeout=60)
+    if (after_shutdown, without_shutdown) != (0, 1):
+        problems.append(f"exit status {after_shutdown} after shutdown (LSP: 0), {without_shutdown} without (LSP: 1)")
+    return {"scenario": "lifecycle", "exit_status": [after_shutdown, without_shutdown], "problems": problems}
 
 
 def out_of_range(workspace: Path) -> dict[str, Any]:
@@ -571,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         "soak",
         "malformed",
         "unknown_method",
+        "lifecycle",
         "out_of_range",
         "closed_document",
         "vanishing_client",
@@ -584,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         "soak": lambda w: soak(w, args.edits, args.seed, args.mode == "pull"),
         "malformed": malformed,
         "unknown_method": unknown_method,
+        "lifecycle": lifecycle,
         "out_of_range": out_of_range,
         "closed_document": closed_document,
         "vanishing_client": vanishing_client,

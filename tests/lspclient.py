@@ -37,7 +37,8 @@ class StdioClient:
         self.published = threading.Condition()
         self.stderr: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_reader.start()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -111,7 +112,9 @@ class StdioClient:
             except (OSError, ServerDied):
                 pass
         try:
-            return self.proc.wait(timeout=timeout)
+            status = self.proc.wait(timeout=timeout)
+            self._stderr_reader.join(timeout)  # all of its stderr, for stderr_text()
+            return status
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()

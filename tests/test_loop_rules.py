@@ -62,6 +62,49 @@ def test_tl601_zero_grad_only_before_the_loop():
     ) == ["TL601"]
 
 
+def _long_iteration(before: str, after: str) -> str:
+    """A loop whose body runs more calls than a trace holds (MAX_EVENTS), `before` and `after` them."""
+    from trainlint.model.loops import MAX_EVENTS
+
+    filler = "".join(f"        h{i} = model(x) * {i % 7}\n" for i in range(MAX_EVENTS + 1000))
+    return f"for x, y in train_loader:\n{textwrap.indent(before, '        ')}{filler}{textwrap.indent(after, '        ')}"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rule"),
+    [
+        ("loss = criterion(model(x), y)\nloss.backward()\noptimizer.step()\n", "optimizer.zero_grad()\n", "TL601"),
+        ("loss = criterion(model(x), y)\noptimizer.zero_grad()\nloss.backward()\n", "optimizer.step()\n", "TL603"),
+    ],
+    ids=["zero_grad-after", "step-after"],
+)
+def test_a_loop_longer_than_its_trace_is_not_judged_by_what_the_cut_left_out(before, after, rule):
+    """The loop model's trace stops at MAX_EVENTS events: what comes after the cut is missing from the
+    iteration, and TL601 said the gradients of this loop, cleared at the end of each iteration, were
+    never cleared. Nothing is concluded from the absences in a cut trace."""
+    from trainlint.model.loops import MAX_EVENTS
+
+    text = HEADER + _long_iteration(before, after)
+    model = lint_source(text, "long.py", default_settings(["ALL"])).model
+    assert model is not None and any(t.truncated for t in model.loops.traces)
+    assert len(model.loops.events()) == MAX_EVENTS  # the cut is where this test puts it
+    assert [d.code for d in lint(text, ["ALL"]) if d.code.startswith("TL6")] == []
+    # The same iteration, short, without the statement that came after the cut: the rule still fires.
+    assert found(f"for x, y in train_loader:\n{textwrap.indent(before, '    ')}", rule) == [rule]
+
+
+def test_a_loop_the_trace_left_before_its_cut_is_still_judged():
+    """Only a loop the cut falls in is set aside: this one ends before the filler that fills the trace."""
+    from trainlint.model.loops import MAX_EVENTS
+
+    filler = "".join(f"h{i} = model(x) * {i % 7}\n" for i in range(MAX_EVENTS + 1000))
+    loop = "for x, y in train_loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n"
+    text = HEADER + "x = torch.randn(4, 20)\n" + loop + filler
+    model = lint_source(text, "long.py", default_settings(["ALL"])).model
+    assert model is not None and any(t.truncated for t in model.loops.traces)
+    assert [d.code for d in lint(text, ["ALL"]) if d.code.startswith("TL6")] == ["TL601"]
+
+
 @pytest.mark.parametrize(
     "clearing",
     [

@@ -31,6 +31,7 @@ def test_a_small_pathological_run(tmp_path):
     assert "TL001" not in reports["deepest_expression"]["codes"] and "TL101" in reports["deepest_expression"]["codes"]
     assert reports["deeper_expression"]["codes"] == {"TL001": 1}
     assert reports["single_line_5mb"]["lines"] == 1
+    assert "TL601" in reports["long_training_loop"]["codes"]  # its 100 statements fit in a trace (not 10,000)
 
 
 def test_the_deepest_expression_python_compiles_is_linted(tmp_path):

@@ -3,6 +3,8 @@ a real `trainlint server` over stdio, driven by tests/lspclient.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -23,8 +25,48 @@ def test_a_small_soak(tmp_path, pull):
 
 
 def test_malformed_messages(tmp_path):
+    """The two requests among them whose params do not fit the method's schema get InvalidParams:
+    pygls (2.1) logged them and answered nothing, and a client waits for an answer forever."""
     report = server_soak.malformed(tmp_path)
     assert report["problems"] == [] and report["frames"] == 7
+    assert report["invalid_params_answered"] == 2
+
+
+def test_the_end_of_a_session(tmp_path):
+    """A request after shutdown was dropped unanswered; exit without shutdown ended with status 0."""
+    report = server_soak.lifecycle(tmp_path)
+    assert report["problems"] == [] and report["exit_status"] == [0, 1]
+
+
+TEARDOWN_MARK = "trainlint-test: the interpreter's teardown ran"
+
+
+def test_exit_with_hundreds_of_open_documents_skips_the_teardown(tmp_path):
+    """With 2,000 documents open the server took over 30 s to exit after shutdown and exit (400:
+    11.7 s): the interpreter tore down every open document's lint and model. Now the process ends
+    once its answers are written. An atexit hook shows whether that teardown ran: it runs in it."""
+    from lspclient import StdioClient
+    from make_corpus import DEFAULT_BUGGY, generate
+
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        f"import atexit, sys\natexit.register(lambda: print({TEARDOWN_MARK!r}, file=sys.stderr, flush=True))\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH", "")) if p)}
+    control = subprocess.run([sys.executable, "-c", "pass"], env={**os.environ, **env}, capture_output=True, text=True)
+    assert TEARDOWN_MARK in control.stderr  # the hook runs in an interpreter that exits normally
+
+    project = tmp_path / "project"
+    paths = sorted(generate(project, 300, 0, DEFAULT_BUGGY))[:300]
+    client = StdioClient(cwd=project, env=env)
+    client.initialize(project)
+    uris = [client.open(path, path.read_text(encoding="utf-8")) for path in paths]
+    for uri in uris:
+        client.wait_diagnostics(uri, timeout=300)
+    assert len(client.diagnostics) == 300 and any(client.diagnostics.values())
+    assert client.close() == 0
+    assert TEARDOWN_MARK not in client.stderr_text()
 
 
 def test_unknown_method(tmp_path):

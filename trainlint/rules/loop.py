@@ -67,7 +67,15 @@ def _optimizers(event: Event) -> list[cst.Call]:
 
 
 def _in_iteration(trace: Trace | None, loop: TraceLoop) -> list[Event]:
-    return [e for e in (trace.events if trace is not None else []) if loop in e.loops]
+    """The events of one iteration of `loop`; none when the trace was cut (at MAX_EVENTS) inside the
+    loop: the events after the cut are missing, and every caller judges an iteration by what it lacks
+    (a zero_grad() after 6,000 statements was cut off, and TL601 said the gradients were never cleared).
+    A loop's events are contiguous in the walk, so a loop the walk had left before the cut is whole."""
+    if trace is None or not trace.events:
+        return []
+    if trace.truncated and loop in trace.events[-1].loops:
+        return []
+    return [e for e in trace.events if loop in e.loops]
 
 
 def _optimizer_name(model: ScriptModel, node: cst.Call) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
+from typing import NoReturn
 
 # pygls 2 (protocol/json_rpc.py, _handle_cancel_notification) warns about a `$/cancelRequest` whose
 # request it does not track. It tracks only requests still running, and trainlint's handlers answer
@@ -23,7 +26,7 @@ class AnsweredCancelFilter(logging.Filter):
         return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
-def serve(log_level: str = "warning") -> int:
+def serve(log_level: str = "warning") -> NoReturn:
     logging.basicConfig(
         stream=sys.stderr, level=getattr(logging, log_level.upper()), format="%(asctime)s %(name)s %(levelname)s: %(message)s"
     )
@@ -35,4 +38,13 @@ def serve(log_level: str = "warning") -> int:
 
     gc.freeze()  # what start-up loaded lives as long as the server: keep it out of every collection
     server.start_io()
-    return 0
+    # The input ended (`exit`, or the client went away), and every answer is written: pygls flushes
+    # each frame. Ending the process here skips the interpreter's teardown of every open document's
+    # lint and model, work for nothing that took 11.7 s with 400 documents open and over 30 s with
+    # 2,000. (pygls swallows the SystemExit of its `exit` handler, so the status is decided here.)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed by pygls at `exit`, or by a client that went away
+            stream.flush()
+    logging.shutdown()
+    # LSP: 0 after `shutdown`, 1 when the client exits (or disappears) without one.
+    os._exit(0 if server.protocol.shut_down else 1)

@@ -27,6 +27,7 @@ from trainlint.server.documents import LspWorkspace
 from trainlint.server.editor_settings import EditorSettings, parse
 from trainlint.server.explain import EXPLAIN_COMMAND, explain_document, uri_argument
 from trainlint.server.notebooks import NOTEBOOK_SYNC, CellMap
+from trainlint.server.protocol import TrainlintProtocol
 from trainlint.settings import LintSettings
 from trainlint.source import LineIndex
 
@@ -78,8 +79,16 @@ class Linted:
 
 
 class TrainlintServer(LanguageServer):
+    protocol: TrainlintProtocol
+
     def __init__(self) -> None:
-        super().__init__("trainlint", __version__, text_document_sync_kind=SYNC_KIND, notebook_document_sync=NOTEBOOK_SYNC)
+        super().__init__(
+            "trainlint",
+            __version__,
+            text_document_sync_kind=SYNC_KIND,
+            notebook_document_sync=NOTEBOOK_SYNC,
+            protocol_cls=TrainlintProtocol,
+        )
         self.editor = EditorSettings()
         # The workspace root comes from `initialize`: the VS Code extension starts the server in a
         # neutral folder (so that a `trainlint/` folder there cannot shadow the installed package).
