@@ -12,6 +12,9 @@ from pathlib import Path
 
 from conftest import ROOT, run_cli
 
+from trainlint.config import Overrides, Resolver
+from trainlint.engine import lint_source
+
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_project import generate
 
@@ -76,3 +79,34 @@ def test_cross_file_findings_cold_warm_and_after_an_edit(tmp_path: Path):
     package_text = package_config.read_text(encoding="utf-8")
     package_config.write_text(package_text.replace("HEAVY_MOMENTUM = 1.5\n", "HEAVY_MOMENTUM = 0.99\n"))
     assert "TL102" not in {c for _, c, _ in findings(root, *cache)}
+
+
+def _dependencies(root: Path) -> dict[str, list[str]]:
+    """Each linted file's dependencies (other files read, folders searched), relative to the project."""
+    resolver = Resolver(Overrides(), cwd=root)
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        result = lint_source(path.read_text(encoding="utf-8"), str(path), resolver.settings_for(path))
+        out[path.relative_to(root).as_posix()] = sorted(Path(k).relative_to(root).as_posix() for k in result.dependencies)
+    return out
+
+
+def test_the_work_per_file_does_not_grow_with_the_project(tmp_path: Path):
+    """What a file's cross-file lookups read, and what its cache entry must check on a warm run, is
+    set by the file's own imports, not by how many files the project has: the same scripts depend on
+    the same files and folders in a project four times the size, and no file depends on more than a
+    handful (a warm run checks each dependency once per file, so a growing list would be quadratic)."""
+    small = _dependencies(generate_into(tmp_path / "small", 60))
+    large = _dependencies(generate_into(tmp_path / "large", 240))
+    fixed = [p for p in small if "/" not in p or p.startswith(("scripts/", "src/"))]
+    assert len(fixed) >= 10
+    assert {p: small[p] for p in fixed} == {p: large[p] for p in fixed}
+    assert small["train.py"] == [".", "config.py", "pkg_0", "pkg_0/models/__init__.py"]
+    for table in (small, large):
+        assert max(len(d) for d in table.values()) <= 8
+        assert sum(len(d) for d in table.values()) <= 4 * len(table)
+
+
+def generate_into(folder: Path, files: int) -> Path:
+    generate(folder, files, seed=0)
+    return folder
