@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The speed goals in instructions executed, counted by valgrind's callgrind.
 
-    python benchmarks/instructions.py [DIR ...] [--python PY] [--json FILE]
+    python benchmarks/instructions.py [DIR ...] [--project N ...] [--python PY] [--json FILE]
 
 run.py times whole processes, and on a shared machine (two cores, other jobs running) its
 seconds swing by half. An instruction count does not depend on what else the machine is doing,
@@ -69,12 +69,14 @@ def measure(directory: Path, python: str, work: Path) -> dict:
     for name, argv in commands.items():  # bytecode written, cache primed
         run.run_timed(argv, work, (0, 1) if name != "floor" else (0,))
     counts = {name: instructions(argv, work, work) for name, argv in commands.items()}
+    rss = {name: run.peak_rss(argv, work, (0, 1), work) for name, argv in commands.items()}  # MiB, /usr/bin/time
     ratios = {"cold/floor": counts["cold"] / counts["floor"], "warm/cold": counts["warm"] / counts["cold"]}
     return {
         "directory": target,
         "files": count,
         "file_list": how,
         "instructions": counts,
+        "peak_rss_mib": rss,
         "ratios": ratios,
         "goals": {key: {"limit": limit, "ratio": ratios[key], "met": ratios[key] <= limit} for key, limit in run.GOALS.items()},
     }
@@ -82,10 +84,21 @@ def measure(directory: Path, python: str, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="directories to lint")
+    parser.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="directories to lint")
+    parser.add_argument(
+        "--project",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="also a multi-package project of N .py files written by make_project.py (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated projects (default 0)")
     parser.add_argument("--python", default=str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"))
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    if not args.dirs and not args.project:
+        parser.error("give a DIR or --project N")
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
@@ -94,13 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         run.ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         run.ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-        for directory in args.dirs:
+        for directory in [*args.dirs, *run.generate_projects(args.project, args.seed, work)]:
             result = measure(directory.resolve(), args.python, work)
             results.append(result)
             counts = result["instructions"]
             print(f"== {directory}: {result['files']} files")
             for name, n in counts.items():
-                print(f"   {name:6} {n / 1e9:8.3f} G instructions")
+                peak = result["peak_rss_mib"][name]
+                memory = "" if peak is None else f", peak RSS {peak:.0f} MiB"
+                print(f"   {name:6} {n / 1e9:8.3f} G instructions, {n / result['files'] / 1e6:8.2f} M per file{memory}")
             for key, goal in result["goals"].items():
                 verdict = "PASS" if goal["met"] else "FAIL"
                 print(f"   {key:11} {goal['ratio']:.3f}x  goal <= {goal['limit']}: {verdict}")

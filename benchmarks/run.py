@@ -621,6 +621,19 @@ def report(r: dict, log) -> None:
     log("   costliest imports, warm: " + ", ".join(f"{n} {ms:.0f} ms" for n, ms in r["top_imports_warm_ms"][:5]))
 
 
+def generate_projects(sizes: list[int], seed: int, work: Path) -> list[Path]:
+    """Multi-package projects (make_project.py) of each size, written under `work`."""
+    sys.path.insert(0, str(HERE))
+    from make_project import generate as generate_project
+
+    out = []
+    for size in sizes:
+        folder = work / f"project-{size}-seed{seed}"
+        generate_project(folder, size, seed)
+        out.append(folder)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="directories to lint (default: a generated corpus)")
@@ -628,6 +641,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds per corpus (default 5)")
     parser.add_argument("--files", type=int, default=200, help="size of the generated corpus (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated corpus (default 0)")
+    parser.add_argument(
+        "--project",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="also measure a multi-package project of N .py files written by make_project.py (repeatable: --project 500 --project 2000)",
+    )
     parser.add_argument(
         "--python", default=default_python(), help="the interpreter trainlint is installed in (default: the repository's .venv)"
     )
@@ -648,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
         ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         dirs = [d.resolve() for d in args.dirs]
+        if not only_one:
+            dirs += generate_projects(args.project, args.seed, work)
         generated = None
         if ((not dirs or args.with_generated) and not only_one) or args.only_notebooks:
             sys.path.insert(0, str(HERE))
@@ -714,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
         if results:
             log("\nsummary (wall-clock medians; ratio [min-max of the per-round ratios])")
             log(
-                f"{'corpus':<34} {'files':>5} {'floor':>7} {'cold':>7} {'warm':>7} {'jobs2':>7}  {'cold/floor':<22} {'warm/cold':<22} {'jobs2/jobs1':<18} {'2proc/1proc':<18}"
+                f"{'corpus':<34} {'files':>5} {'floor':>7} {'cold':>7} {'warm':>7} {'jobs2':>7}  {'cold/floor':<22} {'warm/cold':<22} {'jobs2/jobs1':<18} {'2proc/1proc':<18} {'cold ms/file':>12} {'warm ms/file':>12} {'cold RSS':>8}"
             )
             for r in results:
                 sec, rat = r["seconds"], r["ratios"]
@@ -727,7 +750,9 @@ def main(argv: list[str] | None = None) -> int:
                 name = Path(r["directory"]).name
                 log(
                     f"{name[:34]:<34} {r['corpus']['files']:>5} {sec['floor']['median']:>6.2f}s {sec['cold']['median']:>6.2f}s {sec['warm']['median']:>6.2f}s {sec['jobs2']['median']:>6.2f}s  "
-                    f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18} {cell('2proc/1proc'):<18}"
+                    f"{cell('cold/floor'):<22} {cell('warm/cold'):<22} {cell('jobs2/jobs1'):<18} {cell('2proc/1proc'):<18} "
+                    f"{1000 * sec['cold']['median'] / r['corpus']['files']:>12.2f} {1000 * sec['warm']['median'] / r['corpus']['files']:>12.3f} "
+                    f"{r['peak_rss_mib']['cold'] or 0:>5.0f} MiB"
                 )
         if formats is not None:
             value = formats["ratios"]["full/concise (warm)"]
