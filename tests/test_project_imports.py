@@ -61,13 +61,18 @@ def lint_file(path: Path, settings: LintSettings = SETTINGS) -> list[str]:
             "import pkg.defaults\nopt = torch.optim.Adam(model.parameters(), lr=pkg.defaults.ADAM_LR)\n",
             "Adam learning rate 0.3 (ADAM_LR in pkg/defaults.py, line 1)",
         ),
+        # computed in one module from a name it imports from another
+        (
+            "from pkg.settings import SCALED_LR\nopt = torch.optim.Adam(model.parameters(), lr=SCALED_LR)\n",
+            "Adam learning rate 0.4 (SCALED_LR in pkg/settings.py, line 2)",
+        ),
     ],
 )
 def test_a_constant_of_another_file(tmp_path: Path, script: str, expected: str):
     write(tmp_path, "config.py", CONFIG)
     write(tmp_path, "pkg/__init__.py", "")
-    write(tmp_path, "pkg/defaults.py", "ADAM_LR = 0.3\n")
-    write(tmp_path, "pkg/settings.py", "from .defaults import ADAM_LR\n")
+    write(tmp_path, "pkg/defaults.py", "ADAM_LR = 0.3\nBATCH = 1024\n")
+    write(tmp_path, "pkg/settings.py", "from .defaults import ADAM_LR, BATCH\nSCALED_LR = 0.1 * BATCH / 256\n")
     train = write(tmp_path, "train.py", HEAD + script)
     assert lint_file(train) == [f"4: {expected}"]
 
@@ -115,8 +120,12 @@ def test_relative_imports_and_a_src_layout(tmp_path: Path):
         ({"config.py": "LR = = 5.0\n"}, "from config import LR"),
         ({"config.py": "\x00\x01\x02LR = 5.0"}, "from config import LR"),
         ({"config.py": "LR = 5.0\n" + "# padding\n" * 250_000}, "from config import LR"),
-        # an import cycle of re-exports
+        # an import cycle of re-exports, and of constants computed from each other
         ({"a.py": "from b import LR\n", "b.py": "from a import LR\n"}, "from a import LR"),
+        ({"a.py": "from b import B\nLR = B * 2\n", "b.py": "from a import LR\nB = LR * 2\n"}, "from a import LR"),
+        # computed from an imported name that is not a constant
+        ({"a.py": "from b import scale\nLR = scale() * 5.0\n", "b.py": "def scale():\n    return 1\n"}, "from a import LR"),
+        ({"a.py": "from b import N\nLR = N * 5.0\n", "b.py": "N = 1\nN = 2\n"}, "from a import LR"),
         # a package of site-packages or the standard library is never read
         ({}, "from json import LR"),
         # the value is small

@@ -45,6 +45,9 @@ class ExternalValue:
 class ModuleSummary:
     constants: dict[str, tuple[Any, int]] = field(default_factory=dict)  # name -> (value, line)
     imports: dict[str, str] = field(default_factory=dict)  # local name -> the qualname it imports
+    # name -> (expression, line) of a constant computed from names the module imports
+    # (`LR = BASE_LR * BATCH / 256` after `from defaults import BASE_LR, BATCH`): known once those are.
+    derived: dict[str, tuple[ast.expr, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,6 +193,16 @@ class ProjectModules:
         if name in summary.constants:
             value, line = summary.constants[name]
             return ExternalValue(value, name, self._shown(path), line)
+        if name in summary.derived and hops > 0:
+            expression, line = summary.derived[name]
+
+            def imported_value(local: str) -> tuple[bool, Any]:
+                qualname = summary.imports.get(local)
+                found = self._lookup(qualname, path.parent, hops - 1) if qualname is not None else None
+                return (True, found.value) if found is not None else (False, None)
+
+            ok, value = _constant(expression, summary.constants, imported_value)
+            return ExternalValue(value, name, self._shown(path), line) if ok else None
         head, _, rest = name.partition(".")
         imported = summary.imports.get(head)
         if imported is not None and hops > 0:  # `from .defaults import LR` in config.py
@@ -285,7 +298,13 @@ def _summarize(data: bytes) -> ModuleSummary | None:
             ok, known = _constant(value, summary.constants)
             if ok:
                 summary.constants[target] = (known, statement.lineno)
+            elif _names_in(value) & summary.imports.keys():
+                summary.derived[target] = (value, statement.lineno)
     return summary
+
+
+def _names_in(node: ast.expr) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def _plain_class(node: ast.ClassDef) -> bool:
@@ -329,13 +348,18 @@ def _bound_names(node: ast.AST) -> list[str]:
     return []
 
 
-def _constant(node: ast.expr, known: dict[str, tuple[Any, int]]) -> tuple[bool, Any]:
-    """A literal, a name of a constant before it, or arithmetic on those (`0.1 * BATCH / 256`)."""
+def _constant(
+    node: ast.expr, known: dict[str, tuple[Any, int]], imported: Callable[[str], tuple[bool, Any]] | None = None
+) -> tuple[bool, Any]:
+    """A literal, a name of a constant before it, or arithmetic on those (`0.1 * BATCH / 256`); with
+    `imported`, also a name the module imports (what that answers for it)."""
     if isinstance(node, ast.Name) and node.id in known:
         return True, known[node.id][0]
+    if isinstance(node, ast.Name) and imported is not None:
+        return imported(node.id)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        ok_left, left = _constant(node.left, known)
-        ok_right, right = _constant(node.right, known)
+        ok_left, left = _constant(node.left, known, imported)
+        ok_right, right = _constant(node.right, known, imported)
         if ok_left and ok_right and _is_number(left) and _is_number(right):
             if isinstance(node.op, ast.Pow) and abs(right) > 64:
                 return False, None  # `10 ** 10 ** 9` would take forever
@@ -345,7 +369,7 @@ def _constant(node: ast.expr, known: dict[str, tuple[Any, int]]) -> tuple[bool, 
                 return False, None
         return False, None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        ok, value = _constant(node.operand, known)
+        ok, value = _constant(node.operand, known, imported)
         return (True, -value if isinstance(node.op, ast.USub) else value) if ok and _is_number(value) else (False, None)
     try:
         return True, ast.literal_eval(node)
