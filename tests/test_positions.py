@@ -28,6 +28,16 @@ else:
 '''
 
 
+def _same(span, want) -> bool:
+    """A targeted range equals PositionProvider's."""
+    return (span.line, span.column, span.end_line, span.end_column) == (
+        want.start.line,
+        want.start.column,
+        want.end.line,
+        want.end.column,
+    )
+
+
 def sources():
     files = sorted((ROOT / "examples").rglob("*.py")) + sorted((ROOT / "trainlint").rglob("*.py"))[:12]
     yield from ((f.name, f.read_text()) for f in files)
@@ -45,12 +55,7 @@ def test_targeted_positions_match_position_provider(name, source):
     for node in nodes:
         span = positions.span(node)
         want = expected[node]
-        assert (span.line, span.column, span.end_line, span.end_column) == (
-            want.start.line,
-            want.start.column,
-            want.end.line,
-            want.end.column,
-        ), (name, type(node).__name__, module.code_for_node(node)[:40])
+        assert _same(span, want), (name, type(node).__name__, module.code_for_node(node)[:40])
 
 
 @pytest.mark.parametrize("name,source", list(sources()), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
@@ -63,12 +68,7 @@ def test_ranges_found_in_the_text_match_position_provider(name, source):
     nodes = [n for n in walk(module) if not isinstance(n, cst.Module)]
     for node in nodes[:: max(1, len(nodes) // 200)]:
         span, want = Positions(module, source).span(node), expected[node]
-        assert (span.line, span.column, span.end_line, span.end_column) == (
-            want.start.line,
-            want.start.column,
-            want.end.line,
-            want.end.column,
-        ), (name, type(node).__name__, module.code_for_node(node)[:40])
+        assert _same(span, want), (name, type(node).__name__, module.code_for_node(node)[:40])
 
 
 @pytest.mark.parametrize("name,source", list(sources()), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
@@ -80,12 +80,7 @@ def test_all_ranges_at_once_with_the_text_match_position_provider(name, source):
     positions.want(nodes)
     for node in nodes:
         span, want = positions.span(node), expected[node]
-        assert (span.line, span.column, span.end_line, span.end_column) == (
-            want.start.line,
-            want.start.column,
-            want.end.line,
-            want.end.column,
-        ), (name, type(node).__name__, module.code_for_node(node)[:40])
+        assert _same(span, want), (name, type(node).__name__, module.code_for_node(node)[:40])
 
 
 def test_a_once_occurring_node_needs_no_pass_over_the_module(monkeypatch):
@@ -124,12 +119,7 @@ def test_a_pass_stops_after_the_last_wanted_node_and_later_ones_still_come_right
     positions = Positions(module)
     for node in (nodes[len(nodes) // 3], nodes[0], nodes[len(nodes) // 2], nodes[-1]):  # out of order, one at a time
         span, want = positions.span(node), expected[node]
-        assert (span.line, span.column, span.end_line, span.end_column) == (
-            want.start.line,
-            want.start.column,
-            want.end.line,
-            want.end.column,
-        )
+        assert _same(span, want)
 
 
 @pytest.mark.parametrize("name,source", list(sources()), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
