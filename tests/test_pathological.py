@@ -117,3 +117,46 @@ def test_explain_a_long_training_loop_in_few_passes(tmp_path, monkeypatch):
     architecture = next(s for s in report.stages if s.key == "architecture")
     assert sum("the loss on line" in fact for fact in architecture.facts) == 250
     assert passes <= 5, passes
+
+
+def test_a_branching_recursion_is_not_followed(monkeypatch):
+    """A method that calls itself twice on parts of its argument (Lightning's example trainer parses
+    `configure_optimizers()` output so) made each call a new frame, to the evaluator's depth limit:
+    minutes and gigabytes on one file. A call of a function already being called is unknown. Counted
+    in evaluations, against the same file with the recursion replaced by a plain return."""
+    from trainlint.model.evaluator import Evaluator
+
+    evaluations = 0
+    evaluate = Evaluator.eval
+
+    def counted(self, *args, **kwargs):
+        nonlocal evaluations
+        evaluations += 1
+        return evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "eval", counted)
+    settings = default_settings(["ALL"])
+
+    def source(otherwise: str) -> str:
+        return (
+            "import torch\n\n"
+            "def parse(out):\n"
+            "    if isinstance(out, torch.optim.Optimizer):\n"
+            "        return out, None\n"
+            f"    return {otherwise}\n\n"
+            "model = torch.nn.Linear(4, 2)\n"
+            "optimizer, scheduler = parse(torch.optim.SGD(model.parameters(), lr=5.0))\n"
+            "for x in torch.utils.data.DataLoader(range(8)):\n"
+            "    optimizer.zero_grad()\n"
+            "    model(x).sum().backward()\n"
+            "    optimizer.step()\n"
+            "    scheduler.step()\n"
+        )
+
+    counts = []
+    for otherwise in ("out[0], out[1]", "parse(out[0])[0], parse(out[1])[1]"):
+        evaluations = 0
+        codes = [d.code for d in lint_bytes(source(otherwise).encode(), "recursive.py", settings).diagnostics]
+        assert codes == ["TL101"]  # the direct return is still known
+        counts.append(evaluations)
+    assert counts[1] < 2 * counts[0], counts

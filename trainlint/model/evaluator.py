@@ -638,6 +638,8 @@ class Evaluator:
         if isinstance(target, (FunctionRef, ClassRef)) and site is not None:
             if isinstance(target, ClassRef):
                 return [Known(Instance(target.cls, site, frame))]
+            if _recursive(target.function, frame):
+                return []  # unknown: each level is a new frame, so a branching recursion would be exponential
             callee_frame = Frame(target.function, site, frame, target.self_value)
             return self._returns(target.function, callee_frame)
         return []
@@ -960,6 +962,15 @@ def _hashable(value: Any) -> Any:
         return value
     except TypeError:
         return id(value)
+
+
+def _recursive(function: Function, frame: Frame | None) -> bool:
+    """Whether `function` is already being called in `frame`'s chain of callers."""
+    while frame is not None:
+        if frame.function is function:
+            return True
+        frame = frame.caller
+    return False
 
 
 def _dedupe(found: Iterable[Known]) -> Candidates:
