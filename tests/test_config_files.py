@@ -177,7 +177,9 @@ def test_a_config_file_that_appears_relints_the_script(project):
 
 
 def test_the_example_project(tmp_path: Path):
-    """examples/buggy/yaml_project: the learning rate is in configs/train.yaml, the path an argparse default."""
+    """examples/buggy/yaml_project: the learning rate is in configs/train.yaml, the path an argparse
+    default, and the scheduler is stepped per batch in engine.py's train_one_epoch, with its period
+    in the YAML file too."""
     import subprocess
     import sys
 
@@ -191,10 +193,18 @@ def test_the_example_project(tmp_path: Path):
     assert run.returncode == 1
     assert run.stdout.splitlines()[:-1] == [
         (
-            "examples/buggy/yaml_project/train.py:26:50: warning: TL101 Adam learning rate 3.0 (optim.lr in configs/train.yaml,"
+            "examples/buggy/yaml_project/train.py:28:50: warning: TL101 Adam learning rate 3.0 (optim.lr in configs/train.yaml,"
             " line 7) is at or above 0.01, about ten times common practice: steps this large make the loss oscillate or diverge"
             " instead of going down. Use about 0.001"
-        )
+        ),
+        (
+            "examples/buggy/yaml_project/train.py:33:12: warning: TL203 `scheduler.step()` runs once per batch (in the batch"
+            " loop on line 6 of engine.py, next to `optimizer.step()` on line 10 of engine.py), but StepLR's step_size=8"
+            " (lr_step_epochs in configs/train.yaml, line 10) counts epochs: the epoch loop on line 32 runs for 20 (epochs in"
+            " configs/train.yaml, line 9). The schedule runs through in 8 batches instead of 8 epochs, so the learning rate"
+            " collapses early. Step it once per epoch, after the batch loop (or give the period in steps)"
+            " (in train_one_epoch, line 11 of engine.py)"
+        ),
     ]
 
 

@@ -125,7 +125,7 @@ def test_a_pass_stops_after_the_last_wanted_node_and_later_ones_still_come_right
 @pytest.mark.parametrize("name,source", list(sources()), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
 def test_the_unchecked_parse_builds_the_same_tree(name, source):
     """trainlint's parse skips libcst's check of each node it constructs: the tree is the same."""
-    from trainlint.engine import parse
+    from trainlint.parsing import parse
 
     module = parse(source)
     assert module.deep_equals(cst.parse_module(source)) and module.code == source
@@ -136,7 +136,7 @@ def test_nodes_built_outside_the_parse_are_still_checked():
     after one) is still checked."""
     import threading
 
-    from trainlint.engine import parse
+    from trainlint.parsing import parse
 
     source = (ROOT / "examples" / "buggy" / "loop_and_loss.py").read_text()
     stop = threading.Event()

@@ -573,6 +573,39 @@ async def test_a_value_imported_from_another_file_follows_that_file(lsp: Languag
     await diagnostics_until(lsp, uri, lambda ds: ds == [])
 
 
+async def test_a_loop_helper_of_another_file_follows_that_file(lsp: LanguageClient, tmp_path):
+    """train.py runs engine.py's train_one_epoch with its StepLR: moving the step into the batch loop
+    of engine.py, on disk, brings TL203 to train.py (at its call); moving it back clears it."""
+    per_epoch = (
+        "def train_one_epoch(model, loader, optimizer, scheduler):\n"
+        "    for x, y in loader:\n"
+        "        optimizer.zero_grad()\n"
+        "        torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+        "        optimizer.step()\n"
+        "    scheduler.step()\n"
+    )
+    per_batch = per_epoch.replace("    scheduler.step()\n", "        scheduler.step()\n")
+    engine = tmp_path / "engine.py"
+    engine.write_text("import torch\n\n\n" + per_epoch)
+    await start(lsp, tmp_path)
+    source = (
+        "import torch\nfrom engine import train_one_epoch\n\nmodel = torch.nn.Linear(2, 2)\n"
+        "loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 2), torch.zeros(8).long()), shuffle=True)\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+        "sched = torch.optim.lr_scheduler.StepLR(opt, step_size=30)\n"
+        "for epoch in range(90):\n    train_one_epoch(model, loader, opt, sched)\n"
+    )
+    uri = open_doc(lsp, tmp_path / "train.py", source)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+    engine.write_text("import torch\n\n\n" + per_batch)
+    watched(lsp, engine)
+    (d,) = await diagnostics_until(lsp, uri, lambda ds: codes(ds) == ["TL203"])
+    assert d.range.start.line == 8 and d.message.endswith("(in train_one_epoch, line 9 of engine.py)"), d
+    engine.write_text("import torch\n\n\n" + per_epoch)
+    watched(lsp, engine)
+    await diagnostics_until(lsp, uri, lambda ds: ds == [])
+
+
 async def test_a_value_of_a_yaml_config_follows_that_file(lsp: LanguageClient, tmp_path):
     """train.py reads its lr from configs/train.yaml: a change on disk re-lints it."""
     config = tmp_path / "configs" / "train.yaml"

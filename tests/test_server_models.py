@@ -185,6 +185,29 @@ async def test_hover_count_is_a_lower_bound_with_a_module_trainlint_cannot_see(l
     )
 
 
+async def test_hover_counts_a_model_class_of_another_file(lsp, tmp_path):
+    """train.py builds `Net` from models.py: the hover on its model counts the layers written there
+    (as torch counts them), and hovers and hints never point into models.py."""
+    models = CNN[: CNN.index("model = Net()")]
+    (tmp_path / "models.py").write_text(models, encoding="utf-8")
+    train = (
+        "import torch\nimport torch.optim as optim\n\nfrom models import Net\n\n"
+        "model = Net()\nout = model(torch.randn(1, 1, 28, 28))\n"
+        "optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)\n"
+    )
+    await start(lsp, tmp_path, options={"settings": {"inlayHints": True, "shapeHints": True}})
+    uri = open_doc(lsp, tmp_path / "train.py", train)
+    await diagnostics_until(lsp, uri, lambda ds: True)
+    total = _count(_build(models, "Net()"))
+
+    on_assignment = await _hover(lsp, uri, _position(train, "model = Net()", offset=2))
+    assert on_assignment.startswith(f"**model (Net): {total:,} parameters**"), on_assignment
+    on_optimizer = await _hover(lsp, uri, _position(train, "optim.SGD", offset=7))
+    assert f"trains the parameters of `Net`: {total:,} parameters" in on_optimizer, on_optimizer
+    lines = train.count("\n")
+    assert all(h.position.line < lines for h in await _hints(lsp, uri)), "no hint from models.py's lines"
+
+
 # -- inlay hints: shapes through forward -------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ import libcst as cst
 from trainlint import suppress
 from trainlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
 from trainlint.ipynb import NotebookError, is_notebook, read
+from trainlint.parsing import parse
 from trainlint.registry import REGISTRY, Finding, Rule, all_rules
 from trainlint.settings import LintSettings
 from trainlint.source import DecodeError, LineIndex, decode
@@ -62,29 +63,6 @@ def _line_span(index: LineIndex, line: int, column: int) -> Span:
     length = len(index.line_text(line))
     column = max(0, min(column, length))
     return Span(line, column, line, max(length, column))
-
-
-def parse(text: str) -> cst.Module:
-    """libcst's tree of the code, built without libcst's check of each node: every node is checked
-    as it is constructed (`CSTNode.__post_init__`), which is a tenth of the parse and proves nothing
-    about a tree its own parser built (libcst's PERF note there says as much). Nodes built anywhere
-    else, in this thread or another (a fix's new nodes), are still checked."""
-    _parsing.active = True
-    try:
-        return cst.parse_module(text)
-    finally:
-        _parsing.active = False
-
-
-_parsing = threading.local()
-
-
-def _check_unless_parsing(node: cst.CSTNode) -> None:
-    if not getattr(_parsing, "active", False):
-        node._validate()
-
-
-cst.CSTNode.__post_init__ = _check_unless_parsing  # type: ignore[method-assign,assignment]
 
 
 def parses(text: str) -> bool:
@@ -344,6 +322,7 @@ class _Run:
 
     def check(self, module: cst.Module, rules: list[type[Rule]]) -> LintResult:
         from trainlint.model import ScriptModel
+        from trainlint.model.positions import InAnotherFile
 
         project = _project(self.path, self.settings)
         try:
@@ -352,6 +331,8 @@ class _Run:
             self.crashed("the script model", exc)
             return LintResult(_enabled(self.diagnostics, self.settings), internal_errors=self.internal)
 
+        if model.links.files:  # the words a rule needs may be in the files linked in (Net's layers)
+            rules = _rules_that_could_fire("\n".join([self.text, *(d.text for d in model.links.files.values())]), self.settings)
         ran = set(self.settings.enabled) - {r.code for r in rules}  # the others cannot fire here
         findings: list[tuple[type[Rule], Finding]] = []
         for rule in rules:
@@ -367,6 +348,8 @@ class _Run:
         for rule, finding in findings:
             try:
                 self.diagnostics.append(self.diagnostic(rule, finding, model))
+            except InAnotherFile:
+                pass  # placed in, or citing, a file this one imports from: that file's lint reports it
             except Exception as exc:  # noqa: BLE001 - as above, for the message and fix of one finding
                 ran.discard(rule.code)
                 self.crashed(f"rule {rule.code} ({rule.name})", exc)
@@ -378,12 +361,38 @@ class _Run:
         )
 
     def diagnostic(self, rule: type[Rule], finding: Finding, model: ScriptModel) -> Diagnostic:
-        fix = finding.fix() if finding.fix is not None and self.exact(model) else None
-        message = finding.message()
+        from trainlint.model.positions import InAnotherFile
+
+        elsewhere = model.positions.elsewhere
+        if id(finding.node) in elsewhere:
+            return self._relocated(rule, finding, model)
         span = model.span(finding.node)
-        suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at)
+        message = finding.message()
+        try:
+            fix = finding.fix() if finding.fix is not None and self.exact(model) else None
+        except InAnotherFile:
+            fix = None  # it would edit another file
+        suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at if id(n) not in elsewhere)
         related = _related(model, span, finding.related)
         return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines, related)
+
+    def _relocated(self, rule: type[Rule], finding: Finding, model: ScriptModel) -> Diagnostic:
+        """A finding inside a function or class of another file this one calls (`train_one_epoch` in
+        engine.py, `Net` in models.py), about this file's objects (its scheduler, the images of its
+        loader): reported at the first call, saying where it happens. One that cites nothing of this
+        file (`lr=5.0` written in the helper, a layer mismatch within Net) is that file's to report."""
+        from trainlint.model.positions import InAnotherFile
+
+        cited = (*finding.refs, *finding.suppressible_at, *(node for node, _ in finding.related))
+        definition, callers = model.links.callers(finding.node)
+        if definition is None or not callers or not any(node is not None and model.positions.here(node) for node in cited):
+            raise InAnotherFile(finding.node)
+        call = callers[0]
+        where = f"in {definition.name}, line {model.positions.line(finding.node)}"
+        message = f"{finding.message()} ({where})"
+        span = model.span(call)
+        related = _related(model, span, finding.related)
+        return _diagnostic(rule.code, message, span, self.settings, None, finding.severity, (), related)
 
 
 def _project(path: str, settings: LintSettings) -> ProjectModules | None:
@@ -404,6 +413,8 @@ def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]
     """The cited places in file order, without the reported range itself or repeats."""
     out: dict[Span, str] = {}
     for node, label in cited:
+        if id(node) in model.positions.elsewhere:
+            continue
         span = model.span(node)
         if span != primary and span not in out:
             out[span] = label

@@ -164,8 +164,8 @@ def explain_result(result: LintResult, code: str, path: str, cells: Script | Non
 
 def _model(text: str, path: str) -> ScriptModel | None:
     """The model of a file no rule needed to parse (no rule's words occur in it)."""
-    from trainlint.engine import parse
     from trainlint.model import ScriptModel
+    from trainlint.parsing import parse
 
     try:
         return ScriptModel(parse(text), path, text=text)

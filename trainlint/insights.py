@@ -420,7 +420,7 @@ def shape_hints(model: ScriptModel) -> list[ShapeHint]:
     from trainlint.rules.shapes import show
 
     shapes = model.shapes
-    hints = shapes.hints
+    hints = {node: shape for node, shape in shapes.hints.items() if model.positions.here(node)}  # this file's lines
     if not hints:
         return []
     sources: dict[Any, Input] = {}
@@ -446,4 +446,6 @@ KINDS = (torch_call_insights, step_insights, model_insights)
 
 
 def all_insights(model: ScriptModel) -> list[Insight]:
-    return [insight for kind in KINDS for insight in kind(model)]
+    """The insights of this file's code (a linked file's calls are that file's to show)."""
+    here = model.positions.here
+    return [insight for kind in KINDS for insight in kind(model) if here(insight.node)]

@@ -31,6 +31,7 @@ from trainlint.configfiles import CONFIG_SUFFIXES, Table, parse
 _STANDARD = frozenset(getattr(sys, "stdlib_module_names", ()))
 _MAX_BYTES = 2_000_000  # a bigger "module" is generated data, not configuration
 _MAX_HOPS = 4  # re-exports followed from one module to the next
+_DEFINITION = re.compile(rb"^(?:class|def|async[ \t]+def)[ \t]+(\w+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,16 @@ class ExternalValue:
     name: str  # as written in the other file: `LR`, `Config.lr`
     file: str  # the other file, relative to the importing script's folder when inside it
     line: int
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A class or function defined at the top level of another file of the project."""
+
+    name: str
+    path: Path
+    text: str
+    shown: str  # the file as messages name it
 
 
 @dataclass
@@ -57,6 +68,8 @@ class _Read:
     data: bytes | None  # until summarized
     _summary: ModuleSummary | None = None
     config: Table | None = None  # when read as a configuration file
+    # The classes and functions the module defines at its top level (`class Net`, `def train`).
+    definitions: frozenset[str] = frozenset()
 
     def summary(self, name: str) -> ModuleSummary | None:
         """The file's summary, when `name` may be one of its constants or re-exports. Most imported
@@ -114,7 +127,8 @@ def _read(path: Path) -> _Read | None:
         data = path.read_bytes() if stat.st_size <= _MAX_BYTES else b""
     except OSError:
         return None
-    read = _Read(stamp, hashlib.sha256(data).hexdigest(), data or None)
+    definitions = frozenset(m.decode() for m in _DEFINITION.findall(data))
+    read = _Read(stamp, hashlib.sha256(data).hexdigest(), data or None, definitions=definitions)
     _READS[path] = read
     return read
 
@@ -159,6 +173,55 @@ class ProjectModules:
             standard = top in _STANDARD  # `os.path`, `math.pi`: not the project's, whatever it holds
             self._found[qualname] = None if standard else self._lookup(qualname, self.script.parent, _MAX_HOPS)
         return self._found[qualname]
+
+    def definition(self, qualname: str) -> Definition | None:
+        """The class or function `qualname` names in one of the project's files (`models.Net`,
+        `.engine.train_one_epoch`), following re-exports (`from .net import Net` in an `__init__.py`)."""
+        return self._definition(qualname, self.script.parent, _MAX_HOPS)
+
+    def _definition(self, qualname: str, package: Path, hops: int) -> Definition | None:
+        if qualname.split(".", 1)[0] in _STANDARD:
+            return None
+        located = self._locate(qualname, package)
+        if located is None:
+            return None
+        path, name = located
+        read = _read(path)
+        if read is None or "." in name:
+            return None
+        self.reads[str(path)] = read.digest
+        if name in read.definitions:
+            try:
+                data = path.read_bytes()
+                text = data.decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                return None
+            if hashlib.sha256(data).hexdigest() != read.digest:
+                return None  # changed since it was read: the recorded dependency would not match
+            return Definition(name, path, text, self._shown(path))
+        summary = read.summary(name)
+        imported = summary.imports.get(name) if summary is not None else None
+        if imported is None or hops == 0:
+            return None
+        return self._definition(imported, path.parent, hops - 1)
+
+    def absolute(self, qualname: str, importer: Path) -> str | None:
+        """A relative import written in another file of the project (`.blocks.Block` in
+        `pkg/models/net.py`), as this script would import it (`pkg.models.blocks.Block`)."""
+        dots = len(qualname) - len(qualname.lstrip("."))
+        if not dots:
+            return qualname
+        for folder in self.folders:
+            try:
+                parts = importer.relative_to(folder).with_suffix("").parts
+            except ValueError:
+                continue
+            package = list(parts[:-1])  # a module's package, and an `__init__.py`'s own
+            if dots - 1 > len(package):
+                return None
+            package = package[: len(package) - (dots - 1)]
+            return ".".join([*package, qualname[dots:]]) if package else qualname[dots:]
+        return None
 
     def config(self, written: str) -> tuple[Table, str] | None:
         """(the top-level table, the file as shown) of a configuration file a script reads by a

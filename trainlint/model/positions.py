@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import bisect
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 
 import libcst as cst
@@ -32,6 +32,27 @@ _NOTHING = nullcontext()
 # Nodes whose code does not depend on where they stand: no indentation or line of their own.
 _PLACE_FREE = (cst.BaseExpression, cst.Arg, cst.Param, cst.BaseSmallStatement, cst.WithItem, cst.ImportAlias)
 _MAX_OCCURRENCES = 32  # a node's code found more often than this: one pass over the module instead
+
+
+class InAnotherFile(LookupError):
+    """A node of another file linked into the model (`from models import Net`): it has no range in
+    this one. A finding placed there, or citing a line there, is left to that file's own lint."""
+
+
+class LineElsewhere(int):
+    """A line of another file, which messages show with the file: `(line 8 of engine.py)`."""
+
+    file: str
+
+    def __new__(cls, line: int, file: str) -> LineElsewhere:
+        self = super().__new__(cls, line)
+        self.file = file
+        return self
+
+    def __format__(self, spec: str) -> str:
+        return f"{int(self):{spec}} of {self.file}"
+
+    __str__ = __repr__ = lambda self: format(self, "")
 
 
 class _Done(Exception):
@@ -115,18 +136,49 @@ class Positions:
         self._wanted: set[cst.CSTNode] = set()
         self._ranges: dict[cst.CSTNode, Span] = {}
         self._starts: list[int] | None = None
+        # The files linked into the model, each with its own positions, and (found on first use:
+        # most files with links get no finding) the file of each of their nodes, by the node's id.
+        self._others: dict[cst.Module, tuple[Positions, str]] = {}
+        self._find_elsewhere: Callable[[], dict[int, cst.Module]] = dict
+        self._elsewhere: dict[int, cst.Module] | None = None
+
+    @property
+    def elsewhere(self) -> dict[int, cst.Module]:
+        if self._elsewhere is None:
+            self._elsewhere = self._find_elsewhere()
+        return self._elsewhere
 
     def want(self, nodes: Iterable[cst.CSTNode | None]) -> None:
-        self._wanted.update(n for n in nodes if n is not None and n not in self._ranges)
+        asked = [n for n in nodes if n is not None and n not in self._ranges]
+        if asked:
+            elsewhere = self.elsewhere
+            self._wanted.update(n for n in asked if id(n) not in elsewhere)
+
+    def here(self, node: cst.CSTNode) -> bool:
+        """Whether the node is of this file, not of one linked into the model."""
+        return id(node) not in self.elsewhere
 
     def span(self, node: cst.CSTNode) -> Span:
         if node not in self._ranges:
+            if id(node) in self.elsewhere:
+                raise InAnotherFile(node)
             self._wanted.add(node)
             self._compute()
         return self._ranges[node]
 
     def line(self, node: cst.CSTNode) -> int:
+        """The node's line; for a node of a linked file, its line there, shown as `8 of engine.py`."""
+        module = self.elsewhere.get(id(node))
+        if module is not None:
+            positions, shown = self._others[module]
+            return LineElsewhere(positions.line(node), shown)
         return self.span(node).line
+
+    def link(self, others: dict[cst.Module, tuple[str, str]], nodes: Callable[[], dict[int, cst.Module]]) -> None:
+        """Other files whose nodes the model holds: (text, name as shown) of each, and how to find the
+        file of each of their nodes."""
+        self._find_elsewhere, self._elsewhere = nodes, None
+        self._others = {module: (Positions(module, text), shown) for module, (text, shown) in others.items()}
 
     def _compute(self) -> None:
         wanted, self._wanted = self._wanted, set()

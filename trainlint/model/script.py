@@ -4,6 +4,8 @@ Its layers depend one way, each on the ones before it:
 
 1. `syntax.py`: one pass over the tree records scopes, bindings, calls, stores,
    functions, classes and loops (`positions.py` gives source ranges on demand);
+   the definitions of the project's other files this one calls join them
+   (`imports.link_definitions`), before anything is evaluated;
 2. `values.py`: what a value can be, with the trail of where it came from;
 3. `evaluator.py` (with `classes.py`): what an expression can evaluate to;
 4. recognizers, which teach the evaluator their objects and answer questions
@@ -28,7 +30,7 @@ from trainlint.facts import TorchFacts, torch_facts
 from trainlint.model.cli_args import ArgparseModel
 from trainlint.model.config_files import ConfigFiles
 from trainlint.model.evaluator import Evaluator
-from trainlint.model.imports import ProjectImports
+from trainlint.model.imports import Links, ProjectImports, link_definitions
 from trainlint.model.positions import Positions
 from trainlint.model.syntax import CallSite, SyntaxTables, build_tables
 from trainlint.model.torch_objects import TorchModel
@@ -59,6 +61,14 @@ class ScriptModel:
         self.project = project  # the project's other files, for the values this one imports
         self.tables: SyntaxTables = build_tables(module)
         self.positions = Positions(module, text)  # the text (when given) makes most ranges cheap
+        # Classes and functions of the project's other files this file calls, linked into its tables.
+        self.links = Links()
+        if project is not None:
+            triggers = (f.name for kind in ("optimizer", "scheduler") for f in self.facts.of_kind(kind))
+            self.links = link_definitions(self.tables, project, triggers)
+            if self.links.files:
+                files = {module: (d.text, d.shown) for module, d in self.links.files.items()}
+                self.positions.link(files, self.links.nodes)
 
     @cached_property
     def _taught(self) -> tuple[Evaluator, ArgparseModel, TorchModel]:
@@ -66,7 +76,7 @@ class ScriptModel:
         `model = Net().to(device)`)."""
         evaluator = Evaluator(self.tables, self.facts)
         if self.project is not None:
-            ProjectImports(evaluator, self.project)
+            ProjectImports(evaluator, self.project, self.links)
             ConfigFiles(evaluator, self.project)
         return evaluator, ArgparseModel(evaluator), TorchModel(evaluator)
 

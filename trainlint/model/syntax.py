@@ -289,6 +289,7 @@ class SyntaxTables:
     names: dict[str, int] = field(default_factory=dict)  # identifier -> how often it is spelled
     attributes: dict[str, list[cst.Attribute]] = field(default_factory=dict)  # `x.name` met in expressions, by name
     scopes_by_node: dict[cst.CSTNode, Scope] = field(default_factory=dict)
+    foreign: list[cst.Module] = field(default_factory=list)  # other modules taken in (see absorb)
 
     # -- queries on the tables (indexes are built on first use) ---------------------------
 
@@ -342,6 +343,36 @@ class SyntaxTables:
                         for small in statement.body:
                             out[id(small)] = (node, statement)
         return out
+
+    def absorb(self, other: SyntaxTables) -> None:
+        """Take in the functions and classes of another module (one this file imports from), with
+        what their bodies hold, but none of its module-level statements: its top-level code does not
+        run as part of this file's. Their names still resolve in the other module's own scope. Call
+        before any query: the indexes are built on first use."""
+        if other.module in self.foreign:
+            return
+        self.foreign.append(other.module)
+
+        def inside(scope: Scope) -> bool:
+            return scope is not other.module_scope
+
+        self.calls.extend(site for site in other.calls if inside(site.scope))
+        self.functions.update(other.functions)
+        self.classes.update(other.classes)
+        self.loops.extend(loop for loop in other.loops if loop.function is not None)
+        for attr, stores in other.attribute_stores.items():
+            kept = [s for s in stores if inside(s.scope)]
+            if kept:
+                self.attribute_stores.setdefault(attr, []).extend(kept)
+        self.item_stores.extend(s for s in other.item_stores if inside(s.scope))
+        self.aug_assigns.extend(a for a in other.aug_assigns if inside(a.scope))
+        for name, count in other.names.items():  # the whole module's: a count errs high, on the silent side
+            self.names[name] = self.names.get(name, 0) + count
+        for attr, nodes in other.attributes.items():
+            self.attributes.setdefault(attr, []).extend(nodes)
+        self.scopes_by_node.update((node, scope) for node, scope in other.scopes_by_node.items() if inside(scope))
+        for index in ("_sites_by_node", "_sites_by_name"):
+            self.__dict__.pop(index, None)
 
     def statement_block(self, statement: cst.CSTNode) -> tuple[cst.Module | cst.IndentedBlock, cst.CSTNode] | None:
         """The block a statement stands in, and the line (or compound statement) holding it: what a
@@ -435,8 +466,8 @@ _HANDLERS: dict[type, Callable[[_Builder, Any, _Ctx], None] | None] = {}
 
 
 class _Builder:
-    def __init__(self, module: cst.Module) -> None:
-        self._order = 0
+    def __init__(self, module: cst.Module, first_order: int) -> None:
+        self._order = first_order
         scope = Scope("module", module, None)
         self.t = SyntaxTables(module=module, module_scope=scope)
         self.t.scopes_by_node[module] = scope
@@ -794,5 +825,7 @@ class _Builder:
             self._expr(node.elt, inner)
 
 
-def build_tables(module: cst.Module) -> SyntaxTables:
-    return _Builder(module).build()
+def build_tables(module: cst.Module, first_order: int = 0) -> SyntaxTables:
+    """The tables of a module. Source order starts at `first_order`: the modules a file imports from
+    count from far below zero, so their code comes before all of the file's."""
+    return _Builder(module, first_order).build()

@@ -1,0 +1,49 @@
+"""libcst's parse, as trainlint runs it: without libcst's check of each node, and once per text.
+
+A script's model also reads the classes and functions it imports from the project's other files
+(`from models import Net`), so one run parses a file for its own lint and for the lint of each
+script that imports from it, in either order. The last few trees are kept, by text (trees are
+never changed, so two models can share one), so that is one parse, and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import libcst as cst
+
+_KEPT = 8  # trees kept for the next lint that reads the same text
+
+_parsing = threading.local()
+_kept: dict[str, cst.Module] = {}
+_lock = threading.Lock()  # the server lints in worker threads
+
+
+def parse(text: str) -> cst.Module:
+    """libcst's tree of the code, built without libcst's check of each node: every node is checked
+    as it is constructed (`CSTNode.__post_init__`), which is a tenth of the parse and proves nothing
+    about a tree its own parser built (libcst's PERF note there says as much). Nodes built anywhere
+    else, in this thread or another (a fix's new nodes), are still checked."""
+    with _lock:
+        module = _kept.pop(text, None)
+        if module is not None:
+            _kept[text] = module  # the most recent, last
+            return module
+    _parsing.active = True
+    try:
+        module = cst.parse_module(text)
+    finally:
+        _parsing.active = False
+    with _lock:
+        while len(_kept) >= _KEPT:
+            del _kept[next(iter(_kept))]
+        _kept[text] = module
+    return module
+
+
+def _check_unless_parsing(node: cst.CSTNode) -> None:
+    if not getattr(_parsing, "active", False):
+        node._validate()
+
+
+cst.CSTNode.__post_init__ = _check_unless_parsing  # type: ignore[method-assign,assignment]
