@@ -397,3 +397,51 @@ def test_a_loader_of_this_file_fed_to_another_files_loop(tmp_path: Path):
     assert (line, code) == (11, "TL404")
     assert "feeds the training loop on line 3 of engine.py" in message, message
     assert findings(write(tmp_path, "train.py", script)) == []
+
+
+def test_only_what_the_script_calls_is_linked(tmp_path: Path):
+    """models.py holds two networks; the script builds one. The other is not taken in (nothing of
+    it runs here), while the block class the built one uses is, so its parameters count."""
+    write(
+        tmp_path,
+        "models.py",
+        """\
+        import torch.nn as nn
+
+
+        class Block(nn.Module):
+            def __init__(self, width):
+                super().__init__()
+                self.fc = nn.Linear(width, width)
+
+            def forward(self, x):
+                return self.fc(x)
+
+
+        class Wide(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.Sequential(Block(2048), Block(2048), Block(2048))
+
+            def forward(self, x):
+                return self.blocks(x)
+
+
+        class Broken(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.Sequential(nn.Linear(8, 16), nn.Linear(32, 4))
+        """,
+    )
+    train = write(
+        tmp_path,
+        "train.py",
+        "import torch\nfrom models import Wide\n\nmodel = Wide()\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n",
+    )
+    script = lint_source(train.read_text(encoding="utf-8"), str(train), ALL)
+    assert script.model is not None
+    linked = {c.name for c in script.model.tables.classes.values()}
+    assert linked == {"Wide", "Block"}
+    code = (tmp_path / "models.py").read_text(encoding="utf-8")
+    assert [(d.code, d.message.split(" has ")[0]) for d in script.diagnostics] == [("TL301", "Wide")]
+    assert f"Wide has {torch_count(code, 'Wide()'):,} parameters" in script.diagnostics[0].message

@@ -85,7 +85,7 @@ def link_definitions(tables: SyntaxTables, modules: ProjectModules, triggers: It
         links.calls[definition] = [s.node for s in sites if isinstance(s.node.func, cst.Name)]
     for other in taken.values():
         if other is not None and other.module in links.files:
-            tables.absorb(other)
+            tables.absorb(other, [d for d in links.by_qualname.values() if d.node in other.functions or d.node in other.classes])
     return links
 
 

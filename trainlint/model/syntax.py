@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, cast
@@ -344,26 +344,37 @@ class SyntaxTables:
                             out[id(small)] = (node, statement)
         return out
 
-    def absorb(self, other: SyntaxTables) -> None:
-        """Take in the functions and classes of another module (one this file imports from), with
-        what their bodies hold, but none of its module-level statements: its top-level code does not
-        run as part of this file's. Their names still resolve in the other module's own scope. Call
-        before any query: the indexes are built on first use."""
+    def absorb(self, other: SyntaxTables, roots: Iterable[Class | Function]) -> None:
+        """Take in definitions of another module (one this file imports from): the classes and
+        functions in `roots`, the top-level ones they name in turn (a block class, a helper, a base
+        class), with what their bodies hold, but none of the module's other code: its top-level code
+        does not run as part of this file's, and the rest of it is not called. Their names still
+        resolve in the other module's own scope. Call before any query: indexes are built on first use."""
         if other.module in self.foreign:
             return
         self.foreign.append(other.module)
+        kept = other.reachable(roots)
+        verdicts: dict[int, bool] = {}
 
-        def inside(scope: Scope) -> bool:
-            return scope is not other.module_scope
+        def inside(scope: Scope | None) -> bool:
+            """Whether the scope is (within) one of the definitions kept; remembered on the way up."""
+            chain = []
+            while scope is not None and id(scope) not in verdicts and scope.node not in kept and scope is not other.module_scope:
+                chain.append(scope)
+                scope = scope.parent
+            verdict = False if scope is None else verdicts.get(id(scope), scope.node in kept)
+            for passed in chain:
+                verdicts[id(passed)] = verdict
+            return verdict
 
         self.calls.extend(site for site in other.calls if inside(site.scope))
-        self.functions.update(other.functions)
-        self.classes.update(other.classes)
-        self.loops.extend(loop for loop in other.loops if loop.function is not None)
+        self.functions.update((node, f) for node, f in other.functions.items() if inside(f.scope))
+        self.classes.update((node, c) for node, c in other.classes.items() if inside(c.scope))
+        self.loops.extend(loop for loop in other.loops if loop.function is not None and inside(loop.function.scope))
         for attr, stores in other.attribute_stores.items():
-            kept = [s for s in stores if inside(s.scope)]
-            if kept:
-                self.attribute_stores.setdefault(attr, []).extend(kept)
+            taken = [s for s in stores if inside(s.scope)]
+            if taken:
+                self.attribute_stores.setdefault(attr, []).extend(taken)
         self.item_stores.extend(s for s in other.item_stores if inside(s.scope))
         self.aug_assigns.extend(a for a in other.aug_assigns if inside(a.scope))
         for name, count in other.names.items():  # the whole module's: a count errs high, on the silent side
@@ -373,6 +384,23 @@ class SyntaxTables:
         self.scopes_by_node.update((node, scope) for node, scope in other.scopes_by_node.items() if inside(scope))
         for index in ("_sites_by_node", "_sites_by_name"):
             self.__dict__.pop(index, None)
+
+    def reachable(self, roots: Iterable[Class | Function]) -> set[cst.CSTNode]:
+        """The nodes of the top-level definitions `roots` use: themselves, and each top-level class
+        or function a name in one of them refers to, in turn."""
+        kept: set[cst.CSTNode] = set()
+        todo: list[cst.CSTNode] = [root.node for root in roots]
+        while todo:
+            node = todo.pop()
+            if node in kept:
+                continue
+            kept.add(node)
+            for inner in walk(node):
+                if isinstance(inner, cst.Name):
+                    for binding in self.module_scope.bindings.get(inner.value, ()):
+                        if binding.node in self.functions or binding.node in self.classes:
+                            todo.append(binding.node)
+        return kept
 
     def statement_block(self, statement: cst.CSTNode) -> tuple[cst.Module | cst.IndentedBlock, cst.CSTNode] | None:
         """The block a statement stands in, and the line (or compound statement) holding it: what a
