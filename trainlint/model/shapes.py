@@ -157,10 +157,13 @@ class Shapes:
         """Every model of the file run on every input size the file states for it, and once on the sizes its
         layers expect; every Sequential of the file on the size its first layer expects."""
         out = []
+        linked = self.ev.tables.linked
         for model in self._runnable():
             for source in self.inputs.of(model):
                 out.append(self.run(model, source))
-            out.append(self.run(model, None))
+            # A class of another file on its own sizes finds only what that file's lint reports.
+            if model.cls is None or model.cls.node not in linked:
+                out.append(self.run(model, None))
         return out
 
     @cached_property

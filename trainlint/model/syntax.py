@@ -290,6 +290,7 @@ class SyntaxTables:
     attributes: dict[str, list[cst.Attribute]] = field(default_factory=dict)  # `x.name` met in expressions, by name
     scopes_by_node: dict[cst.CSTNode, Scope] = field(default_factory=dict)
     foreign: list[cst.Module] = field(default_factory=list)  # other modules taken in (see absorb)
+    linked: set[cst.CSTNode] = field(default_factory=set)  # their top-level definitions taken in
 
     # -- queries on the tables (indexes are built on first use) ---------------------------
 
@@ -354,6 +355,7 @@ class SyntaxTables:
             return
         self.foreign.append(other.module)
         kept = other.reachable(roots)
+        self.linked |= kept
         verdicts: dict[int, bool] = {}
 
         def inside(scope: Scope | None) -> bool:
