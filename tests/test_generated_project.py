@@ -101,20 +101,12 @@ def test_the_work_per_file_does_not_grow_with_the_project(tmp_path: Path):
     fixed = [p for p in small if "/" not in p or p.startswith(("scripts/", "src/"))]
     assert len(fixed) >= 10
     assert {p: small[p] for p in fixed} == {p: large[p] for p in fixed}
-    # train.py calls build_model from pkg_0/models/__init__.py, which is linked, so what that
-    # function names (`SierraNet3`, from .delta_net_3) is looked up too
-    assert small["train.py"] == [
-        ".",
-        "config.py",
-        "pkg_0",
-        "pkg_0/models",
-        "pkg_0/models/__init__.py",
-        "pkg_0/models/delta_net_3.py",
-        "src",
-    ]
+    # train.py calls build_model of pkg_0/models/__init__.py, a file no rule could use (no trigger
+    # word: imports and a function returning a class of a sibling module), so it is not linked; the
+    # lookup still searched the src/ folder, where a new pkg_0 would change the answer
+    assert small["train.py"] == [".", "config.py", "pkg_0", "pkg_0/models/__init__.py", "src"]
     for table in (small, large):
-        # a script's config and model package, the model module its call links, what that imports
-        assert max(len(d) for d in table.values()) <= 10
+        assert max(len(d) for d in table.values()) <= 8
         assert sum(len(d) for d in table.values()) <= 4 * len(table)
 
 

@@ -445,3 +445,21 @@ def test_only_what_the_script_calls_is_linked(tmp_path: Path):
     code = (tmp_path / "models.py").read_text(encoding="utf-8")
     assert [(d.code, d.message.split(" has ")[0]) for d in script.diagnostics] == [("TL301", "Wide")]
     assert f"Wide has {torch_count(code, 'Wide()'):,} parameters" in script.diagnostics[0].message
+
+
+def test_a_helper_no_rule_could_use_is_not_linked(tmp_path: Path):
+    """log_utils.py only logs: no rule's trigger word is in it, so its own lint does not even parse
+    it, and the script that calls `rank_log` does not take it in either (it stays a dependency:
+    an edit that adds torch code to it re-lints the script)."""
+    write(
+        tmp_path, "log_utils.py", "import logging\n\n\ndef rank_log(rank, message):\n    logging.info('%d %s', rank, message)\n"
+    )
+    train = write(
+        tmp_path,
+        "train.py",
+        "import torch\nfrom log_utils import rank_log\n\nmodel = torch.nn.Linear(4, 2)\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\nrank_log(0, 'start')\n",
+    )
+    result = lint_source(train.read_text(encoding="utf-8"), str(train), ALL)
+    assert result.model is not None and not result.model.links.files
+    assert str(tmp_path / "log_utils.py") in result.dependencies

@@ -406,7 +406,9 @@ def _project(path: str, settings: LintSettings) -> ProjectModules | None:
     if folder is None:
         return None
     root = Path(settings.root) if settings.root else repository_root(folder)
-    return ProjectModules(folder / name, root, tuple(Path(s) for s in settings.sources))
+    return ProjectModules(
+        folder / name, root, tuple(Path(s) for s in settings.sources), lambda text: bool(_rules_that_could_fire(text, settings))
+    )
 
 
 def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]) -> tuple[tuple[Span, str], ...]:

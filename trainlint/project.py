@@ -154,8 +154,14 @@ def repository_root(folder: Path) -> Path | None:
 class ProjectModules:
     """The project's modules as one script sees them."""
 
-    def __init__(self, script: Path, root: Path | None, sources: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, script: Path, root: Path | None, sources: tuple[Path, ...] = (), linkable: Callable[[str], bool] | None = None
+    ) -> None:
         self.script = script
+        # Whether a file's classes and functions are worth taking into the script's model: the engine
+        # says no when no enabled rule could use its text (a logging helper), as its own lint skips it.
+        self.linkable = linkable
+        self._linkable: dict[Path, bool] = {}
         folders = [script.parent]
         if root is not None:
             folders += [root, root / "src"]
@@ -198,6 +204,11 @@ class ProjectModules:
                 return None
             if hashlib.sha256(data).hexdigest() != read.digest:
                 return None  # changed since it was read: the recorded dependency would not match
+            if self.linkable is not None:
+                if path not in self._linkable:
+                    self._linkable[path] = self.linkable(text)
+                if not self._linkable[path]:
+                    return None
             return Definition(name, path, text, self._shown(path))
         summary = read.summary(name)
         imported = summary.imports.get(name) if summary is not None else None
