@@ -16,6 +16,23 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import pathological  # a script, not a package
 
 
+class _Evaluations:
+    """Counts the evaluator's evaluations (`Evaluator.eval` calls) while the test runs: work measured
+    in steps, not seconds."""
+
+    def __init__(self, monkeypatch) -> None:
+        from trainlint.model.evaluator import Evaluator
+
+        self.count = 0
+        evaluate = Evaluator.eval
+
+        def counted(evaluator, *args, **kwargs):
+            self.count += 1
+            return evaluate(evaluator, *args, **kwargs)
+
+        monkeypatch.setattr(Evaluator, "eval", counted)
+
+
 def test_a_small_pathological_run(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "pathological.py"), "--scale", "0.01", "--time-limit", "240"]
@@ -73,26 +90,16 @@ def test_work_on_many_classes_grows_linearly(tmp_path, monkeypatch):
     `super().__init__()`, took minutes: every class's `self.next` checked every other class's
     stores, and every __init__ every `super().__init__()` call (2 s now). Counted in evaluations,
     not seconds: four times the classes may cost at most four times the evaluations."""
-    from trainlint.model.evaluator import Evaluator
-
-    evaluations = 0
-    evaluate = Evaluator.eval
-
-    def counted(self, *args, **kwargs):
-        nonlocal evaluations
-        evaluations += 1
-        return evaluate(self, *args, **kwargs)
-
-    monkeypatch.setattr(Evaluator, "eval", counted)
+    evaluations = _Evaluations(monkeypatch)
     settings = default_settings(["ALL"])
     counts = []
     for scale in (0.1, 0.4):
         path = tmp_path / f"classes_{scale}.py"
         path.write_text(pathological.recursive_classes(scale, sys.executable), encoding="utf-8")
-        evaluations = 0
+        evaluations.count = 0
         codes = [d.code for d in lint_bytes(path.read_bytes(), str(path), settings).diagnostics]
         assert codes == ["TL101"]
-        counts.append(evaluations)
+        counts.append(evaluations.count)
     assert counts[1] <= 4 * counts[0], counts
 
 
@@ -124,17 +131,7 @@ def test_a_branching_recursion_is_not_followed(monkeypatch):
     `configure_optimizers()` output so) made each call a new frame, to the evaluator's depth limit:
     minutes and gigabytes on one file. A call of a function already being called is unknown. Counted
     in evaluations, against the same file with the recursion replaced by a plain return."""
-    from trainlint.model.evaluator import Evaluator
-
-    evaluations = 0
-    evaluate = Evaluator.eval
-
-    def counted(self, *args, **kwargs):
-        nonlocal evaluations
-        evaluations += 1
-        return evaluate(self, *args, **kwargs)
-
-    monkeypatch.setattr(Evaluator, "eval", counted)
+    evaluations = _Evaluations(monkeypatch)
     settings = default_settings(["ALL"])
 
     def source(otherwise: str) -> str:
@@ -155,8 +152,8 @@ def test_a_branching_recursion_is_not_followed(monkeypatch):
 
     counts = []
     for otherwise in ("out[0], out[1]", "parse(out[0])[0], parse(out[1])[1]"):
-        evaluations = 0
+        evaluations.count = 0
         codes = [d.code for d in lint_bytes(source(otherwise).encode(), "recursive.py", settings).diagnostics]
         assert codes == ["TL101"]  # the direct return is still known
-        counts.append(evaluations)
+        counts.append(evaluations.count)
     assert counts[1] < 2 * counts[0], counts

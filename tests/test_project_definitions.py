@@ -313,6 +313,14 @@ for epoch in range(10):
         optimizer.step()
 """
 
+# The same script with its batch loop in engine.py's train_one_epoch.
+CIFAR_TRAIN_WITH_ENGINE = CIFAR_TRAIN.replace(
+    "from models import Net\n", "from engine import train_one_epoch\nfrom models import Net\n"
+).replace(
+    CIFAR_TRAIN[CIFAR_TRAIN.index("for epoch") :],
+    "for epoch in range(10):\n    train_one_epoch(model, loader, criterion, optimizer)\n",
+)
+
 
 def test_a_shape_of_another_files_class_from_this_files_data(tmp_path: Path):
     """The CIFAR-10 images are this file's, the convolutions models.py's: the flatten mismatch only
@@ -358,14 +366,7 @@ def test_a_loop_classic_in_a_helper_of_another_file(tmp_path: Path):
                 optimizer.step()
         """,
     )
-    train = write(
-        tmp_path,
-        "train.py",
-        CIFAR_TRAIN.replace("from models import Net\n", "from engine import train_one_epoch\nfrom models import Net\n").replace(
-            CIFAR_TRAIN[CIFAR_TRAIN.index("for epoch") :],
-            "for epoch in range(10):\n    train_one_epoch(model, loader, criterion, optimizer)\n",
-        ),
-    )
+    train = write(tmp_path, "train.py", CIFAR_TRAIN_WITH_ENGINE)
     ((line, code, message),) = findings(train)
     assert (line, code) == (16, "TL601")
     assert "`optimizer.step()` (line 6 of engine.py)" in message, message
@@ -388,15 +389,11 @@ def test_a_loader_of_this_file_fed_to_another_files_loop(tmp_path: Path):
                 optimizer.step()
         """,
     )
-    script = CIFAR_TRAIN.replace("from models import Net\n", "from engine import train_one_epoch\nfrom models import Net\n")
-    script = script.replace(
-        script[script.index("for epoch") :], "for epoch in range(10):\n    train_one_epoch(model, loader, criterion, optimizer)\n"
-    )
-    train = write(tmp_path, "train.py", script.replace(", shuffle=True", ""))
+    train = write(tmp_path, "train.py", CIFAR_TRAIN_WITH_ENGINE.replace(", shuffle=True", ""))
     ((line, code, message),) = findings(train)
     assert (line, code) == (11, "TL404")
     assert "feeds the training loop on line 3 of engine.py" in message, message
-    assert findings(write(tmp_path, "train.py", script)) == []
+    assert findings(write(tmp_path, "train.py", CIFAR_TRAIN_WITH_ENGINE)) == []
 
 
 def test_only_what_the_script_calls_is_linked(tmp_path: Path):

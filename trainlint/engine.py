@@ -363,8 +363,8 @@ class _Run:
     def diagnostic(self, rule: type[Rule], finding: Finding, model: ScriptModel) -> Diagnostic:
         from trainlint.model.positions import InAnotherFile
 
-        elsewhere = model.positions.elsewhere
-        if id(finding.node) in elsewhere:
+        here = model.positions.here
+        if not here(finding.node):
             return self._relocated(rule, finding, model)
         span = model.span(finding.node)
         message = finding.message()
@@ -372,7 +372,7 @@ class _Run:
             fix = finding.fix() if finding.fix is not None and self.exact(model) else None
         except InAnotherFile:
             fix = None  # it would edit another file
-        suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at if id(n) not in elsewhere)
+        suppression_lines = tuple(model.span(n).line for n in finding.suppressible_at if here(n))
         related = _related(model, span, finding.related)
         return _diagnostic(rule.code, message, span, self.settings, fix, finding.severity, suppression_lines, related)
 
@@ -415,7 +415,7 @@ def _related(model: ScriptModel, primary: Span, cited: Sequence[tuple[Any, str]]
     """The cited places in file order, without the reported range itself or repeats."""
     out: dict[Span, str] = {}
     for node, label in cited:
-        if id(node) in model.positions.elsewhere:
+        if not model.positions.here(node):
             continue
         span = model.span(node)
         if span != primary and span not in out:
