@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import gc
 import os
 import subprocess
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +17,7 @@ import libcst as cst
 from trainlint import suppress
 from trainlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
 from trainlint.ipynb import NotebookError, is_notebook, read
-from trainlint.parsing import parse
+from trainlint.parsing import parse, python_parse
 from trainlint.registry import REGISTRY, Finding, Rule, all_rules
 from trainlint.settings import LintSettings
 from trainlint.source import DecodeError, LineIndex, decode
@@ -78,7 +76,8 @@ def parses(text: str) -> bool:
 
 def _python_parse(text: str) -> BaseException | None:
     """CPython's verdict on the code (None: it parses), without its warnings about the linted code."""
-    problem = _quietly(ast.parse, text)
+    tree = python_parse(text)
+    problem = tree if isinstance(tree, BaseException) else None
     if isinstance(problem, RecursionError) and _compiles_as_a_script(text):
         # Building Python's tree counts the frames below this call against the recursion limit
         # (and CPython's counters can carry state from earlier deep parses): code nested just less
@@ -121,17 +120,6 @@ def _compiles_as_a_script(text: str) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False  # no interpreter to ask: keep this process's verdict
     return done.returncode == 0
-
-
-def _quietly(function: Callable[..., Any], *args: Any) -> BaseException | None:
-    """What parsing or compiling the code raises (None: nothing), its warnings silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            function(*args)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            return exc
-    return None
 
 
 def _fatal(problem: BaseException | None, text: str) -> bool:

@@ -1,4 +1,5 @@
-"""libcst's parse, as trainlint runs it: without libcst's check of each node, and once per text.
+"""libcst's parse, as trainlint runs it: without libcst's check of each node, and once per text;
+and CPython's, once per text too.
 
 A script's model also reads the classes and functions it imports from the project's other files
 (`from models import Net`), so one run parses a file for its own lint and for the lint of each
@@ -8,7 +9,9 @@ never changed, so two models can share one), so that is one parse, and memory st
 
 from __future__ import annotations
 
+import ast
 import threading
+import warnings
 
 import libcst as cst
 
@@ -16,6 +19,7 @@ _KEPT = 8  # trees kept for the next lint that reads the same text
 
 _parsing = threading.local()
 _kept: dict[str, cst.Module] = {}
+_kept_python: dict[str, ast.Module | BaseException] = {}
 _lock = threading.Lock()  # the server lints in worker threads
 
 
@@ -39,6 +43,29 @@ def parse(text: str) -> cst.Module:
             del _kept[next(iter(_kept))]
         _kept[text] = module
     return module
+
+
+def python_parse(text: str) -> ast.Module | BaseException:
+    """CPython's tree of the code, or what its parse raised, its warnings about the code silenced.
+    The engine asks for its verdict on every file, and the ranges of findings for the lines its
+    statements start on: one parse."""
+    with _lock:
+        found = _kept_python.pop(text, None)
+        if found is not None:
+            _kept_python[text] = found
+            return found
+    result: ast.Module | BaseException
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            result = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            result = exc
+    with _lock:
+        while len(_kept_python) >= _KEPT:
+            del _kept_python[next(iter(_kept_python))]
+        _kept_python[text] = result
+    return result
 
 
 def _check_unless_parsing(node: cst.CSTNode) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import sys
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from trainlint.fixes import FixOutcome
 
 PARALLEL_THRESHOLD = 8  # fewer files to parse than this are linted in-process: forking would cost more
+COLLECT_EVERY = 200  # files linted between two collections of reference cycles
 
 
 @dataclass
@@ -134,7 +136,23 @@ def run_job(job: Job, options: Options) -> FileResult:
 
 
 def _batch(jobs: list[Job], options: Options) -> list[FileResult]:
-    return [run_job(job, options) for job in jobs]
+    """The jobs one after another, in this process. Python's collection of reference cycles stays off:
+    a lint's trees and models are freed as their last reference goes (linting pytorch/examples leaves
+    a few hundred objects in cycles), and each collection only re-scanned the trees kept for the
+    files that import them (a few percent of a cold run). One collection every COLLECT_EVERY files
+    bounds what cycles can hold."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        results = []
+        for done, job in enumerate(jobs, 1):
+            results.append(run_job(job, options))
+            if collecting and done % COLLECT_EVERY == 0:
+                gc.collect()
+        return results
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def run(items: Iterable[FileItem], resolver: Resolver, options: Options) -> list[FileResult]:
@@ -187,7 +205,7 @@ def _needs_parse(jobs: list[Job]) -> int:
 
 def _execute(jobs: list[Job], options: Options) -> list[FileResult]:
     if options.jobs <= 1 or len(jobs) < PARALLEL_THRESHOLD or _needs_parse(jobs) < PARALLEL_THRESHOLD:
-        return [run_job(job, options) for job in jobs]
+        return _batch(jobs, options)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool

@@ -973,7 +973,9 @@ def _recursive(function: Function, frame: Frame | None) -> bool:
     return False
 
 
-def _dedupe(found: Iterable[Known]) -> Candidates:
+def _dedupe(found: Candidates) -> Candidates:
+    if len(found) < 2:
+        return found  # most expressions have one value, or none known
     seen: set[Any] = set()
     out = []
     for k in found:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 
@@ -27,6 +26,7 @@ from libcst._nodes.base import CSTCodegenError
 from libcst._nodes.internal import CodegenState
 
 from trainlint.diagnostics import Span
+from trainlint.parsing import python_parse
 
 _NOTHING = nullcontext()
 # Nodes whose code does not depend on where they stand: no indentation or line of their own.
@@ -288,12 +288,10 @@ def _offset_of_line(text: str, line: int) -> int | None:
 
 
 def _statement_starts(module: cst.Module, text: str) -> list[int]:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            body = ast.parse(text).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = python_parse(text)
+    if isinstance(tree, BaseException):
         return []
+    body = tree.body
     starts: list[int] = []
     at = 0
     for statement in module.body:

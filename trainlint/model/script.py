@@ -57,6 +57,7 @@ class ScriptModel:
     ) -> None:
         self.module = module
         self.path = path
+        self.text = text
         self.facts = facts or torch_facts()
         self.project = project  # the project's other files, for the values this one imports
         self.tables: SyntaxTables = build_tables(module)
@@ -127,6 +128,14 @@ class ScriptModel:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.tables.code(node)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The file's lines, each with its line break, as fixes edit them. The text when given: libcst
+        writes it back unchanged except for a form feed that starts a line, which it drops (and
+        generating the whole module's code is a pass over every node)."""
+        code = self.text if self.text is not None and "\f" not in self.text else self.module.code
+        return code.splitlines(keepends=True)
 
     def span(self, node: cst.CSTNode) -> Span:
         return self.positions.span(node)

@@ -34,7 +34,7 @@ def move_after(
         return None
     if len(block.body) < 2:
         return None
-    lines = model.tables.module.code.splitlines(keepends=True)
+    lines = model.lines
     span, anchor_span = model.span(statement), model.span(anchor_located[1])
     own = lines[span.line - 1]
     rest = own.strip()[len(model.code(statement).strip()) :].strip()

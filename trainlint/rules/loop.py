@@ -153,7 +153,7 @@ def _insert_before(model: ScriptModel, event: Event, code: str, title: str) -> F
     if located is None or not isinstance(located[1], cst.SimpleStatementLine):
         return None
     span = model.span(located[1])
-    line = model.tables.module.code.splitlines(keepends=True)[span.line - 1]
+    line = model.lines[span.line - 1]
     indent = line[: len(line) - len(line.lstrip())]
     if indent.strip():
         return None
