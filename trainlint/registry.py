@@ -80,21 +80,34 @@ class Rule:
         """Whether the text contains a word of every trigger group (bytes: the words in ASCII).
         `looked_up` remembers the words already searched for in this text: rules share many."""
         memo: dict[str, bool] = {} if looked_up is None else looked_up
-        as_bytes = isinstance(text, bytes)
-
-        def contains(word: str) -> bool:
-            found = memo.get(word)
-            if found is None:
-                found = memo[word] = (word.encode() if as_bytes else word) in text  # type: ignore[operator]
-            return found
-
-        return all(any(contains(w) for w in group) for group in cls.trigger_groups())
+        for group in _groups(cls, isinstance(text, bytes)):
+            for word, spelled in group:
+                found = memo.get(word)
+                if found is None:
+                    found = memo[word] = spelled in text  # type: ignore[operator]
+                if found:
+                    break
+            else:
+                return False
+        return True
 
     def check(self, model: ScriptModel, options: Any) -> Iterable[Finding]:
         return ()
 
 
 REGISTRY: dict[str, type[Rule]] = {}
+
+# Each rule's trigger groups, as (word, the word as searched for: str or ASCII bytes), by rule and
+# kind of text: asked for every file, and the words come from fixed tables.
+_GROUPS: dict[tuple[type[Rule], bool], tuple[tuple[tuple[str, str | bytes], ...], ...]] = {}
+
+
+def _groups(rule: type[Rule], as_bytes: bool) -> tuple[tuple[tuple[str, str | bytes], ...], ...]:
+    groups = _GROUPS.get((rule, as_bytes))
+    if groups is None:
+        groups = tuple(tuple((w, w.encode() if as_bytes else w) for w in sorted(group)) for group in rule.trigger_groups())
+        _GROUPS[(rule, as_bytes)] = groups
+    return groups
 
 
 def register(cls: type[Rule]) -> type[Rule]:

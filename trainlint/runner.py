@@ -152,6 +152,7 @@ def _batch(jobs: list[Job], options: Options) -> list[FileResult]:
         return results
     finally:
         if collecting:
+            gc.freeze()  # what the batch leaves (the trees kept for linking, the results): not worth a scan
             gc.enable()
 
 
