@@ -106,6 +106,8 @@ def _may_define(data: bytes, name: str) -> bool:
 
 # Summaries by file, for the whole process: the server and `check --watch` lint many times.
 _READS: dict[Path, _Read] = {}
+# Folder listings, by folder, with the folder's stamp when listed.
+_LISTINGS: dict[str, tuple[str, frozenset[str]]] = {}
 
 
 def digest_of(path: Path) -> str | None:
@@ -296,8 +298,8 @@ class ProjectModules:
             folders = self.folders
         for folder in folders:
             self._searched(folder)
-            if not dots and not (folder / parts[0]).exists() and not (folder / (parts[0] + ".py")).exists():
-                continue  # the usual case, `torch` or `os`: one stat per folder
+            if not dots and not self._holds(folder, parts[0]):
+                continue  # the usual case, `torch` or `os`
             for split in range(len(parts) - 1, 0, -1):
                 module = folder.joinpath(*parts[:split])
                 if split > 1:
@@ -311,6 +313,20 @@ class ProjectModules:
         key = str(folder)
         if key not in self.reads:
             self.reads[key] = _folder_stamp(folder)
+
+    def _holds(self, folder: Path, name: str) -> bool:
+        """Whether a searched folder holds the module or package `name`: from its listing, read again
+        only when the folder changes (each import of a script asks, for every folder searched)."""
+        key = str(folder)
+        stamp = self.reads[key]
+        listed = _LISTINGS.get(key)
+        if listed is None or listed[0] != stamp:
+            try:
+                entries = frozenset(os.listdir(folder))
+            except OSError:
+                entries = frozenset()
+            listed = _LISTINGS[key] = (stamp, entries)
+        return name in listed[1] or name + ".py" in listed[1]
 
     def _shown(self, path: Path) -> str:
         try:

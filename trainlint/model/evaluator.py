@@ -53,6 +53,10 @@ from trainlint.model.values import (
 
 MAX_CANDIDATES = 16
 MAX_DEPTH = 60
+_BEING_EVALUATED: Candidates = []  # in the memo while an expression is evaluated
+# Expressions that refer to a value rather than write one (exact types: isinstance on libcst's
+# classes is a call into Python when it fails).
+_REFERENCES = frozenset({cst.Name, cst.Attribute, cst.Subscript, cst.Call})
 
 # What recognizers register (see Evaluator.on_call, on_method, on_member).
 CallHandler = Callable[[cst.Call, Scope, Frame], Candidates]
@@ -135,10 +139,11 @@ class Evaluator:
         self._on_member: dict[type, MemberHandler] = {}
         self._on_import: ImportHandler | None = None
         self._on_param: list[ParamHandler] = []
-        self._memo: dict[tuple[cst.BaseExpression, Scope, Frame], Candidates] = {}
+        self._memo: dict[tuple[int, Scope, Frame], Candidates] = {}
+        self._held: list[cst.BaseExpression] = []
+        self._handlers: dict[type, Any] = {}  # `_e_Name` and the others, by node type
         # How the code names each config mapping (`CONFIG`, `CONFIG['optim']`), for messages.
         self._mapping_names: dict[cst.CSTNode, str] = {}
-        self._active: set[tuple[cst.BaseExpression, Scope, Frame]] = set()
         self._calls_of: dict[Function, list[tuple[CallSite, Frame]]] = {}
         self._stores_by_name: dict[str, dict[Class, list[Store]]] = {}
         self._callees_of: dict[CallSite, set[Function]] = {}
@@ -184,23 +189,29 @@ class Evaluator:
     # -- entry points ---------------------------------------------------------
 
     def eval(self, node: cst.BaseExpression, scope: Scope, frame: Frame = MODULE_FRAME) -> Candidates:
-        key = (node, scope, frame)
-        cached = self._memo.get(key)
+        # Keyed by the node's id, not the node (libcst's __hash__ is a call into Python, and the key is
+        # hashed on every evaluation): `_held` keeps each node asked about alive, so no id is reused.
+        key = (id(node), scope, frame)
+        memo = self._memo
+        cached = memo.get(key)
         if cached is not None:
-            return cached
-        if key in self._active or self._depth > MAX_DEPTH:
+            return [] if cached is _BEING_EVALUATED else cached
+        if self._depth > MAX_DEPTH:
             return []
-        self._active.add(key)
+        memo[key] = _BEING_EVALUATED  # an expression that depends on itself has no known value
+        self._held.append(node)
         self._depth += 1
         try:
             result = self._eval(node, scope, frame)
         except RecursionError:
             result = []
+        except BaseException:
+            del memo[key]
+            raise
         finally:
             self._depth -= 1
-            self._active.discard(key)
         result = _dedupe(result)[:MAX_CANDIDATES]
-        self._memo[key] = result
+        memo[key] = result
         return result
 
     def eval_argument(self, argument: Argument) -> Candidates:
@@ -372,7 +383,10 @@ class Evaluator:
         ok, value = literal_value(node)
         if ok:
             return [Known(value, (), node)]
-        handler = getattr(self, "_e_" + type(node).__name__, None)
+        kind = type(node)
+        handler = self._handlers.get(kind, ...)
+        if handler is ...:
+            handler = self._handlers[kind] = getattr(self, "_e_" + kind.__name__, None)
         return handler(node, scope, frame) if handler else []
 
     def _e_Name(self, node: cst.Name, scope: Scope, frame: Frame) -> Candidates:
@@ -427,7 +441,7 @@ class Evaluator:
 
     def _hop_if_written(self, known: Known, value: cst.BaseExpression, label: str, node: cst.CSTNode) -> Known:
         """Name the place a value was written (a constant) but not plain renamings (`lr = args.lr`)."""
-        if isinstance(value, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)) and known.trail:
+        if known.trail and type(value) in _REFERENCES:
             return known
         if not (is_number(known.value) or isinstance(known.value, (str, bool, tuple))):
             return known

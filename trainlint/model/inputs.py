@@ -91,7 +91,7 @@ class Inputs:
                 if self.ev.qualname(func, site.scope, self.ev.frame_of(site)) in _SUMMARIES:
                     out.append((site, args[0].value, site.node))  # the summary call itself states the size
                 continue
-            if isinstance(func, (cst.Name, cst.Attribute)) and self._looks_like_input(args[0].value, site.scope):
+            if (type(func) is cst.Name or type(func) is cst.Attribute) and self._looks_like_input(args[0].value, site.scope):
                 out.append((site, func, args[0].value))
         return out
 
@@ -103,7 +103,7 @@ class Inputs:
         one or by a `for` loop?"""
         for _ in range(4):
             expr = _unwrap_to(expr)
-            if isinstance(expr, cst.Call):
+            if type(expr) is cst.Call:
                 return (dotted_name(expr.func) or "").rsplit(".", 1)[-1] in (
                     "randn",
                     "rand",
@@ -113,10 +113,10 @@ class Inputs:
                     "randint",
                     "full",
                 )
-            if not isinstance(expr, cst.Name):
+            if type(expr) is not cst.Name:
                 return False
             _, bindings = scope.lookup(expr.value)
-            if any(isinstance(b.statement, cst.For) for b in bindings):
+            if any(type(b.statement) is cst.For for b in bindings):
                 return True
             values = [b.value for b in bindings if b.kind == "assign" and b.value is not None]
             if len(values) != 1:
@@ -282,17 +282,11 @@ class Inputs:
 def _unwrap_to(expr: cst.BaseExpression) -> cst.BaseExpression:
     """`x.to(device)`, `x.cuda()`, `Variable(x)`: the tensor underneath."""
     for _ in range(4):
-        if (
-            isinstance(expr, cst.Call)
-            and isinstance(expr.func, cst.Attribute)
-            and expr.func.attr.value in ("to", "cuda", "float", "cpu", "requires_grad_")
-        ):
+        if type(expr) is not cst.Call:  # exact types: isinstance on libcst's ABCs is slow when it fails
+            break
+        if type(expr.func) is cst.Attribute and expr.func.attr.value in ("to", "cuda", "float", "cpu", "requires_grad_"):
             expr = expr.func.value
-        elif (
-            isinstance(expr, cst.Call)
-            and dotted_name(expr.func) in ("Variable", "autograd.Variable", "torch.autograd.Variable")
-            and expr.args
-        ):
+        elif dotted_name(expr.func) in ("Variable", "autograd.Variable", "torch.autograd.Variable") and expr.args:
             expr = expr.args[0].value
         else:
             break

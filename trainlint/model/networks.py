@@ -1110,7 +1110,7 @@ def _edges(part: Part, parent: Part | None = None) -> Iterator[tuple[Part | None
 
 
 def _root(expr: cst.BaseExpression) -> cst.BaseExpression:
-    while isinstance(expr, (cst.Attribute, cst.Subscript)):
+    while type(expr) is cst.Attribute or type(expr) is cst.Subscript:  # exact types: isinstance on libcst's ABCs is slow
         expr = expr.value
     return expr
 

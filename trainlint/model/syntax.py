@@ -57,7 +57,7 @@ _IS_NODE: dict[type, bool] = {}
 def _is_node(t: type) -> bool:
     known = _IS_NODE.get(t)
     if known is None:
-        known = _IS_NODE[t] = issubclass(t, cst.CSTNode)
+        known = _IS_NODE[t] = cst.CSTNode in t.__mro__  # issubclass on an ABC visits all its subclasses
     return known
 
 
@@ -93,11 +93,12 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def dotted_name(node: cst.CSTNode) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
+    # Exact types: isinstance on libcst's classes (ABCs) is a call into Python, and these are leaves.
     parts = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
@@ -337,7 +338,7 @@ class SyntaxTables:
     def _blocks(self) -> dict[int, tuple[cst.CSTNode, cst.CSTNode]]:
         out: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
         for node in walk(self.module):
-            if isinstance(node, (cst.Module, cst.IndentedBlock)):
+            if type(node) is cst.Module or type(node) is cst.IndentedBlock:  # exact types, as in reachable
                 for statement in node.body:
                     out[id(statement)] = (node, statement)
                     if isinstance(statement, cst.SimpleStatementLine):
@@ -398,7 +399,7 @@ class SyntaxTables:
                 continue
             kept.add(node)
             for inner in walk(node):
-                if isinstance(inner, cst.Name):
+                if type(inner) is cst.Name:  # exact types: isinstance on libcst's ABCs is slow when it fails
                     for binding in self.module_scope.bindings.get(inner.value, ()):
                         if binding.node in self.functions or binding.node in self.classes:
                             todo.append(binding.node)
@@ -424,10 +425,11 @@ def terminal_name(expr: cst.BaseExpression) -> str | None:
 
 def callee_name(func: cst.BaseExpression) -> str | None:
     """`f` in `f(...)` and in `obj.f(...)`."""
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
+    kind = type(func)  # exact types, as in dotted_name
+    if kind is cst.Name:
+        return cast(cst.Name, func).value
+    if kind is cst.Attribute:
+        return cast(cst.Attribute, func).attr.value
     return None
 
 
@@ -723,9 +725,9 @@ class _Builder:
     def _target(
         self, target: cst.BaseExpression, kind: str, value: cst.BaseExpression | None, ctx: _Ctx, index: int | None = None
     ) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:  # exact types, as in reachable
             self._bind(target.value, kind, target, ctx, value=value, unpack_index=index, statement=ctx.statement)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) is cst.Tuple or type(target) is cst.List:
             elements = [e.value for e in target.elements]
             starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
             # `a, b = 1, 2`: each name gets its own element

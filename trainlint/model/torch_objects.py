@@ -374,7 +374,7 @@ class TorchModel:
         for scope in self.ev.tables.scopes_by_node.values():
             for name, bindings in scope.bindings.items():
                 if any(
-                    b.kind == "import" or (b.kind == "assign" and isinstance(b.value, (cst.Name, cst.Attribute)))
+                    b.kind == "import" or (b.kind == "assign" and (type(b.value) is cst.Name or type(b.value) is cst.Attribute))
                     for b in bindings
                 ):
                     names.add(name)
