@@ -385,9 +385,9 @@ class Evaluator:
             return [Known(value, (), node)]
         kind = type(node)
         handler = self._handlers.get(kind, ...)
-        if handler is ...:
-            handler = self._handlers[kind] = getattr(self, "_e_" + kind.__name__, None)
-        return handler(node, scope, frame) if handler else []
+        if handler is ...:  # the class's function, not a bound method: that would make the evaluator a cycle
+            handler = self._handlers[kind] = getattr(type(self), "_e_" + kind.__name__, None)
+        return handler(self, node, scope, frame) if handler else []
 
     def _e_Name(self, node: cst.Name, scope: Scope, frame: Frame) -> Candidates:
         name = node.value
