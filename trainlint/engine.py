@@ -76,8 +76,7 @@ def parses(text: str) -> bool:
 
 def _python_parse(text: str) -> BaseException | None:
     """CPython's verdict on the code (None: it parses), without its warnings about the linted code."""
-    tree = python_parse(text)
-    problem = tree if isinstance(tree, BaseException) else None
+    problem = python_parse(text).problem
     if isinstance(problem, RecursionError) and _compiles_as_a_script(text):
         # Building Python's tree counts the frames below this call against the recursion limit
         # (and CPython's counters can carry state from earlier deep parses): code nested just less

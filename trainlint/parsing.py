@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import threading
 import warnings
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -19,7 +20,7 @@ _KEPT = 8  # trees kept for the next lint that reads the same text
 
 _parsing = threading.local()
 _kept: dict[str, cst.Module] = {}
-_kept_python: dict[str, ast.Module | BaseException] = {}
+_kept_python: dict[str, PythonParse] = {}
 _lock = threading.Lock()  # the server lints in worker threads
 
 
@@ -45,27 +46,43 @@ def parse(text: str) -> cst.Module:
     return module
 
 
-def python_parse(text: str) -> ast.Module | BaseException:
-    """CPython's tree of the code, or what its parse raised, its warnings about the code silenced.
-    The engine asks for its verdict on every file, and the ranges of findings for the lines its
-    statements start on: one parse."""
+@dataclass(frozen=True)
+class PythonParse:
+    """What trainlint keeps of CPython's parse of a text: its verdict and where the top-level
+    statements start (the tree itself is dropped at once: on a large file it is megabytes)."""
+
+    problem: BaseException | None  # None: the code parses
+    # Each top-level statement's line, and for a decorated function or class its first decorator's.
+    statements: tuple[tuple[int, int | None], ...] = ()
+
+
+def python_parse(text: str) -> PythonParse:
+    """CPython's parse of the code, its warnings about the code silenced. The engine asks for its
+    verdict on every file, and the ranges of findings for the lines statements start on: one parse."""
     with _lock:
         found = _kept_python.pop(text, None)
         if found is not None:
             _kept_python[text] = found
             return found
-    result: ast.Module | BaseException
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            result = ast.parse(text)
+            tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            result = exc
+            result = PythonParse(exc)
+        else:
+            result = PythonParse(None, tuple((s.lineno, _first_decorator(s)) for s in tree.body))
     with _lock:
         while len(_kept_python) >= _KEPT:
             del _kept_python[next(iter(_kept_python))]
         _kept_python[text] = result
     return result
+
+
+def _first_decorator(statement: ast.stmt) -> int | None:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and statement.decorator_list:
+        return statement.decorator_list[0].lineno
+    return None
 
 
 def _check_unless_parsing(node: cst.CSTNode) -> None:

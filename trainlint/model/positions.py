@@ -16,7 +16,6 @@ on (from Python's own parse), and checked against the text.
 
 from __future__ import annotations
 
-import ast
 import bisect
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -288,20 +287,19 @@ def _offset_of_line(text: str, line: int) -> int | None:
 
 
 def _statement_starts(module: cst.Module, text: str) -> list[int]:
-    tree = python_parse(text)
-    if isinstance(tree, BaseException):
+    parsed = python_parse(text)
+    if parsed.problem is not None:
         return []
-    body = tree.body
+    body = parsed.statements
     starts: list[int] = []
     at = 0
     for statement in module.body:
         if at >= len(body):
             return []
-        first = body[at]
+        line, decorator = body[at]
         at += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        line = first.lineno
         decorators = getattr(statement, "decorators", ())
-        if decorators and isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and first.decorator_list:
-            line = first.decorator_list[0].lineno - len(decorators[0].leading_lines)
+        if decorators and decorator is not None:
+            line = decorator - len(decorators[0].leading_lines)
         starts.append(line - len(statement.leading_lines))
     return starts if at == len(body) else []
