@@ -69,7 +69,7 @@ def python_parse(text: str) -> PythonParse:
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            result = PythonParse(exc)
+            result = PythonParse(exc.with_traceback(None))  # its frames would hold it: a cycle, kept
         else:
             result = PythonParse(None, tuple((s.lineno, _first_decorator(s)) for s in tree.body))
     with _lock:

@@ -142,6 +142,7 @@ class Evaluator:
         self._memo: dict[tuple[int, Scope, Frame], Candidates] = {}
         self._held: list[cst.BaseExpression] = []
         self._handlers: dict[type, Any] = {}  # `_e_Name` and the others, by node type
+        self._imports: dict[str, Known] = {}
         # How the code names each config mapping (`CONFIG`, `CONFIG['optim']`), for messages.
         self._mapping_names: dict[cst.CSTNode, str] = {}
         self._calls_of: dict[Function, list[tuple[CallSite, Frame]]] = {}
@@ -184,7 +185,12 @@ class Evaluator:
             found = self._on_import(qualname, node)
             if found:
                 return found
-        return [Known(Imported(qualname), trail)]
+        if trail:
+            return [Known(Imported(qualname), trail)]
+        known = self._imports.get(qualname)
+        if known is None:  # one object per name: `nn` is read a hundred times in a file
+            known = self._imports[qualname] = Known(Imported(qualname))
+        return [known]
 
     # -- entry points ---------------------------------------------------------
 
@@ -337,13 +343,13 @@ class Evaluator:
         skip_self = cls is not None and not function.is_static
         if (
             skip_self
-            and isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
+            and type(func) is cst.Attribute  # exact types: isinstance on libcst's ABCs is slow when it fails
+            and type(func.value) is cst.Name
             and cls
             and func.value.value == cls.name
         ):
             skip_self = False  # Class.method(obj, ...): self passed explicitly
-        if skip_self and isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Name):
+        if skip_self and type(func) is cst.Attribute and func.attr.value == "__init__" and type(func.value) is cst.Name:
             skip_self = False  # Base.__init__(self, ...)
         if skip_self and positional:
             positional = positional[1:]

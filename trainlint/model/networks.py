@@ -911,13 +911,14 @@ class Networks:
             if function is None or function.cls not in mro:
                 continue
             func = site.node.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+            # Exact types: isinstance on libcst's ABCs is slow when it fails, and this runs for every call.
+            if type(func) is cst.Attribute and func.attr.value == "forward":
                 func = func.value
-            if isinstance(func, cst.Attribute) and _on_self(func.value, function, direct=True):
+            if type(func) is cst.Attribute and _on_self(func.value, function, direct=True):
                 out.add(func.attr.value)
             for arg in site.node.args:
                 value = arg.value
-                if isinstance(value, cst.Attribute) and _on_self(value.value, function, direct=True):
+                if type(value) is cst.Attribute and _on_self(value.value, function, direct=True):
                     out.add(value.attr.value)  # `checkpoint(self.block, x)`, `nn.Sequential(self.a, self.b)`
         for loop in self.ev.tables.loops:
             node = loop.node

@@ -621,7 +621,7 @@ class _Builder:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             self._bind(param.name.value, "param", param, inner, statement=node)
         for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
+            if type(star) is cst.Param:
                 self._bind(star.name.value, "other", star, inner, statement=node)
         return function
 
@@ -662,7 +662,7 @@ class _Builder:
             self._suite(node.body, ctx.branch(node.test, True))
             ctx = ctx.branch(node.test, False)
             orelse = node.orelse
-            if isinstance(orelse, cst.If):
+            if type(orelse) is cst.If:
                 node = orelse
                 continue
             if orelse is not None:
@@ -729,7 +729,7 @@ class _Builder:
             self._bind(target.value, kind, target, ctx, value=value, unpack_index=index, statement=ctx.statement)
         elif type(target) is cst.Tuple or type(target) is cst.List:
             elements = [e.value for e in target.elements]
-            starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
+            starred = any(type(e) is cst.StarredElement for e in target.elements)
             # `a, b = 1, 2`: each name gets its own element
             values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
             if values is not None and (
@@ -737,7 +737,7 @@ class _Builder:
             ):
                 values = None
             for i, (element, raw) in enumerate(zip(elements, target.elements, strict=True)):
-                if isinstance(raw, cst.StarredElement):
+                if type(raw) is cst.StarredElement:
                     self._target(element, "other", None, ctx)
                 elif values is not None:
                     self._target(element, kind, values[i].value, ctx)
