@@ -93,12 +93,18 @@ async def diagnostics_until(client: LanguageClient, uri: str, predicate, timeout
     """
 
     async def wait():
-        current = None if fresh else client.diagnostics.get(uri)
+        seen = client.diagnostics.get(uri)
+        current = None if fresh else seen
         while current is None or not predicate(current):
             # The notification's own params: client.diagnostics may be updated after this wakes.
             params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
             if params.uri == uri:
                 current = list(params.diagnostics)
+            elif client.diagnostics.get(uri) is not seen:
+                # pytest-lsp keeps one waiter per method: a notification for `uri` that came just
+                # before this one (another file's) woke nobody, but its handler stored it.
+                current = list(client.diagnostics[uri])
+            seen = client.diagnostics.get(uri)
         return list(current)
 
     return await asyncio.wait_for(wait(), timeout)
