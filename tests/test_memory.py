@@ -63,3 +63,23 @@ def test_the_check_finds_a_cycle():
         gc.set_debug(0)
         gc.garbage.clear()
     assert {"Scope", "Module"} <= kinds
+
+
+def test_a_batch_lints_without_the_collector_and_restores_it(tmp_path):
+    """`check` lints a batch with cycle collection off (a model is acyclic, so a collection only
+    re-scans what is alive): the caller's setting is restored either way, and the results are the
+    same as linting each file alone."""
+    from trainlint.runner import Job, Options, _batch, run_job
+
+    settings = default_settings()
+    jobs = [Job(p, p.name, p.read_bytes(), settings, None) for p in SOURCES[:4]]
+    alone = [run_job(job, Options()).diagnostics for job in jobs]
+    assert any(alone)  # the examples have findings to compare
+    collecting = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert [r.diagnostics for r in _batch(jobs, Options())] == alone
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if collecting else gc.disable)()
