@@ -13,15 +13,39 @@ import ast
 import threading
 import warnings
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import libcst as cst
 
 _KEPT = 8  # trees kept for the next lint that reads the same text
 
 _parsing = threading.local()
-_kept: dict[str, cst.Module] = {}
-_kept_python: dict[str, PythonParse] = {}
 _lock = threading.Lock()  # the server lints in worker threads
+T = TypeVar("T")
+
+
+class _Kept(Generic[T]):
+    """The last few results of a parse, by text, the most recent last."""
+
+    def __init__(self) -> None:
+        self._by_text: dict[str, T] = {}
+
+    def get(self, text: str) -> T | None:
+        with _lock:
+            found = self._by_text.pop(text, None)
+            if found is not None:
+                self._by_text[text] = found
+            return found
+
+    def put(self, text: str, value: T) -> None:
+        with _lock:
+            while len(self._by_text) >= _KEPT:
+                del self._by_text[next(iter(self._by_text))]
+            self._by_text[text] = value
+
+
+_trees: _Kept[cst.Module] = _Kept()
+_verdicts: _Kept[PythonParse] = _Kept()
 
 
 def parse(text: str) -> cst.Module:
@@ -29,20 +53,15 @@ def parse(text: str) -> cst.Module:
     as it is constructed (`CSTNode.__post_init__`), which is a tenth of the parse and proves nothing
     about a tree its own parser built (libcst's PERF note there says as much). Nodes built anywhere
     else, in this thread or another (a fix's new nodes), are still checked."""
-    with _lock:
-        module = _kept.pop(text, None)
-        if module is not None:
-            _kept[text] = module  # the most recent, last
-            return module
+    module = _trees.get(text)
+    if module is not None:
+        return module
     _parsing.active = True
     try:
         module = cst.parse_module(text)
     finally:
         _parsing.active = False
-    with _lock:
-        while len(_kept) >= _KEPT:
-            del _kept[next(iter(_kept))]
-        _kept[text] = module
+    _trees.put(text, module)
     return module
 
 
@@ -59,11 +78,9 @@ class PythonParse:
 def python_parse(text: str) -> PythonParse:
     """CPython's parse of the code, its warnings about the code silenced. The engine asks for its
     verdict on every file, and the ranges of findings for the lines statements start on: one parse."""
-    with _lock:
-        found = _kept_python.pop(text, None)
-        if found is not None:
-            _kept_python[text] = found
-            return found
+    found = _verdicts.get(text)
+    if found is not None:
+        return found
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -72,10 +89,7 @@ def python_parse(text: str) -> PythonParse:
             result = PythonParse(exc.with_traceback(None))  # its frames would hold it: a cycle, kept
         else:
             result = PythonParse(None, tuple((s.lineno, _first_decorator(s)) for s in tree.body))
-    with _lock:
-        while len(_kept_python) >= _KEPT:
-            del _kept_python[next(iter(_kept_python))]
-        _kept_python[text] = result
+    _verdicts.put(text, result)
     return result
 
 

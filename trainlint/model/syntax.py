@@ -425,11 +425,10 @@ def terminal_name(expr: cst.BaseExpression) -> str | None:
 
 def callee_name(func: cst.BaseExpression) -> str | None:
     """`f` in `f(...)` and in `obj.f(...)`."""
-    kind = type(func)  # exact types, as in dotted_name
-    if kind is cst.Name:
-        return cast(cst.Name, func).value
-    if kind is cst.Attribute:
-        return cast(cst.Attribute, func).attr.value
+    if type(func) is cst.Name:  # exact types, as in dotted_name
+        return func.value
+    if type(func) is cst.Attribute:
+        return func.attr.value
     return None
 
 

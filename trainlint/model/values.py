@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import libcst as cst
 
@@ -239,21 +239,18 @@ class BoundArguments:
 
 
 def literal_value(node: cst.BaseExpression) -> tuple[bool, Any]:
-    kind = type(node)  # exact types: isinstance on libcst's abstract classes is slow, and these are leaves
-    if kind is not cst.Integer and kind is not cst.Float and kind is not cst.SimpleString and kind is not cst.ConcatenatedString:
-        return False, None
+    # Exact types: isinstance on libcst's abstract classes is slow when it fails, and these are leaves.
     try:
-        if kind is cst.Integer:
-            return True, int(cast(cst.Integer, node).value.replace("_", ""), 0)
-        if kind is cst.Float:
-            return True, float(cast(cst.Float, node).value.replace("_", ""))
-        if kind is cst.SimpleString:
-            string = cast(cst.SimpleString, node)
-            raw = string.raw_value
-            if string.prefix.lower() in ("", "r") and "\r" not in raw and (string.prefix or "\\" not in raw):
+        if type(node) is cst.Integer:
+            return True, int(node.value.replace("_", ""), 0)
+        if type(node) is cst.Float:
+            return True, float(node.value.replace("_", ""))
+        if type(node) is cst.SimpleString:
+            raw = node.raw_value
+            if node.prefix.lower() in ("", "r") and "\r" not in raw and (node.prefix or "\\" not in raw):
                 return True, raw  # the common case, without a parse
-        value = ast.literal_eval(_string_code(node))
-        return True, value
+        if type(node) is cst.SimpleString or type(node) is cst.ConcatenatedString:
+            return True, ast.literal_eval(_string_code(node))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         pass
     return False, None
